@@ -1,0 +1,1 @@
+"""A simulated Entra Connect sync server: sync, password writeback agent, event log."""

@@ -1,0 +1,156 @@
+"""Windows-style event logs shared by the fakes.
+
+The Connect server writes its Application log here (writeback, sync) and the DC its
+Security log (4723/4724/4738/4740/4767/5136). Each fake keeps its own catalogue of
+event IDs and message templates; this module only stores, filters and exports entries
+the way an admin reads them in Event Viewer (or ``Get-WinEvent``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Protocol
+from xml.sax.saxutils import escape
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+LEVELS = ("Information", "Warning", "Error", "Critical", "Audit Success", "Audit Failure")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event record, shaped like Event Viewer's columns plus the data fields."""
+
+    record_id: int
+    log: str
+    event_id: int
+    source: str
+    level: str
+    time: datetime
+    computer: str
+    message: str
+    data: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["time"] = self.time.isoformat()
+        return d
+
+
+class EventLog:
+    """A set of named logs (``Application``, ``Security``, ...) on one simulated machine."""
+
+    def __init__(self, clock: Clock, computer: str) -> None:
+        self._clock = clock
+        self.computer = computer
+        self._events: list[Event] = []
+        self._lock = threading.Lock()
+
+    def write(
+        self,
+        log: str,
+        source: str,
+        event_id: int,
+        level: str,
+        message: str,
+        data: dict[str, str] | None = None,
+    ) -> Event:
+        """Append an event stamped with the simulated time and return it."""
+        if level not in LEVELS:
+            raise ValueError(f"unknown event level {level!r}; expected one of {LEVELS}")
+        with self._lock:
+            event = Event(
+                record_id=len(self._events) + 1,
+                log=log,
+                event_id=event_id,
+                source=source,
+                level=level,
+                time=self._clock.now(),
+                computer=self.computer,
+                message=message,
+                data=dict(data or {}),
+            )
+            self._events.append(event)
+        return event
+
+    def query(
+        self,
+        *,
+        log: str | None = None,
+        event_ids: Iterable[int] | None = None,
+        source: str | None = None,
+        level: str | None = None,
+        since: datetime | None = None,
+        after_record: int = 0,
+    ) -> list[Event]:
+        """Events matching every given filter, oldest first."""
+        ids = None if event_ids is None else set(event_ids)
+        with self._lock:
+            events = list(self._events)
+        return [
+            e
+            for e in events
+            if e.record_id > after_record
+            and (log is None or e.log.lower() == log.lower())
+            and (ids is None or e.event_id in ids)
+            and (source is None or e.source.lower() == source.lower())
+            and (level is None or e.level.lower() == level.lower())
+            and (since is None or e.time >= since)
+        ]
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.query())
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def last_record_id(self) -> int:
+        """A bookmark: pass it as ``after_record`` to see only newer events."""
+        with self._lock:
+            return len(self._events)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._events.clear()
+
+
+def to_jsonl(events: Iterable[Event]) -> str:
+    """One JSON object per line, as ``simlab events --json`` prints them."""
+    return "".join(json.dumps(e.to_dict(), sort_keys=True) + "\n" for e in events)
+
+
+def to_xml(events: Iterable[Event]) -> str:
+    """Events in the XML shape of ``wevtutil qe /f:xml`` (System + EventData)."""
+    parts = ["<Events>"]
+    for e in events:
+        data = "".join(f'<Data Name="{escape(k)}">{escape(str(v))}</Data>' for k, v in e.data.items())
+        parts.append(
+            "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
+            f"<Provider Name='{escape(e.source)}'/><EventID>{e.event_id}</EventID>"
+            f"<Level>{_LEVEL_NUMBERS.get(e.level, 4)}</Level>"
+            f"<TimeCreated SystemTime='{e.time.isoformat()}'/>"
+            f"<EventRecordID>{e.record_id}</EventRecordID><Channel>{escape(e.log)}</Channel>"
+            f"<Computer>{escape(e.computer)}</Computer></System>"
+            f"<EventData>{data}</EventData><RenderingInfo><Message>{escape(e.message)}</Message>"
+            f"<Level>{escape(e.level)}</Level></RenderingInfo></Event>"
+        )
+    parts.append("</Events>")
+    return "\n".join(parts) + "\n"
+
+
+# Windows level numbers (Audit Success/Failure are level 0 with keywords in real logs).
+_LEVEL_NUMBERS = {
+    "Critical": 1,
+    "Error": 2,
+    "Warning": 3,
+    "Information": 4,
+    "Audit Success": 0,
+    "Audit Failure": 0,
+}

@@ -1,0 +1,1 @@
+"""A fake Microsoft Graph / Entra tenant with self-service password reset."""
