@@ -108,7 +108,8 @@ class LdapError(Exception):
     """An operation failed; carries the LDAP result exactly as Windows would send it."""
 
     def __init__(self, code: int, message: str = "", matched_dn: str = "") -> None:
-        super().__init__(f"{int(code)} {ResultCode(code).name if code in ResultCode._value2member_map_ else ''}: {message}")
+        name = ResultCode(code).name if code in ResultCode._value2member_map_ else "UNKNOWN"
+        super().__init__(f"{int(code)} {name}: {message}")
         self.code = int(code)
         self.message = message
         self.matched_dn = matched_dn
