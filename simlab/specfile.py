@@ -1,0 +1,86 @@
+"""Loading YAML documents into pydantic models with errors that name file, line and field.
+
+Used for lab specs and scenario files: a typo in a scenario should read
+``scenarios/x.yaml:12: tenant.sspr.enabled: Input should be 'none', 'selected' or 'all'``,
+not a stack trace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class SpecError(ValueError):
+    """A spec or scenario file could not be read or did not validate."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def load_yaml(text: str, source: str = "<string>") -> tuple[Any, yaml.Node | None]:
+    """Parse YAML, returning the data and its node tree (for line numbers)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(source, [f"{where}: invalid YAML: {problem}"]) from None
+    return data, node
+
+
+def validate(model: type[M], data: Any, node: yaml.Node | None, source: str) -> M:
+    """Validate ``data`` against ``model``; map each error to the YAML line it came from."""
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+            line = _line_of(node, loc)
+            field = ".".join(str(p) for p in loc) or "(top level)"
+            where = f"{source}:{line}" if line else source
+            problems.append(f"{where}: {field}: {err['msg']}")
+        raise SpecError(source, problems) from None
+
+
+def load_model(model: type[M], path: Path | str) -> M:
+    """Read and validate a YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(str(path), [f"{path}: cannot read: {exc.strerror}"]) from None
+    data, node = load_yaml(text, str(path))
+    return validate(model, data, node, str(path))
+
+
+def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
+    """1-based line of the deepest node along ``loc`` that exists in the document."""
+    best = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    nxt = value
+                    best = key.start_mark.line + 1
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            best = node.start_mark.line + 1
+        else:
+            break
+        if node is None:
+            break
+    return best
