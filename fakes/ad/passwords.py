@@ -162,17 +162,20 @@ def char_classes(password: str) -> int:
     """How many of the five MS-SAMR complexity classes the password uses."""
     upper = lower = digit = special = other = False
     for ch in password:
-        if "A" <= ch <= "Z":
-            upper = True
-        elif "a" <= ch <= "z":
-            lower = True
-        elif "0" <= ch <= "9":
+        if "0" <= ch <= "9":
             digit = True
         elif ch in _SPECIALS:
             special = True
-        elif unicodedata.category(ch) in ("Lu", "Ll", "Lt", "Lm", "Lo"):
-            # Unicode letters outside A-Z/a-z (e.g. Greek, CJK) count as the fifth class.
-            other = True
+        else:
+            # Upper/lower case include Greek, Cyrillic and accented letters (MS-SAMR 3.1.1.7.2);
+            # letters without case (CJK, ...) form the fifth class.
+            category = unicodedata.category(ch)
+            if category == "Lu":
+                upper = True
+            elif category == "Ll":
+                lower = True
+            elif category in ("Lt", "Lm", "Lo"):
+                other = True
     return upper + lower + digit + special + other
 
 
