@@ -1,0 +1,313 @@
+"""AD -> tenant synchronization: import over LDAP as the connector account, export to the tenant.
+
+A cycle pages through the users the AD DS Connector account can read (under the OU
+filter), keeps the ones the default "In from AD - User" rules would project (no
+critical system objects, no ``MSOL_``/``AAD_`` service accounts, no computers), and
+exports new or changed users with :meth:`Tenant.upsert_synced_user`. A full ("Initial")
+cycle also removes tenant users that vanished on-premises; a delta cycle only reads
+objects whose ``uSNChanged`` moved (the DirSync cookie's job on a real server).
+
+Password hash sync cannot read hashes over LDAP (the real agent uses directory
+replication), so it emits 656/657 for each user whose ``pwdLastSet`` changed and pushes a
+password to the tenant when it knows one: from a writeback the agent just performed, or
+from an optional ``password_source`` the lab wires in.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import ldap3
+
+from fakes.clock import SimClock, from_filetime
+from fakes.connect import events as ev
+from fakes.connect.config import ConnectConfig, DirectoryConnection
+from fakes.connect.ldapconn import connector_connection, first_int, first_text, raw, result_of
+from fakes.eventlog import EventLog
+
+USER_FILTER = "(&(objectClass=user)(!(objectClass=computer)))"
+SYNC_ATTRIBUTES = [
+    "objectGUID",
+    "objectSid",
+    "sAMAccountName",
+    "userPrincipalName",
+    "displayName",
+    "distinguishedName",
+    "userAccountControl",
+    "mail",
+    "pwdLastSet",
+    "uSNChanged",
+    "isCriticalSystemObject",
+]
+#: sAMAccountName prefixes the default sync rules filter out (Connect's own accounts).
+_EXCLUDED_PREFIXES = ("msol_", "aad_", "sync_", "support_388945a0", "krbtgt")
+PAGE_SIZE = 1000
+
+
+class SyncError(Exception):
+    """Import failed (bind or search refused); carries the LDAP code and diagnostic."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorObject:
+    """A user as the connector space holds it after import."""
+
+    anchor: str
+    dn: str
+    sam_account_name: str
+    upn: str
+    display_name: str
+    sid: str
+    enabled: bool
+    mail: str | None
+    pwd_last_set: int
+    usn: int
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What one cycle did (``Get-ADSyncRunProfileResult`` in spirit)."""
+
+    policy: str
+    imported: int
+    exported: int
+    deleted: int
+    passwords_synced: int
+    seconds: float
+
+
+def sid_to_text(value: bytes) -> str:
+    """A binary objectSid as ``S-1-5-21-...``."""
+    if len(value) < 8:
+        raise ValueError("SID too short")
+    revision, count = value[0], value[1]
+    authority = int.from_bytes(value[2:8], "big")
+    subs = struct.unpack_from(f"<{count}I", value, 8)
+    return "S-" + "-".join(str(x) for x in (revision, authority, *subs))
+
+
+def in_scope(sam: str, uac: int, critical: bool) -> bool:
+    """Whether the default inbound user rules project this object (pure rule)."""
+    if critical:
+        return False
+    if sam.lower().startswith(_EXCLUDED_PREFIXES):
+        return False
+    # Interdomain/workstation/server trust accounts are not people.
+    return not uac & (0x0800 | 0x1000 | 0x2000)
+
+
+def in_ou_filter(dn: str, ou_filter: tuple[str, ...]) -> bool:
+    """True when ``dn`` is under one of the selected OUs (or no filter is set)."""
+    if not ou_filter:
+        return True
+    low = dn.lower()
+    return any(low == ou.lower() or low.endswith("," + ou.lower()) for ou in ou_filter)
+
+
+class SyncEngine:
+    """Runs import/export cycles for a Connect server; thread-safe (one cycle at a time)."""
+
+    def __init__(
+        self,
+        *,
+        tenant: Any,
+        clock: SimClock,
+        eventlog: EventLog,
+        config: Callable[[], ConnectConfig],
+        password_source: Callable[[str], str | None] | None = None,
+    ) -> None:
+        self.tenant = tenant
+        self.clock = clock
+        self.eventlog = eventlog
+        self._config = config
+        self.password_source = password_source
+        self._lock = threading.Lock()
+        self.connector_space: dict[str, ConnectorObject] = {}
+        self._exported: dict[str, ConnectorObject] = {}
+        self._high_usn: dict[str, int] = {}
+        self._written: dict[str, str] = {}
+        self._full_password_sync = False
+        self.history: list[SyncReport] = []
+
+    # -- hooks from the server / agent ---------------------------------------------------
+    def note_written_password(self, anchor: str, dn: str, password: str) -> None:
+        """The agent wrote ``password`` to AD; PHS will carry it back to the cloud."""
+        with self._lock:
+            self._written[anchor] = password
+
+    def request_full_password_sync(self) -> None:
+        """Next cycle re-syncs every hash (the tutorial's 656/657-for-everyone note)."""
+        with self._lock:
+            self._full_password_sync = True
+
+    # -- a cycle ---------------------------------------------------------------------
+    def run(self, policy: str = "Delta") -> SyncReport:
+        """Import from every directory, then export (unless staging). ``policy``: Delta|Initial."""
+        if policy not in ("Delta", "Initial"):
+            raise ValueError("policy must be 'Delta' or 'Initial'")
+        started = time.perf_counter()
+        with self._lock:
+            config = self._config()
+            imported: dict[str, ConnectorObject] = {}
+            seen_domains: set[str] = set()
+            for directory in config.directories:
+                full = policy == "Initial" or directory.domain not in self._high_usn
+                imported.update(self._import(directory, full))
+                if full:
+                    seen_domains.add(directory.domain.lower())
+            previous = dict(self.connector_space)
+            self.connector_space.update(imported)
+            deleted = 0
+            if seen_domains:
+                gone = [
+                    a for a, o in previous.items() if o.domain.lower() in seen_domains and a not in imported
+                ]
+                for anchor in gone:
+                    self.connector_space.pop(anchor, None)
+            exported = pw = 0
+            if not config.staging_mode:
+                exported, deleted = self._export(seen_domains)
+                if config.features.password_hash_sync:
+                    pw = self._password_sync(previous, imported)
+                self.tenant.mark_directory_synced()
+            report = SyncReport(policy, len(imported), exported, deleted, pw, time.perf_counter() - started)
+            self.history.append(report)
+            return report
+
+    def _import(self, directory: DirectoryConnection, full: bool) -> dict[str, ConnectorObject]:
+        conn = connector_connection(directory)
+        conn.open()
+        if not conn.bind():
+            raise SyncError(*result_of(conn))
+        try:
+            filt = USER_FILTER
+            if not full:
+                filt = f"(&{USER_FILTER}(uSNChanged>={self._high_usn[directory.domain] + 1}))"
+            bases = directory.ou_filter or (directory.base_dn,)
+            found: dict[str, ConnectorObject] = {}
+            high = self._high_usn.get(directory.domain, 0)
+            for base in bases:
+                entries = conn.extend.standard.paged_search(
+                    base,
+                    filt,
+                    ldap3.SUBTREE,
+                    attributes=SYNC_ATTRIBUTES,
+                    paged_size=PAGE_SIZE,
+                    generator=True,
+                )
+                for entry in entries:
+                    if entry.get("type") != "searchResEntry":
+                        continue
+                    obj = self._to_object(entry, directory)
+                    if obj is not None:
+                        high = max(high, obj.usn)
+                        if in_ou_filter(obj.dn, directory.ou_filter):
+                            found[obj.anchor] = obj
+                code, message = result_of(conn)
+                if code not in (0, 32):
+                    raise SyncError(code, message)
+            self._high_usn[directory.domain] = high
+            return found
+        finally:
+            conn.unbind()
+
+    @staticmethod
+    def _to_object(entry: dict, directory: DirectoryConnection) -> ConnectorObject | None:
+        guid = raw(entry, "objectGUID")
+        sid = raw(entry, "objectSid")
+        sam = first_text(entry, "sAMAccountName") or ""
+        if not guid or not sid:
+            return None  # not readable by the connector account: invisible to sync
+        uac = first_int(entry, "userAccountControl")
+        critical = (first_text(entry, "isCriticalSystemObject") or "").upper() == "TRUE"
+        if not in_scope(sam, uac, critical):
+            return None
+        dn = first_text(entry, "distinguishedName") or entry.get("dn", "")
+        upn = first_text(entry, "userPrincipalName") or f"{sam}@{directory.domain}"
+        return ConnectorObject(
+            anchor=base64.b64encode(guid[0]).decode("ascii"),
+            dn=dn,
+            sam_account_name=sam,
+            upn=upn,
+            display_name=first_text(entry, "displayName") or sam,
+            sid=sid_to_text(sid[0]),
+            enabled=not uac & 0x2,
+            mail=first_text(entry, "mail"),
+            pwd_last_set=first_int(entry, "pwdLastSet"),
+            usn=first_int(entry, "uSNChanged"),
+            domain=directory.domain,
+        )
+
+    def _export(self, full_domains: set[str]) -> tuple[int, int]:
+        exported = deleted = 0
+        for anchor, obj in self.connector_space.items():
+            old = self._exported.get(anchor)
+            if old is not None and _same_export(old, obj):
+                continue
+            self.tenant.upsert_synced_user(
+                immutable_id=anchor,
+                user_principal_name=obj.upn,
+                display_name=obj.display_name,
+                sam_account_name=obj.sam_account_name,
+                distinguished_name=obj.dn,
+                security_identifier=obj.sid,
+                domain_name=obj.domain,
+                account_enabled=obj.enabled,
+                mail=obj.mail,
+            )
+            self._exported[anchor] = obj
+            exported += 1
+        for anchor in [a for a, o in self._exported.items() if a not in self.connector_space]:
+            if self._exported[anchor].domain.lower() in full_domains:
+                try:
+                    self.tenant.remove_synced_user(anchor)
+                except KeyError:
+                    pass
+                del self._exported[anchor]
+                deleted += 1
+        return exported, deleted
+
+    def _password_sync(
+        self, previous: dict[str, ConnectorObject], imported: dict[str, ConnectorObject]
+    ) -> int:
+        if self._full_password_sync:
+            changed = list(self.connector_space.values())
+            self._full_password_sync = False
+        else:
+            changed = [
+                o for a, o in imported.items() if a in previous and previous[a].pwd_last_set != o.pwd_last_set
+            ]
+            changed += [o for a, o in imported.items() if a not in previous]
+        for obj in changed:
+            when = from_filetime(obj.pwd_last_set).isoformat() if obj.pwd_last_set > 0 else "0"
+            ev.write_event(self.eventlog, 656, anchor=obj.anchor, dn=obj.dn, change_date=when)
+            password = self._written.pop(obj.anchor, None)
+            if password is None and self.password_source is not None:
+                password = self.password_source(obj.dn)
+            if password is not None:
+                self.tenant.set_password_hash(obj.anchor, password)
+            ev.write_event(self.eventlog, 657, anchor=obj.anchor, dn=obj.dn, result="Success")
+        return len(changed)
+
+
+def _same_export(a: ConnectorObject, b: ConnectorObject) -> bool:
+    return (a.upn, a.display_name, a.dn, a.enabled, a.mail, a.sam_account_name) == (
+        b.upn,
+        b.display_name,
+        b.dn,
+        b.enabled,
+        b.mail,
+        b.sam_account_name,
+    )
