@@ -51,7 +51,8 @@ class DoubleDC:
                         "AcceptSecurityContext error, data 52e, v4563\x00")
 
     def search(self, session: Session, base: str, scope: int, filter: Any, attributes: list[str],
-               size_limit: int = 0, types_only: bool = False, controls: tuple[Control, ...] = ()) -> SearchResult:
+               size_limit: int = 0, types_only: bool = False,
+               controls: tuple[Control, ...] = ()) -> SearchResult:
         self._note("search", base, int(scope), filter, list(attributes), controls, session.encrypted)
         if base == "":
             return SearchResult([SearchEntry("", {"defaultNamingContext": [self.domain_dn.encode()]})])
