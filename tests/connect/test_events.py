@@ -1,0 +1,98 @@
+"""The Connect event catalogue: IDs, sources, levels, templates, queries and exports."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from fakes.connect import events as ev
+from fakes.eventlog import EventLog, to_jsonl, to_xml
+
+
+def test_catalogue_holds_every_facts_id_with_its_source() -> None:
+    prs = {
+        31001,
+        31002,
+        31003,
+        31004,
+        31005,
+        31006,
+        31007,
+        31008,
+        31009,
+        31010,
+        31011,
+        31012,
+        31013,
+        31014,
+        31015,
+        31016,
+        31017,
+        31018,
+        31019,
+        31034,
+        31044,
+        32000,
+        32001,
+        32002,
+        32003,
+        32004,
+        32005,
+        32007,
+        32008,
+        32009,
+        32010,
+        32011,
+        32013,
+        32014,
+        32015,
+        *range(33001, 33010),
+    }
+    for event_id in prs:
+        assert ev.definition(event_id).source == "PasswordResetService"
+    assert ev.definition(6329).source == "ADSync"
+    assert ev.definition(33003).name == "ADMutliMatchError"  # verbatim misspelling
+    assert ev.definition(31016).name == "WriteBackServiceStopped"
+
+
+def test_unknown_id_is_refused() -> None:
+    with pytest.raises(KeyError):
+        ev.definition(31042)  # not in FACTS' troubleshooting list
+
+
+def test_verbatim_texts_survive_rendering(clock) -> None:
+    log = EventLog(clock, "AADCONNECT01")
+    e = ev.write_event(log, 32009, details="x")
+    assert e.message.startswith("Error getting auth token.")
+    e = ev.write_event(log, 6329, text=ev.ADSYNC_POLICY_RESTRICTION)
+    assert '0x80230619: "A restriction prevents the password from being changed' in e.message
+    assert e.level == "Error" and e.log == "Application" and e.computer == "AADCONNECT01"
+
+
+def test_missing_placeholder_is_an_error(clock) -> None:
+    log = EventLog(clock, "AADCONNECT01")
+    with pytest.raises(KeyError):
+        ev.write_event(log, 31001, tracking_id="t")
+    assert len(log) == 0
+
+
+def test_events_command_data_filters_and_exports(clock) -> None:
+    log = EventLog(clock, "AADCONNECT01")
+    ev.write_event(log, 31015, details="a")
+    clock.advance(minutes=5)
+    cut = clock.now()
+    ev.write_event(log, 31016, details="b")
+    ev.write_event(log, 6329, text="t")
+    rows = ev.events_command_data(log, since=cut)
+    assert [r["event_id"] for r in rows] == [31016, 6329]
+    assert rows[0]["name"] == "WriteBackServiceStopped"
+    assert [r["event_id"] for r in ev.events_command_data(log, source="ADSync")] == [6329]
+    assert [r["event_id"] for r in ev.events_command_data(log, event_ids=[31015])] == [31015]
+    lines = to_jsonl(log.query(log="Application")).splitlines()
+    assert json.loads(lines[1])["event_id"] == 31016
+    assert json.loads(lines[1])["time"] == (cut).isoformat()
+    xml = to_xml(log.query())
+    assert "<Provider Name='PasswordResetService'/><EventID>31016</EventID><Level>3</Level>" in xml
+    assert clock.now() - cut == timedelta(0)
