@@ -1,0 +1,482 @@
+"""The fake domain controller's operation API: bind, search, add, modify, delete, modrdn, compare, extended.
+
+Every access and password rule lives here and in the helpers it delegates to
+(:mod:`fakes.ad.dc_search`, :mod:`fakes.ad.dc_modify`); the LDAP adapter only
+translates wire messages. Failures raise :class:`~fakes.ad.api.LdapError` with the
+exact Windows code and text from :mod:`fakes.ad.errors`.
+
+Thread safety: one re-entrant lock (``DomainController.lock``) is held for the whole of
+every operation, including SD propagation and SDProp runs, so operations are
+serialised; the LDAP reactor thread and test threads may call in concurrently.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+from uuid import UUID
+
+from fakes.ad import controls as ctl
+from fakes.ad import errors, passwords
+from fakes.ad import security_log as seclog
+from fakes.ad.api import Change, Control, LdapError, LdapResult, ModOp, ResultCode, Scope, SearchResult, Session
+from fakes.ad.directory import Directory, Entry
+from fakes.ad.dn import DNError, first_rdn, normalize_dn, parent_dn
+from fakes.ad.schema import Schema, SchemaError
+from fakes.ad.sdstore import SdStore
+from fakes.ad.security import constants as K
+from fakes.ad.security.access import check_access, child_access, has_control_access
+from fakes.ad.sid import (
+    AUTHENTICATED_USERS,
+    BUILTIN_ADMINISTRATORS,
+    EVERYONE,
+    NETWORK,
+    SYSTEM,
+    make_sid,
+    sid_from_bytes,
+    sid_to_bytes,
+)
+from fakes.clock import SimClock, to_generalized_time
+from fakes.eventlog import EventLog
+from fakes.oplog import OperationLog
+
+RESET_PASSWORD = UUID("00299570-246d-11d0-a768-00aa006e0529")
+CHANGE_PASSWORD = UUID("ab721a53-1e2f-11d0-9819-00aa0040529b")
+UNEXPIRE_PASSWORD = UUID("ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501")
+THIS_ORGANIZATION = "S-1-5-15"
+WHOAMI_OID = "1.3.6.1.4.1.4203.1.11.3"
+
+#: Controls the DC acts on, or accepts and ignores (anything else marked critical -> 12).
+HANDLED_CONTROLS = frozenset(
+    {ctl.PAGED_RESULTS, ctl.SD_FLAGS, ctl.POLICY_HINTS, ctl.POLICY_HINTS_DEPRECATED, ctl.PERMISSIVE_MODIFY,
+     ctl.TREE_DELETE, ctl.DOMAIN_SCOPE, ctl.SHOW_DELETED, ctl.LAZY_COMMIT, ctl.SEARCH_OPTIONS}
+)
+# Stored but never returned by a search (MS-ADTS 3.1.1.3.1.5: secret attributes).
+SECRET_ATTRIBUTES = frozenset(
+    {"unicodepwd", "userpassword", "dbcspwd", "ntpwdhistory", "lmpwdhistory", "supplementalcredentials"}
+)
+SECURITY_PRINCIPAL_CLASSES = frozenset({"user", "inetorgperson", "computer", "group"})
+
+T = TypeVar("T")
+
+
+def _locked(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def wrapper(self: DomainController, *args: Any, **kwargs: Any) -> T:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def text(entry: Entry, attr: str, default: str = "") -> str:
+    """First value of a text attribute (``attr`` lower-case)."""
+    values = entry.attrs.get(attr)
+    if not values:
+        return default
+    v = values[0]
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def number(entry: Entry, attr: str, default: int = 0) -> int:
+    """First value of an integer attribute."""
+    raw = text(entry, attr)
+    return int(raw) if raw else default
+
+
+class DomainController:
+    """An in-memory Windows Server 2016 domain controller (build it with :func:`fakes.ad.provision.provision`).
+
+    Attributes: ``domain_dn``, ``domain_sid``, ``netbios_name``, ``dns_domain``,
+    ``dns_host_name``, ``config_dn``, ``schema_dn``, ``clock``, ``directory``, ``schema``,
+    ``security_log`` (the DC's Security event log), ``oplog`` (or None), ``sds`` (the
+    interned descriptor table), ``replication_delay`` (seconds before a parent's SD change
+    reaches descendants; 0 = same operation), ``admin_dn``/``admin_password`` and
+    ``connector_dn``/``connector_password`` once provisioned.
+    """
+
+    def __init__(
+        self,
+        *,
+        directory: Directory,
+        schema: Schema,
+        domain_dn: str,
+        domain_sid: str,
+        netbios_name: str,
+        dns_domain: str,
+        dc_name: str,
+        clock: SimClock,
+        oplog: OperationLog | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.directory = directory
+        self.schema = schema
+        self.domain_dn = domain_dn
+        self.domain_sid = domain_sid
+        self.netbios_name = netbios_name
+        self.dns_domain = dns_domain
+        self.dc_name = dc_name
+        self.dns_host_name = f"{dc_name}.{dns_domain}".lower()
+        self.config_dn = f"CN=Configuration,{domain_dn}"
+        self.schema_dn = f"CN=Schema,{self.config_dn}"
+        self.clock = clock
+        self.oplog = oplog
+        self.rng = rng or random.Random(0)
+        self.sds = SdStore(domain_sid)
+        self.security_log = EventLog(clock, self.dns_host_name)
+        self.replication_delay = 0.0
+        self.usn = 4096
+        self.next_rid = 1100
+        self.admin_dn = ""
+        self.admin_password = ""
+        self.connector_dn: str | None = None
+        self.connector_password: str | None = None
+        self.sdprop: Any = None  # fakes.ad.sdprop.SDProp once provisioned
+        self._class_guid: dict[str, UUID] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def next_usn(self) -> int:
+        self.usn += 1
+        return self.usn
+
+    def class_guid(self, name: str) -> UUID:
+        guid = self._class_guid.get(name)
+        if guid is None:
+            guid = self._class_guid[name] = self.schema.object_class(name).schema_id_guid
+        return guid
+
+    def root(self) -> Entry:
+        entry = self.directory.get(self.domain_dn)
+        if entry is None:  # pragma: no cover - provisioning always creates it
+            raise RuntimeError("domain NC head missing")
+        return entry
+
+    def policy(self) -> passwords.PasswordPolicy:
+        """The domain password/lockout policy as currently stored on the NC head."""
+        return passwords.PasswordPolicy.from_attributes(self.root().attrs)
+
+    def sid_of(self, entry: Entry) -> str | None:
+        values = entry.attrs.get("objectsid")
+        return sid_from_bytes(values[0]) if values else None
+
+    def entry_or_error(self, dn: str) -> Entry:
+        """The entry at ``dn`` or 32 with Windows' best-match text (34 for unparsable DNs)."""
+        try:
+            entry = self.directory.get(dn)
+        except DNError as exc:
+            raise errors.invalid_dn(dn) from exc
+        if entry is None:
+            near = self.directory.nearest(dn)
+            raise errors.no_such_object(near.dn if near is not None else "")
+        return entry
+
+    def stamp(self, entry: Entry) -> None:
+        """whenChanged / uSNChanged after an originating write."""
+        self.directory.set_values(entry, "whenchanged", [to_generalized_time(self.clock.now())])
+        self.directory.set_values(entry, "usnchanged", [str(self.next_usn())])
+
+    def token_for(self, entry: Entry) -> frozenset[str]:
+        """User SID + primary group + transitive groups + Everyone, Authenticated Users, ..."""
+        sids = {EVERYONE, AUTHENTICATED_USERS, NETWORK, THIS_ORGANIZATION}
+        own = self.sid_of(entry)
+        if own:
+            sids.add(own)
+        groups = set(self.directory.transitive_groups(entry))
+        pgid = number(entry, "primarygroupid")
+        if pgid:
+            primary = self.directory.by_sid(make_sid(self.domain_sid, pgid))
+            if primary is not None:
+                groups.add(primary)
+                groups.update(self.directory.transitive_groups(primary))
+        for g in groups:
+            gsid = self.sid_of(g)
+            if gsid:
+                sids.add(gsid)
+        return frozenset(sids)
+
+    def is_system(self, session: Session) -> bool:
+        return SYSTEM in session.token
+
+    def has_security_privilege(self, session: Session) -> bool:
+        """SeSecurityPrivilege (SACL access): SYSTEM and Administrators hold it by default."""
+        return SYSTEM in session.token or BUILTIN_ADMINISTRATORS in session.token
+
+    def control_access(self, session: Session, entry: Entry, right: UUID) -> bool:
+        if self.is_system(session):
+            return True
+        return has_control_access(self.sds.parse(entry.sd), session.token, right, self_sid=self.sid_of(entry))
+
+    def object_access(self, session: Session, entry: Entry, mask: int) -> bool:
+        if self.is_system(session):
+            return True
+        sd = self.sds.parse(entry.sd)
+        return check_access(sd, session.token, mask, self_sid=self.sid_of(entry)) == mask
+
+    def principal(self, entry: Entry | None) -> seclog.Principal:
+        """Security-log identity of an entry (or ANONYMOUS LOGON)."""
+        if entry is None:
+            return seclog.Principal("ANONYMOUS LOGON", "NT AUTHORITY", "S-1-5-7")
+        sam = text(entry, "samaccountname") or first_rdn(entry.dn).split("=", 1)[-1]
+        return seclog.Principal(sam, self.netbios_name, self.sid_of(entry) or "")
+
+    def session_principal(self, session: Session) -> seclog.Principal:
+        if self.is_system(session):
+            return seclog.Principal(f"{self.dc_name}$", self.netbios_name, SYSTEM)
+        entry = self.directory.get(session.principal_dn) if session.principal_dn else None
+        return self.principal(entry)
+
+    def record(self, session: Session, op: str, target: str, result: int, message: str = "", **details: Any) -> None:
+        if self.oplog is None:
+            return
+        actor = session.principal_dn or ("SYSTEM" if self.is_system(session) else "anonymous")
+        self.oplog.record(
+            "ldap", actor, op, target, result, errors.canonical(message), encrypted=session.encrypted, **details
+        )
+
+    def _run(self, session: Session, op: str, target: str, fn: Callable[[], T], **details: Any) -> T:
+        try:
+            result = fn()
+        except LdapError as exc:
+            self.record(session, op, target, exc.code, exc.message, **details)
+            raise
+        code = result.result.code if isinstance(result, SearchResult) else getattr(result, "code", 0)
+        extra = {"entries": len(result.entries)} if isinstance(result, SearchResult) else {}
+        self.record(session, op, target, int(code), **details, **extra)
+        return result
+
+    @staticmethod
+    def check_controls(controls: Sequence[Control]) -> None:
+        for c in controls:
+            if c.critical and c.oid not in HANDLED_CONTROLS:
+                raise errors.unavailable_critical_extension(c.oid)
+
+    def require_bound(self, session: Session) -> None:
+        if session.anonymous and not self.is_system(session):
+            raise errors.bind_required()
+
+    # ------------------------------------------------------------------ sessions and bind
+    def new_session(self, *, peer: str = "", encrypted: bool = False) -> Session:
+        """A fresh anonymous connection state."""
+        return Session(peer=peer, encrypted=encrypted)
+
+    def system_session(self) -> Session:
+        """A session acting as the DC itself (SYSTEM): no access checks, password rules still apply."""
+        return Session(peer="system", encrypted=True, principal_dn=None, principal_sid=SYSTEM,
+                       token=frozenset({SYSTEM, EVERYONE, AUTHENTICATED_USERS, BUILTIN_ADMINISTRATORS}))
+
+    def resolve_principal(self, name: str) -> Entry | None:
+        """Find the account a simple bind names: DN, UPN (explicit or implicit sam@dns) or DOMAIN\\sam."""
+        if "\\" in name:
+            domain, _, sam = name.partition("\\")
+            if domain.lower() not in (self.netbios_name.lower(), self.dns_domain.lower()):
+                return None
+            hits = self.directory.lookup("sAMAccountName", sam)
+        elif "=" in name:
+            try:
+                return self.directory.get(name)
+            except DNError:
+                return None
+        elif "@" in name:
+            hits = self.directory.lookup("userPrincipalName", name)
+            if not hits:
+                sam, _, dom = name.partition("@")
+                hits = self.directory.lookup("sAMAccountName", sam) if dom.lower() == self.dns_domain else []
+        else:
+            hits = []
+        return hits[0] if len(hits) == 1 else None
+
+    @_locked
+    def bind(self, session: Session, name: str, password: str) -> LdapResult:
+        """Simple bind; see :mod:`fakes.ad.dc_bind` for the Windows rules."""
+        from fakes.ad.dc_bind import bind
+
+        return self._run(session, "bind", name or "", lambda: bind(self, session, name, password))
+
+    # ------------------------------------------------------------------ search
+    @_locked
+    def search(
+        self,
+        session: Session,
+        base: str,
+        scope: Scope,
+        filter: Any = "(objectClass=*)",  # noqa: A002 - the LDAP name
+        attributes: Sequence[str] = (),
+        *,
+        size_limit: int = 0,
+        types_only: bool = False,
+        controls: Sequence[Control] = (),
+    ) -> SearchResult:
+        """LDAP search with AD's read-access, SD-flags, paging and constructed-attribute rules."""
+        from fakes.ad.dc_search import search
+
+        return self._run(
+            session, "search", base,
+            lambda: search(self, session, base, Scope(scope), filter, attributes, size_limit=size_limit,
+                           types_only=types_only, controls=controls),
+            scope=int(scope), filter=filter if isinstance(filter, str) else repr(filter),
+        )
+
+    # ------------------------------------------------------------------ writes
+    @_locked
+    def add(
+        self, session: Session, dn: str, attributes: Mapping[str, Sequence[bytes | str]], controls: Sequence[Control] = ()
+    ) -> LdapResult:
+        """Create an object: CC on the parent, schema checks, SD from parent + class default."""
+        from fakes.ad.dc_write import add
+
+        names = sorted(k for k in attributes if k.lower() not in SECRET_ATTRIBUTES)
+        return self._run(session, "add", dn, lambda: add(self, session, dn, attributes, controls), attributes=names)
+
+    @_locked
+    def modify(self, session: Session, dn: str, changes: Sequence[Change], controls: Sequence[Control] = ()) -> LdapResult:
+        """Modify with AD's per-attribute rules (passwords, pwdLastSet, lockoutTime, SDs, schema)."""
+        from fakes.ad.dc_modify import modify
+
+        names = [c.attribute for c in changes]
+        ops = [ModOp(c.op).name.lower() for c in changes]
+        return self._run(
+            session, "modify", dn, lambda: modify(self, session, dn, changes, controls), attributes=names, ops=ops
+        )
+
+    @_locked
+    def delete(self, session: Session, dn: str, controls: Sequence[Control] = ()) -> LdapResult:
+        """Delete a leaf (or a subtree with the tree-delete control): DE on it or DC on the parent."""
+        from fakes.ad.dc_write import delete
+
+        return self._run(session, "delete", dn, lambda: delete(self, session, dn, controls))
+
+    @_locked
+    def modify_dn(
+        self,
+        session: Session,
+        dn: str,
+        new_rdn: str,
+        delete_old_rdn: bool = True,
+        new_superior: str | None = None,
+        controls: Sequence[Control] = (),
+    ) -> LdapResult:
+        """Rename/move keeping GUID and SID; descendants' SDs re-inherit from the new parent."""
+        from fakes.ad.dc_write import modify_dn
+
+        return self._run(
+            session, "modify_dn", dn,
+            lambda: modify_dn(self, session, dn, new_rdn, delete_old_rdn, new_superior, controls),
+            new_rdn=new_rdn, new_superior=new_superior,
+        )
+
+    @_locked
+    def compare(
+        self, session: Session, dn: str, attribute: str, value: bytes | str, controls: Sequence[Control] = ()
+    ) -> LdapResult:
+        """6 compareTrue / 5 compareFalse (RP needed, like a read)."""
+        from fakes.ad.dc_write import compare
+
+        return self._run(session, "compare", dn, lambda: compare(self, session, dn, attribute, value, controls),
+                         attribute=attribute)
+
+    @_locked
+    def extended(self, session: Session, oid: str, value: bytes | None, controls: Sequence[Control] = ()) -> LdapResult:
+        """WhoAmI; anything else is AD's "Unknown extended request OID" (StartTLS is the adapter's)."""
+
+        def run() -> LdapResult:
+            self.check_controls(controls)
+            if oid != WHOAMI_OID:
+                raise errors.unknown_extended()
+            who = ""
+            if session.principal_dn:
+                entry = self.directory.get(session.principal_dn)
+                if entry is not None:
+                    who = f"u:{self.netbios_name}\\{text(entry, 'samaccountname')}"
+            return LdapResult(ResultCode.SUCCESS, value=who.encode())
+
+        return self._run(session, "extended", oid, run)
+
+    # ------------------------------------------------------------------ Python conveniences
+    @_locked
+    def get_entry(self, dn: str) -> Entry | None:
+        """The stored entry (no access checks); None when absent."""
+        return self.directory.get(dn)
+
+    @_locked
+    def set_password(self, dn: str, password: str) -> None:
+        """Reset as SYSTEM (no rights needed, policy still enforced: length/complexity)."""
+        from fakes.ad.dc_modify import store_password
+
+        entry = self.entry_or_error(dn)
+        violation = passwords.check_password(
+            self.policy(), password, sam_account_name=text(entry, "samaccountname"),
+            display_name=text(entry, "displayname"),
+        )
+        if violation is not None:
+            raise errors.password_policy_reset()
+        store_password(self, entry, password, pwd_last_set=self.clock.filetime())
+
+    @_locked
+    def bind_session(self, name: str, password: str, *, encrypted: bool = True) -> Session:
+        """New session bound as ``name`` (raises LdapError 49 like bind)."""
+        session = self.new_session(peer="python", encrypted=encrypted)
+        self.bind(session, name, password)
+        return session
+
+    def admin_session(self, *, encrypted: bool = True) -> Session:
+        """A session bound as the domain Administrator."""
+        return self.bind_session(self.admin_dn, self.admin_password, encrypted=encrypted)
+
+    # ------------------------------------------------------------------ SD plumbing used by helpers
+    def allocate_sid(self) -> bytes:
+        rid = self.next_rid
+        self.next_rid += 1
+        return sid_to_bytes(make_sid(self.domain_sid, rid))
+
+    def new_guid(self) -> UUID:
+        return UUID(int=self.rng.getrandbits(128), version=4)
+
+    def propagate(self, entry: Entry) -> None:
+        """Re-inherit descendants of ``entry`` now, or after ``replication_delay`` on the clock."""
+        if self.replication_delay > 0:
+            guid = entry.guid
+
+            def later() -> None:
+                with self.lock:
+                    target = self.directory.by_guid(guid)
+                    if target is not None:
+                        self._propagate_now(target)
+
+            self.clock.schedule(self.replication_delay, later, name=f"sd-propagation {entry.dn}")
+        else:
+            self._propagate_now(entry)
+
+    def _propagate_now(self, entry: Entry) -> None:
+        stack = [entry]
+        while stack:
+            parent = stack.pop()
+            for child in list(parent.children.values()):
+                new = self.sds.recompute(parent.sd, child.sd, self.class_guid(child.object_class))
+                if new is not child.sd:
+                    child.sd = new
+                stack.append(child)
+
+    def can_create(self, session: Session, parent: Entry, class_name: str) -> bool:
+        if self.is_system(session):
+            return True
+        return child_access(self.sds.parse(parent.sd), session.token, K.RIGHT_DS_CREATE_CHILD,
+                            child_class=self.class_guid(class_name), self_sid=self.sid_of(parent))
+
+    def schema_error(self, exc: SchemaError) -> LdapError:
+        if exc.kind == "class":
+            return errors.object_class_violation()
+        return errors.attribute_conversion()
+
+
+def dn_parent(dn: str) -> str:
+    """Parent DN text ('' for a root)."""
+    return parent_dn(dn)
+
+
+def same_dn(a: str, b: str) -> bool:
+    """Case/escape-insensitive DN equality."""
+    return normalize_dn(a) == normalize_dn(b)

@@ -1,0 +1,91 @@
+"""Simple bind the way a Windows DC answers it (FACTS.md 7: ``80090308 ... data XXX``).
+
+Order of checks (as observed on Windows): unknown account -> 525; locked out -> 775
+whatever the password; wrong password -> 52e and the bad-password count (lockout at
+``lockoutThreshold`` inside ``lockOutObservationWindow``, Security event 4740); only
+with the right password: disabled 533, expired account 701, must change (pwdLastSet
+0) 773, expired password 532.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fakes.ad import errors, passwords
+from fakes.ad import security_log as seclog
+from fakes.ad.api import LdapResult, Session
+
+if TYPE_CHECKING:
+    from fakes.ad.dc import DomainController
+    from fakes.ad.directory import Entry
+
+_ACCOUNT_NEVER_EXPIRES = (0, passwords.NEVER)
+
+
+def bind(dc: DomainController, session: Session, name: str, password: str) -> LdapResult:
+    from fakes.ad.dc import number
+
+    # A new bind always drops the previous identity first (RFC 4511 4.2.1).
+    session.principal_dn = None
+    session.principal_sid = None
+    session.token = frozenset()
+    session.state.pop("paged", None)
+    if not password:
+        # Anonymous, or an "unauthenticated" bind (name without password): AD treats both as anonymous.
+        return LdapResult()
+    entry = dc.resolve_principal(name)
+    if entry is None or "unicodepwd" not in entry.attrs:
+        raise errors.bind_failed(errors.BIND_USER_NOT_FOUND if entry is None else errors.BIND_INVALID_CREDENTIALS)
+    policy = dc.policy()
+    now = dc.clock.filetime()
+    lockout_time = number(entry, "lockouttime")
+    if passwords.is_locked_out(policy, lockout_time, now):
+        raise errors.bind_failed(errors.BIND_ACCOUNT_LOCKED)
+    if entry.attrs["unicodepwd"][0] != passwords.password_digest(password):
+        count_bad_password(dc, entry, policy, now)
+        raise errors.bind_failed(errors.BIND_INVALID_CREDENTIALS)
+    uac = number(entry, "useraccountcontrol")
+    if uac & passwords.UF_ACCOUNTDISABLE:
+        raise errors.bind_failed(errors.BIND_ACCOUNT_DISABLED)
+    expires = number(entry, "accountexpires")
+    if expires not in _ACCOUNT_NEVER_EXPIRES and expires <= now:
+        raise errors.bind_failed(errors.BIND_ACCOUNT_EXPIRED)
+    pwd_last_set = number(entry, "pwdlastset")
+    if pwd_last_set == 0:
+        raise errors.bind_failed(errors.BIND_MUST_RESET)
+    if passwords.is_password_expired(policy, uac, pwd_last_set, now):
+        raise errors.bind_failed(errors.BIND_PASSWORD_EXPIRED)
+    if number(entry, "badpwdcount"):
+        dc.directory.set_values(entry, "badpwdcount", ["0"])
+    if lockout_time:
+        # An elapsed lockout is cleared by the next good logon.
+        dc.directory.set_values(entry, "lockouttime", ["0"])
+    dc.directory.set_values(entry, "lastlogon", [str(now)])
+    session.principal_dn = entry.dn
+    session.principal_sid = dc.sid_of(entry)
+    session.token = dc.token_for(entry)
+    return LdapResult()
+
+
+def count_bad_password(dc: DomainController, entry: Entry, policy: passwords.PasswordPolicy, now: int) -> None:
+    """Count a wrong password and lock the account at the threshold (Security event 4740)."""
+    from fakes.ad.dc import number
+
+    was_locked = number(entry, "lockouttime")
+    state = passwords.register_bad_password(
+        policy,
+        bad_pwd_count=number(entry, "badpwdcount"),
+        bad_password_time=number(entry, "badpasswordtime"),
+        lockout_time=0 if not passwords.is_locked_out(policy, was_locked, now) else was_locked,
+        now=now,
+    )
+    dc.directory.set_values(entry, "badpwdcount", [str(state.bad_pwd_count)])
+    dc.directory.set_values(entry, "badpasswordtime", [str(state.bad_password_time)])
+    if state.locked and not passwords.is_locked_out(policy, was_locked, now):
+        dc.directory.set_values(entry, "lockouttime", [str(state.lockout_time)])
+        seclog.write(
+            dc.security_log, seclog.LOCKED_OUT, success=True,
+            subject=seclog.Principal(f"{dc.dc_name}$", dc.netbios_name, "S-1-5-18"),
+            target=dc.principal(entry),
+            **{"Caller Computer Name": dc.dc_name},
+        )

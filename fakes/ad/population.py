@@ -1,0 +1,104 @@
+"""Seeded user population: N users in an OU tree with departmental groups and a few special cases.
+
+Names come from Faker's en_US name lists drawn with the lab's seeded ``random.Random``
+(calling Faker per user would dominate a 100k build). Every user shares one password
+(``provision.DEFAULT_USER_PASSWORD`` unless overridden), so one digest object serves all.
+Special cases, chosen deterministically from the seed: ~1% disabled, ~0.5% locked out,
+~2% with an expired password, and two IT admins: one in Domain Admins, one in Account
+Operators (both protected by AdminSDHolder after SDProp runs).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+from faker.providers.job.en_US import Provider as JobProvider
+from faker.providers.person.en_US import Provider as PersonProvider
+
+from fakes.ad import passwords
+from fakes.ad.dc_write import create_entry
+
+if TYPE_CHECKING:
+    from fakes.ad.dc import DomainController
+    from fakes.ad.directory import Entry
+    from fakes.ad.provision import OuLayout
+
+_DAY = 86_400 * 10_000_000
+
+
+def populate(dc: DomainController, count: int, *, layout: OuLayout, password: str, rng: random.Random) -> list[Entry]:
+    """Create ``count`` users under ``OU=<layout.root>``; returns them in creation order."""
+    root = dc.root()
+    staff = create_entry(dc, root, f"OU={layout.root}", {"ou": [layout.root]}, "organizationalUnit")
+    ous = [create_entry(dc, staff, f"OU={d}", {"ou": [d], "description": [f"{d} department"]}, "organizationalUnit")
+           for d in layout.departments]
+    firsts = list(PersonProvider.first_names)
+    lasts = list(PersonProvider.last_names)
+    jobs = list(JobProvider.jobs)
+    digest = passwords.password_digest(password)
+    now = dc.clock.filetime()
+    max_age = dc.policy().max_age or 42 * _DAY
+    used_sam: set[str] = set()
+    used_cn: set[tuple[int, str]] = set()
+    members: list[list[str]] = [[] for _ in ous]
+    created: list[Entry] = []
+    domain = dc.dns_domain
+    uac_normal = "512"
+    never = str(passwords.NEVER)
+    for i in range(count):
+        first, last = rng.choice(firsts), rng.choice(lasts)
+        d = i % len(ous)
+        base = f"{first[0]}{last}".lower()[:17]
+        sam, n = base, 1
+        while sam in used_sam:
+            n += 1
+            sam = f"{base}{n}"
+        used_sam.add(sam)
+        cn = f"{first} {last}"
+        if (d, cn.lower()) in used_cn:
+            cn = f"{first} {last} ({sam})"
+        used_cn.add((d, cn.lower()))
+        roll = rng.random()
+        uac, pls, lockout, bad = uac_normal, now - rng.randrange(1, max_age // _DAY - 2) * _DAY, "0", "0"
+        if roll < 0.01:
+            uac = "514"
+        elif roll < 0.015:
+            lockout, bad = str(now - 60 * 10_000_000), "5"
+        elif roll < 0.035:
+            pls = now - max_age - rng.randrange(1, 30) * _DAY
+        attrs = {
+            "cn": [cn], "givenname": [first], "sn": [last], "displayname": [f"{first} {last}"],
+            "samaccountname": [sam], "userprincipalname": [f"{sam}@{domain}"], "mail": [f"{sam}@{domain}"],
+            "department": [layout.departments[d]], "title": [rng.choice(jobs)[:64]],
+            "useraccountcontrol": [uac], "pwdlastset": [str(pls)], "primarygroupid": ["513"],
+            "accountexpires": [never], "badpwdcount": [bad], "lockouttime": [lockout],
+            "unicodepwd": [digest], "ntpwdhistory": [digest],
+        }
+        entry = create_entry(dc, ous[d], f"CN={_escape(cn)}", attrs, "user")
+        members[d].append(entry.dn)
+        created.append(entry)
+    for ou, dept, dns in zip(ous, layout.departments, members):
+        create_entry(dc, ou, f"CN=GG-{dept}", {"cn": [f"GG-{dept}"], "samaccountname": [f"GG-{dept}"],
+                                                "grouptype": ["-2147483646"], "member": dns}, "group")
+    _admins(dc, created, layout)
+    return created
+
+
+def _escape(value: str) -> str:
+    from fakes.ad.dn import escape_value
+
+    return escape_value(value)
+
+
+def _admins(dc: DomainController, created: list[Entry], layout: OuLayout) -> None:
+    """Put the first two IT users into Domain Admins and Account Operators (protected groups)."""
+    if "IT" not in layout.departments:
+        return
+    it = [e for e in created if e.attrs.get("department") == ["IT"] and e.attrs["useraccountcontrol"] == ["512"]
+          and e.attrs["lockouttime"] == ["0"]]
+    targets = [f"CN=Domain Admins,CN=Users,{dc.domain_dn}", "S-1-5-32-548"]
+    for user, group_ref in zip(it[:2], targets):
+        group = dc.directory.get(group_ref) if group_ref.startswith("CN=") else dc.directory.by_sid(group_ref)
+        if group is not None:
+            dc.directory.set_values(group, "member", [*group.attrs.get("member", ()), user.dn])
