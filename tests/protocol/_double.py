@@ -53,6 +53,10 @@ class DoubleDC:
     def search(self, session: Session, base: str, scope: int, filter: Any, attributes: list[str],
                size_limit: int = 0, types_only: bool = False,
                controls: tuple[Control, ...] = ()) -> SearchResult:
+        if not isinstance(filter, str):  # the adapter hands over the DC's filter AST when it exists
+            from fakes.ad.filters import filter_to_string
+
+            filter = filter_to_string(filter)
         self._note("search", base, int(scope), filter, list(attributes), controls, session.encrypted)
         if base == "":
             return SearchResult([SearchEntry("", {"defaultNamingContext": [self.domain_dn.encode()]})])

@@ -61,7 +61,8 @@ def test_filters_arrive_as_equivalent_text(double, double_ep):
 
 
 _attr = st.sampled_from(["cn", "sn", "objectClass", "sAMAccountName", "userAccountControl"])
-_val = st.binary(min_size=1, max_size=8).filter(lambda b: b.isascii())
+# ldap3 trims whitespace in assertion values client-side, so values avoid it; specials test escaping.
+_val = st.text("abcXYZ019-_.@*()\\é", min_size=1, max_size=8).map(str.encode)
 _leaf = st.one_of(
     st.tuples(st.sampled_from(["eq", "ge", "le", "approx"]), _attr, _val),
     st.tuples(st.just("present"), _attr),

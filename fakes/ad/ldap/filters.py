@@ -66,9 +66,45 @@ def to_string(tree: tuple) -> str:
     return f"({tree[1]}{_OPS[kind]}{escape(tree[2])})"
 
 
-def to_dc_filter(tree: tuple) -> str:
-    """What :meth:`DomainController.search` is given for a wire filter."""
-    return to_string(tree)
+def to_ast(tree: tuple) -> Any:
+    """Build the DC's own filter AST (:mod:`fakes.ad.filters`) from a tree, no text in between."""
+    from fakes.ad import filters as f
+
+    kind = tree[0]
+    if kind == "and":
+        return f.And(tuple(to_ast(t) for t in tree[1]))
+    if kind == "or":
+        return f.Or(tuple(to_ast(t) for t in tree[1]))
+    if kind == "not":
+        return f.Not(to_ast(tree[1]))
+    if kind == "present":
+        return f.Present(tree[1])
+    if kind == "substrings":
+        return f.Substrings(tree[1], tree[2], tuple(tree[3]), tree[4])
+    if kind == "ext":
+        return f.Extensible(tree[1], tree[2], tree[3], tree[4])
+    cls = {"eq": f.Equal, "ge": f.GreaterOrEqual, "le": f.LessOrEqual, "approx": f.Approx}[kind]
+    return cls(tree[1], tree[2])
+
+
+def _ast_available() -> bool:
+    try:
+        from fakes.ad import filters as f
+
+        return hasattr(f, "And") and hasattr(f, "Extensible")
+    except ImportError:
+        return False
+
+
+_USE_AST: bool | None = None
+
+
+def to_dc_filter(tree: tuple) -> Any:
+    """What :meth:`DomainController.search` is given for a wire filter: its AST, else RFC 4515 text."""
+    global _USE_AST
+    if _USE_AST is None:
+        _USE_AST = _ast_available()
+    return to_ast(tree) if _USE_AST else to_string(tree)
 
 
 def _b(value: Any) -> bytes:
