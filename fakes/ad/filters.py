@@ -1,0 +1,616 @@
+"""LDAP search filters (RFC 4515) with Active Directory matching semantics.
+
+The AST below is what the LDAP adapter builds from ldaptor's filter objects, and what
+:func:`parse_filter` builds from text. :func:`evaluate` is RFC 4511 three-valued:
+``True``, ``False`` or ``None`` (Undefined), with AD's rules layered on top:
+
+* matching follows the attribute's syntax: integers numerically, DNs normalized,
+  strings case-insensitively, SIDs/GUIDs/octets as bytes (``objectSid`` also accepts the
+  ``S-1-5-...`` text form);
+* ``objectClass`` matches every superclass (the DC stores the whole chain), and
+  ``objectCategory`` accepts a class name (``(objectCategory=person)``) as AD does;
+* an attribute the schema does not know is Undefined, never an error; ``(objectClass=*)``
+  is always true;
+* extensible rules 1.2.840.113556.1.4.803 (bitwise AND), .804 (bitwise OR) and .1941
+  (LDAP_MATCHING_RULE_IN_CHAIN, transitive over member/memberOf/manager or any DN attribute).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
+from uuid import UUID
+
+from fakes.ad.dn import DNError, normalize_dn, parse_dn
+from fakes.ad.schema import AttributeType, Schema, Syntax
+
+if TYPE_CHECKING:
+    from fakes.ad.directory import Directory, Entry
+
+__all__ = [
+    "MATCH_BIT_AND",
+    "MATCH_BIT_OR",
+    "MATCH_IN_CHAIN",
+    "And",
+    "Approx",
+    "Equal",
+    "Extensible",
+    "Filter",
+    "FilterError",
+    "GreaterOrEqual",
+    "LessOrEqual",
+    "Not",
+    "Or",
+    "Present",
+    "Substrings",
+    "compile_filter",
+    "evaluate",
+    "filter_to_string",
+    "match_key",
+    "parse_filter",
+    "sid_from_bytes",
+    "sid_to_bytes",
+]
+
+MATCH_BIT_AND = "1.2.840.113556.1.4.803"
+MATCH_BIT_OR = "1.2.840.113556.1.4.804"
+MATCH_IN_CHAIN = "1.2.840.113556.1.4.1941"
+
+
+class FilterError(ValueError):
+    """Filter text that does not follow RFC 4515."""
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    filters: tuple[Filter, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    filters: tuple[Filter, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    filter: Filter
+
+
+@dataclass(frozen=True, slots=True)
+class Equal:
+    attr: str
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Substrings:
+    attr: str
+    initial: bytes | None
+    any: tuple[bytes, ...]
+    final: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class GreaterOrEqual:
+    attr: str
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LessOrEqual:
+    attr: str
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Present:
+    attr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Approx:
+    attr: str
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Extensible:
+    rule: str | None
+    attr: str | None
+    value: bytes
+    dn_attributes: bool = False
+
+
+Filter = Union[And, Or, Not, Equal, Substrings, GreaterOrEqual, LessOrEqual, Present, Approx, Extensible]  # noqa: UP007
+
+# --------------------------------------------------------------------------------------
+# SIDs (binary <-> S-1-... text, MS-DTYP 2.4.2.2); small enough to keep local.
+
+
+def sid_to_bytes(sid: str) -> bytes:
+    """``"S-1-5-21-1-2-3-500"`` -> the binary SID stored in objectSid."""
+    parts = sid.strip().upper().split("-")
+    if len(parts) < 3 or parts[0] != "S":
+        raise ValueError(f"not a SID: {sid!r}")
+    revision, authority = int(parts[1]), int(parts[2])
+    subs = [int(p) for p in parts[3:]]
+    return struct.pack("<BB", revision, len(subs)) + authority.to_bytes(6, "big") + b"".join(
+        struct.pack("<I", s) for s in subs
+    )
+
+
+def sid_from_bytes(raw: bytes) -> str:
+    """Inverse of :func:`sid_to_bytes`."""
+    if len(raw) < 8 or len(raw) != 8 + 4 * raw[1]:
+        raise ValueError("not a binary SID")
+    authority = int.from_bytes(raw[2:8], "big")
+    subs = struct.unpack(f"<{raw[1]}I", raw[8:])
+    return "S-" + "-".join(str(x) for x in (raw[0], authority, *subs))
+
+
+# --------------------------------------------------------------------------------------
+# Parsing and printing
+
+_SPECIAL_OUT = frozenset(b"*()\\\x00")
+
+
+def _unescape(text: str, whole: str) -> bytes:
+    if "\\" not in text:
+        return text.encode("utf-8")
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            pair = text[i + 1 : i + 3]
+            try:
+                if len(pair) != 2:
+                    raise ValueError
+                out.append(int(pair, 16))
+            except ValueError:
+                raise FilterError(f"invalid escape in filter {whole!r} near {text[i:i + 3]!r}") from None
+            i += 3
+        else:
+            out += ch.encode("utf-8")
+            i += 1
+    return bytes(out)
+
+
+def _escape(value: bytes) -> str:
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return "".join(f"\\{b:02x}" for b in value)
+    return "".join(f"\\{ord(c):02x}" if ord(c) < 0x80 and ord(c) in _SPECIAL_OUT else c for c in text)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def fail(self, why: str) -> FilterError:
+        return FilterError(f"bad filter {self.text!r} at offset {self.pos}: {why}")
+
+    def parse(self) -> Filter:
+        self.skip_ws()
+        if self.pos < len(self.text) and self.text[self.pos] != "(":
+            # Tolerate a bare item without parentheses, as OpenLDAP tools do.
+            body = self.text[self.pos :].strip()
+            if "(" in body or ")" in body:
+                raise self.fail("unbalanced parentheses")
+            result = self.item(body)
+            self.pos = len(self.text)
+            return result
+        result = self.filter()
+        self.skip_ws()
+        if self.pos != len(self.text):
+            raise self.fail("trailing characters")
+        return result
+
+    def skip_ws(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos] == " ":
+            self.pos += 1
+
+    def filter(self) -> Filter:
+        self.skip_ws()
+        if self.pos >= len(self.text) or self.text[self.pos] != "(":
+            raise self.fail("expected '('")
+        self.pos += 1
+        self.skip_ws()
+        if self.pos >= len(self.text):
+            raise self.fail("unexpected end")
+        ch = self.text[self.pos]
+        if ch in "&|":
+            self.pos += 1
+            items: list[Filter] = []
+            self.skip_ws()
+            while self.pos < len(self.text) and self.text[self.pos] == "(":
+                items.append(self.filter())
+                self.skip_ws()
+            result: Filter = And(tuple(items)) if ch == "&" else Or(tuple(items))
+        elif ch == "!":
+            self.pos += 1
+            result = Not(self.filter())
+            self.skip_ws()
+        else:
+            end = self.pos
+            while end < len(self.text) and self.text[end] != ")":
+                if self.text[end] == "(":
+                    raise self.fail("unescaped '(' in value")
+                end += 1
+            if end >= len(self.text):
+                raise self.fail("missing ')'")
+            result = self.item(self.text[self.pos : end])
+            self.pos = end
+        if self.pos >= len(self.text) or self.text[self.pos] != ")":
+            raise self.fail("expected ')'")
+        self.pos += 1
+        return result
+
+    def item(self, body: str) -> Filter:
+        eq = body.find("=")
+        if eq <= 0:
+            raise self.fail(f"no attribute/operator in {body!r}")
+        lhs, value = body[:eq], body[eq + 1 :]
+        op = lhs[-1]
+        if op in "<>~":
+            attr = lhs[:-1].strip()
+            self._check_attr(attr)
+            raw = _unescape(value, self.text)
+            return {"<": LessOrEqual, ">": GreaterOrEqual, "~": Approx}[op](attr, raw)
+        if op == ":":
+            return self.extensible(lhs[:-1], value)
+        attr = lhs.strip()
+        self._check_attr(attr)
+        if value == "*":
+            return Present(attr)
+        if "*" in value:
+            pieces = value.split("*")
+            initial = _unescape(pieces[0], self.text) if pieces[0] else None
+            final = _unescape(pieces[-1], self.text) if pieces[-1] else None
+            middle = tuple(_unescape(p, self.text) for p in pieces[1:-1] if p)
+            if any(not p for p in pieces[1:-1]):
+                raise self.fail("empty substring component ('**')")
+            return Substrings(attr, initial, middle, final)
+        return Equal(attr, _unescape(value, self.text))
+
+    def extensible(self, lhs: str, value: str) -> Extensible:
+        parts = lhs.split(":")
+        attr: str | None = parts[0].strip() or None
+        dn_attrs = False
+        rule: str | None = None
+        for p in parts[1:]:
+            p = p.strip()
+            if p.lower() == "dn":
+                dn_attrs = True
+            elif p:
+                rule = p
+        if attr is None and rule is None:
+            raise self.fail("extensible match needs an attribute or a matching rule")
+        if attr is not None:
+            self._check_attr(attr)
+        return Extensible(rule, attr, _unescape(value, self.text), dn_attrs)
+
+    def _check_attr(self, attr: str) -> None:
+        if not attr or not all(c.isalnum() or c in "-.;_" for c in attr):
+            raise self.fail(f"invalid attribute description {attr!r}")
+
+
+def parse_filter(text: str) -> Filter:
+    """Parse RFC 4515 filter text; assertion values come back as bytes (``\\xx`` decoded)."""
+    return _Parser(text).parse()
+
+
+def filter_to_string(f: Filter) -> str:
+    """RFC 4515 text for ``f`` (``parse_filter(filter_to_string(f)) == f``)."""
+    if isinstance(f, And):
+        return "(&" + "".join(filter_to_string(x) for x in f.filters) + ")"
+    if isinstance(f, Or):
+        return "(|" + "".join(filter_to_string(x) for x in f.filters) + ")"
+    if isinstance(f, Not):
+        return "(!" + filter_to_string(f.filter) + ")"
+    if isinstance(f, Equal):
+        return f"({f.attr}={_escape(f.value)})"
+    if isinstance(f, GreaterOrEqual):
+        return f"({f.attr}>={_escape(f.value)})"
+    if isinstance(f, LessOrEqual):
+        return f"({f.attr}<={_escape(f.value)})"
+    if isinstance(f, Approx):
+        return f"({f.attr}~={_escape(f.value)})"
+    if isinstance(f, Present):
+        return f"({f.attr}=*)"
+    if isinstance(f, Substrings):
+        body = _escape(f.initial or b"") + "*" + "".join(_escape(a) + "*" for a in f.any)
+        return f"({f.attr}={body}{_escape(f.final or b'')})"
+    if isinstance(f, Extensible):
+        lhs = (f.attr or "") + (":dn" if f.dn_attributes else "") + (f":{f.rule}" if f.rule else "")
+        return f"({lhs}:={_escape(f.value)})"
+    raise TypeError(f"not a filter: {f!r}")
+
+
+# --------------------------------------------------------------------------------------
+# Matching keys: one normalization shared by evaluation and the directory's indexes.
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", errors="surrogateescape") if isinstance(value, bytes) else value
+
+
+def match_key(attr: AttributeType, value: bytes | str) -> object:
+    """The equality key of ``value`` under ``attr``'s syntax, or None if it cannot match.
+
+    Assertion values arrive as bytes; stored values are str (text syntaxes) or bytes.
+    """
+    syntax = attr.syntax
+    try:
+        if syntax.numeric:
+            return int(_text(value).strip())
+        if syntax is Syntax.DN:
+            return normalize_dn(_text(value))
+        if syntax is Syntax.SID:
+            if isinstance(value, str) or value[:2].upper() == b"S-":
+                return sid_to_bytes(_text(value))
+            return bytes(value)
+        if syntax is Syntax.GUID:
+            if isinstance(value, UUID):
+                return value.bytes_le
+            if isinstance(value, bytes) and len(value) == 16:
+                return value
+            return UUID(_text(value)).bytes_le
+        if syntax.binary:
+            return value if isinstance(value, bytes) else value.encode("utf-8")
+        if syntax is Syntax.BOOLEAN:
+            return _text(value).strip().upper()
+        return _text(value).casefold()
+    except (ValueError, DNError, struct.error):
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# Evaluation (compiled to closures so a subtree walk pays the schema lookups once)
+
+Matcher = Callable[["Entry"], "bool | None"]
+
+
+# Back-link attributes are not stored on the entry; the directory computes them.
+_BACKLINKS = {"memberof": "member_of", "directreports": "direct_reports"}
+Values = Callable[["Entry", str], list]
+
+
+def _bind_values(directory: Directory) -> Values:
+    def values(entry: Entry, key: str) -> list:
+        if key == "distinguishedname":
+            return [entry.dn]
+        if key == "objectguid":
+            return [entry.guid.bytes_le]
+        if key in _BACKLINKS:
+            return [g.dn for g in getattr(directory, _BACKLINKS[key])(entry)]
+        return entry.attrs.get(key, [])
+
+    return values
+
+
+def _undefined(_: Entry) -> bool | None:
+    return None
+
+
+def compile_filter(f: Filter, directory: Directory) -> Matcher:
+    """Turn ``f`` into a function ``entry -> True | False | None`` bound to ``directory``."""
+    schema = directory.schema
+    if isinstance(f, And):
+        parts = [compile_filter(x, directory) for x in f.filters]
+
+        def match_and(e: Entry) -> bool | None:
+            result: bool | None = True
+            for p in parts:
+                r = p(e)
+                if r is False:
+                    return False
+                if r is None:
+                    result = None
+            return result
+
+        return match_and
+    if isinstance(f, Or):
+        parts = [compile_filter(x, directory) for x in f.filters]
+
+        def match_or(e: Entry) -> bool | None:
+            result: bool | None = False
+            for p in parts:
+                r = p(e)
+                if r is True:
+                    return True
+                if r is None:
+                    result = None
+            return result
+
+        return match_or
+    if isinstance(f, Not):
+        inner = compile_filter(f.filter, directory)
+
+        def match_not(e: Entry) -> bool | None:
+            r = inner(e)
+            return None if r is None else not r
+
+        return match_not
+
+    attr_name = getattr(f, "attr", None)
+    at = schema.find_attribute(attr_name.split(";", 1)[0]) if attr_name else None
+    if isinstance(f, Present):
+        if at is None:
+            return _undefined
+        key = at.name.lower()
+        if key == "objectclass":
+            return lambda e: True
+        if key in ("distinguishedname", "objectguid"):
+            return lambda e: True
+        if key == "ntsecuritydescriptor":
+            return lambda e: bool(e.sd)
+        if key in _BACKLINKS:
+            values = _bind_values(directory)
+            return lambda e: bool(values(e, key))
+        return lambda e: bool(e.attrs.get(key))
+    if isinstance(f, Extensible):
+        return _compile_extensible(f, at, directory)
+    if at is None:
+        return _undefined
+    key = at.name.lower()
+    if isinstance(f, Equal | Approx):
+        return _compile_equal(at, key, f.value, schema, _bind_values(directory))
+    if isinstance(f, GreaterOrEqual | LessOrEqual):
+        return _compile_order(at, key, f.value, isinstance(f, GreaterOrEqual), _bind_values(directory))
+    if isinstance(f, Substrings):
+        return _compile_substrings(at, key, f, _bind_values(directory))
+    raise TypeError(f"not a filter: {f!r}")
+
+
+def _compile_equal(at: AttributeType, key: str, value: bytes, schema: Schema, values: Values) -> Matcher:
+    if key == "objectcategory" and b"=" not in value:
+        # AD accepts a class name and substitutes that class's defaultObjectCategory.
+        name = _text(value)
+        cls = schema.find_class(name)
+        wanted = (cls.default_object_category if cls else name).casefold()
+
+        def match_category(e: Entry) -> bool | None:
+            return any(_category_cn(v) == wanted for v in e.attrs.get("objectcategory", ()))
+
+        return match_category
+    target = match_key(at, value)
+    if target is None:
+        return _undefined
+
+    def match_eq(e: Entry) -> bool | None:
+        return any(match_key(at, v) == target for v in values(e, key))
+
+    return match_eq
+
+
+def _category_cn(dn: str) -> str:
+    try:
+        rdns = parse_dn(dn)
+    except DNError:
+        return ""
+    return rdns[0][0][1].casefold() if rdns else ""
+
+
+def _compile_order(at: AttributeType, key: str, value: bytes, greater: bool, values: Values) -> Matcher:
+    target = match_key(at, value)
+    if target is None or at.syntax in (Syntax.SID, Syntax.GUID, Syntax.SECURITY_DESCRIPTOR):
+        return _undefined
+
+    def match_order(e: Entry) -> bool | None:
+        for v in values(e, key):
+            k = match_key(at, v)
+            if k is None:
+                continue
+            if (k >= target) if greater else (k <= target):  # type: ignore[operator]
+                return True
+        return False
+
+    return match_order
+
+
+def _compile_substrings(at: AttributeType, key: str, f: Substrings, values: Values) -> Matcher:
+    if at.syntax.numeric or at.syntax in (Syntax.SID, Syntax.GUID, Syntax.SECURITY_DESCRIPTOR):
+        return _undefined
+    binary = at.syntax.binary
+    conv: Callable[[bytes], object] = (lambda b: b) if binary else (lambda b: _text(b).casefold())
+    initial = conv(f.initial) if f.initial is not None else None
+    middle = [conv(a) for a in f.any]
+    final = conv(f.final) if f.final is not None else None
+
+    def one(v: object) -> bool:
+        s = (v if isinstance(v, bytes) else str(v).encode()) if binary else _text(v).casefold()  # type: ignore[arg-type]
+        pos = 0
+        end = len(s)
+        if initial is not None:
+            if not s.startswith(initial):  # type: ignore[arg-type]
+                return False
+            pos = len(initial)  # type: ignore[arg-type]
+        if final is not None:
+            if len(s) - pos < len(final) or not s.endswith(final):  # type: ignore[arg-type]
+                return False
+            end = len(s) - len(final)  # type: ignore[arg-type]
+        for m in middle:
+            idx = s.find(m, pos, end)  # type: ignore[arg-type]
+            if idx < 0:
+                return False
+            pos = idx + len(m)  # type: ignore[arg-type]
+        return True
+
+    def match_sub(e: Entry) -> bool | None:
+        return any(one(v) for v in values(e, key))
+
+    return match_sub
+
+
+def _compile_extensible(f: Extensible, at: AttributeType | None, directory: Directory) -> Matcher:
+    rule = f.rule
+    if rule in (MATCH_BIT_AND, MATCH_BIT_OR):
+        if at is None or not at.syntax.numeric:
+            return _undefined
+        try:
+            mask = int(_text(f.value))
+        except ValueError:
+            return _undefined
+        key = at.name.lower()
+        is_and = rule == MATCH_BIT_AND
+
+        def match_bits(e: Entry) -> bool | None:
+            for v in e.attrs.get(key, ()):
+                try:
+                    n = int(v)
+                except ValueError:
+                    continue
+                # AD compares the 32-bit two's complement pattern (groupType is negative).
+                n &= 0xFFFFFFFFFFFFFFFF
+                m = mask & 0xFFFFFFFFFFFFFFFF
+                if (n & m) == m if is_and else (n & m) != 0:
+                    return True
+            return False
+
+        return match_bits
+    if rule == MATCH_IN_CHAIN:
+        if at is None or at.syntax is not Syntax.DN:
+            return _undefined
+        try:
+            target_key = normalize_dn(_text(f.value))
+        except DNError:
+            return _undefined
+        attr_key = at.name.lower()
+
+        def match_chain(e: Entry) -> bool | None:
+            target = directory.get(target_key)
+            if target is None:
+                return False
+            return target in directory.linked_closure(e, attr_key)
+
+        return match_chain
+    if rule is None or rule.lower() in ("2.5.13.2", "2.5.13.5", "caseignorematch", "caseexactmatch",
+                                          "2.5.13.1", "distinguishednamematch", "2.5.13.14", "integermatch"):
+        if at is None:
+            return _undefined
+        base = _compile_equal(at, at.name.lower(), f.value, directory.schema, _bind_values(directory))
+        if not f.dn_attributes:
+            return base
+        wanted = match_key(at, f.value)
+
+        def match_dn_attrs(e: Entry) -> bool | None:
+            if base(e):
+                return True
+            for rdn in parse_dn(e.dn):
+                for a, v in rdn:
+                    if a.lower() == at.name.lower() and match_key(at, v) == wanted:
+                        return True
+            return False
+
+        return match_dn_attrs
+    return _undefined
+
+
+def evaluate(f: Filter, entry: Entry, directory: Directory) -> bool | None:
+    """Evaluate ``f`` against ``entry``: True, False, or None for Undefined (RFC 4511 4.5.1.7)."""
+    return compile_filter(f, directory)(entry)
