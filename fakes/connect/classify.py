@@ -34,9 +34,9 @@ Step = Literal[
 # SSPR error enum names carried in WritebackOutcome.error (FACTS 2; the tenant maps them).
 ADMIN_ACTION_REQUIRED = "OnPremisesAdminActionRequired"
 POLICY_VIOLATION = "PasswordPolicyViolation"
-# Not in FACTS' enum list: a change with the wrong current password (33007). The tenant
-# should treat an unknown error name like OnPremisesAdminActionRequired unless it maps it.
-INCORRECT_PASSWORD = "OnPremisesIncorrectPassword"
+# Not in FACTS' enum list: a change with the wrong current password (33007); the same
+# name the tenant uses for a cloud change with a wrong current password.
+INCORRECT_PASSWORD = "IncorrectCurrentPassword"
 
 START = {"reset": 31001, "unlock": 31001, "change": 31006, "admin_reset": 31009}
 SUCCESS = {"reset": 31002, "unlock": 31002, "change": 31007, "admin_reset": 31010}

@@ -34,7 +34,12 @@ def open_connection(
         host, port=port, use_ssl=use_ssl, tls=tls, get_info=ldap3.NONE, connect_timeout=timeout
     )
     return ldap3.Connection(
-        server, user=user, password=password, raise_exceptions=False, receive_timeout=timeout, auto_bind=False
+        server,
+        user=user,
+        password=password,
+        raise_exceptions=False,
+        receive_timeout=int(timeout),
+        auto_bind=False,
     )
 
 
