@@ -108,12 +108,18 @@ def provision(
     ou_layout: OuLayout = DEFAULT_LAYOUT,
     oplog: OperationLog | None = None,
     connector_account: bool = True,
+    connector_rights: str = "express",
     policy: dict[str, str] | None = None,
 ) -> DomainController:
     """Build a domain controller for ``domain`` with ``users`` seeded users (see module docstring).
 
-    ``policy`` overrides domain policy attributes (e.g. ``{"minPwdAge": "0"}``).
+    ``connector_rights``: ``"express"`` grants the Express installation's rights (FACTS.md 8.1);
+    ``"none"`` leaves a custom-install account that is a plain user (the tutorial then grants
+    the writeback rights by hand). ``policy`` overrides domain policy attributes
+    (e.g. ``{"minPwdAge": "0"}``).
     """
+    if connector_rights not in ("express", "none"):
+        raise ValueError(f"connector_rights must be 'express' or 'none', not {connector_rights!r}")
     clock = clock or SimClock()
     rng = random.Random(seed)
     labels = domain.lower().split(".")
@@ -129,7 +135,7 @@ def provision(
     with dc.lock:
         _infrastructure(dc, admin_password, policy or {})
         if connector_account:
-            _connector(dc)
+            _connector(dc, express=connector_rights == "express")
         dc.sdprop = SDProp(dc)
         if users:
             from fakes.ad.population import populate
@@ -212,7 +218,7 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
     dc.admin_password = admin_password
 
 
-def _connector(dc: DomainController) -> None:
+def _connector(dc: DomainController, *, express: bool) -> None:
     """The Express connector account and its rights on the domain root (FACTS.md 8.1)."""
     users = dc.directory.get(f"CN=Users,{dc.domain_dn}")
     assert users is not None
@@ -239,7 +245,8 @@ def _connector(dc: DomainController) -> None:
         Ace(K.ACCESS_ALLOWED_OBJECT_ACE_TYPE, K.CONTAINER_INHERIT_ACE | K.INHERIT_ONLY_ACE,
             K.RIGHT_DS_CONTROL_ACCESS, sid, _uuid("00299570-246d-11d0-a768-00aa006e0529"), guid["user"]),
     ]
-    grant_on(dc, dc.domain_dn, aces)
+    if express:
+        grant_on(dc, dc.domain_dn, aces)
     dc.connector_dn = entry.dn
     dc.connector_password = password
 
