@@ -22,7 +22,17 @@ from uuid import UUID
 from fakes.ad import controls as ctl
 from fakes.ad import errors, passwords
 from fakes.ad import security_log as seclog
-from fakes.ad.api import Change, Control, LdapError, LdapResult, ModOp, ResultCode, Scope, SearchResult, Session
+from fakes.ad.api import (
+    Change,
+    Control,
+    LdapError,
+    LdapResult,
+    ModOp,
+    ResultCode,
+    Scope,
+    SearchResult,
+    Session,
+)
 from fakes.ad.directory import Directory, Entry
 from fakes.ad.dn import DNError, first_rdn, normalize_dn, parent_dn
 from fakes.ad.schema import Schema, SchemaError
@@ -51,8 +61,18 @@ WHOAMI_OID = "1.3.6.1.4.1.4203.1.11.3"
 
 #: Controls the DC acts on, or accepts and ignores (anything else marked critical -> 12).
 HANDLED_CONTROLS = frozenset(
-    {ctl.PAGED_RESULTS, ctl.SD_FLAGS, ctl.POLICY_HINTS, ctl.POLICY_HINTS_DEPRECATED, ctl.PERMISSIVE_MODIFY,
-     ctl.TREE_DELETE, ctl.DOMAIN_SCOPE, ctl.SHOW_DELETED, ctl.LAZY_COMMIT, ctl.SEARCH_OPTIONS}
+    {
+        ctl.PAGED_RESULTS,
+        ctl.SD_FLAGS,
+        ctl.POLICY_HINTS,
+        ctl.POLICY_HINTS_DEPRECATED,
+        ctl.PERMISSIVE_MODIFY,
+        ctl.TREE_DELETE,
+        ctl.DOMAIN_SCOPE,
+        ctl.SHOW_DELETED,
+        ctl.LAZY_COMMIT,
+        ctl.SEARCH_OPTIONS,
+    }
 )
 # Stored but never returned by a search (MS-ADTS 3.1.1.3.1.5: secret attributes).
 SECRET_ATTRIBUTES = frozenset(
@@ -88,7 +108,7 @@ def number(entry: Entry, attr: str, default: int = 0) -> int:
 
 
 class DomainController:
-    """An in-memory Windows Server 2016 domain controller (build it with :func:`fakes.ad.provision.provision`).
+    """An in-memory Windows Server 2016 DC (build one with :func:`fakes.ad.provision.provision`).
 
     Attributes: ``domain_dn``, ``domain_sid``, ``netbios_name``, ``dns_domain``,
     ``dns_host_name``, ``config_dn``, ``schema_dn``, ``clock``, ``directory``, ``schema``,
@@ -229,12 +249,21 @@ class DomainController:
         entry = self.directory.get(session.principal_dn) if session.principal_dn else None
         return self.principal(entry)
 
-    def record(self, session: Session, op: str, target: str, result: int, message: str = "", **details: Any) -> None:
+    def record(
+        self, session: Session, op: str, target: str, result: int, message: str = "", **details: Any
+    ) -> None:
         if self.oplog is None:
             return
         actor = session.principal_dn or ("SYSTEM" if self.is_system(session) else "anonymous")
         self.oplog.record(
-            "ldap", actor, op, target, result, errors.canonical(message), encrypted=session.encrypted, **details
+            "ldap",
+            actor,
+            op,
+            target,
+            result,
+            errors.canonical(message),
+            encrypted=session.encrypted,
+            **details,
         )
 
     def _run(self, session: Session, op: str, target: str, fn: Callable[[], T], **details: Any) -> T:
@@ -265,8 +294,13 @@ class DomainController:
 
     def system_session(self) -> Session:
         """A session acting as the DC itself (SYSTEM): no access checks, password rules still apply."""
-        return Session(peer="system", encrypted=True, principal_dn=None, principal_sid=SYSTEM,
-                       token=frozenset({SYSTEM, EVERYONE, AUTHENTICATED_USERS, BUILTIN_ADMINISTRATORS}))
+        return Session(
+            peer="system",
+            encrypted=True,
+            principal_dn=None,
+            principal_sid=SYSTEM,
+            token=frozenset({SYSTEM, EVERYONE, AUTHENTICATED_USERS, BUILTIN_ADMINISTRATORS}),
+        )
 
     def resolve_principal(self, name: str) -> Entry | None:
         """Find the account a simple bind names: DN, UPN (explicit or implicit sam@dns) or DOMAIN\\sam."""
@@ -303,7 +337,7 @@ class DomainController:
         session: Session,
         base: str,
         scope: Scope,
-        filter: Any = "(objectClass=*)",  # noqa: A002 - the LDAP name
+        filter: Any = "(objectClass=*)",
         attributes: Sequence[str] = (),
         *,
         size_limit: int = 0,
@@ -314,32 +348,57 @@ class DomainController:
         from fakes.ad.dc_search import search
 
         return self._run(
-            session, "search", base,
-            lambda: search(self, session, base, Scope(scope), filter, attributes, size_limit=size_limit,
-                           types_only=types_only, controls=controls),
-            scope=int(scope), filter=filter if isinstance(filter, str) else repr(filter),
+            session,
+            "search",
+            base,
+            lambda: search(
+                self,
+                session,
+                base,
+                Scope(scope),
+                filter,
+                attributes,
+                size_limit=size_limit,
+                types_only=types_only,
+                controls=controls,
+            ),
+            scope=int(scope),
+            filter=filter if isinstance(filter, str) else repr(filter),
         )
 
     # ------------------------------------------------------------------ writes
     @_locked
     def add(
-        self, session: Session, dn: str, attributes: Mapping[str, Sequence[bytes | str]], controls: Sequence[Control] = ()
+        self,
+        session: Session,
+        dn: str,
+        attributes: Mapping[str, Sequence[bytes | str]],
+        controls: Sequence[Control] = (),
     ) -> LdapResult:
         """Create an object: CC on the parent, schema checks, SD from parent + class default."""
         from fakes.ad.dc_write import add
 
         names = sorted(k for k in attributes if k.lower() not in SECRET_ATTRIBUTES)
-        return self._run(session, "add", dn, lambda: add(self, session, dn, attributes, controls), attributes=names)
+        return self._run(
+            session, "add", dn, lambda: add(self, session, dn, attributes, controls), attributes=names
+        )
 
     @_locked
-    def modify(self, session: Session, dn: str, changes: Sequence[Change], controls: Sequence[Control] = ()) -> LdapResult:
+    def modify(
+        self, session: Session, dn: str, changes: Sequence[Change], controls: Sequence[Control] = ()
+    ) -> LdapResult:
         """Modify with AD's per-attribute rules (passwords, pwdLastSet, lockoutTime, SDs, schema)."""
         from fakes.ad.dc_modify import modify
 
         names = [c.attribute for c in changes]
         ops = [ModOp(c.op).name.lower() for c in changes]
         return self._run(
-            session, "modify", dn, lambda: modify(self, session, dn, changes, controls), attributes=names, ops=ops
+            session,
+            "modify",
+            dn,
+            lambda: modify(self, session, dn, changes, controls),
+            attributes=names,
+            ops=ops,
         )
 
     @_locked
@@ -363,9 +422,12 @@ class DomainController:
         from fakes.ad.dc_write import modify_dn
 
         return self._run(
-            session, "modify_dn", dn,
+            session,
+            "modify_dn",
+            dn,
             lambda: modify_dn(self, session, dn, new_rdn, delete_old_rdn, new_superior, controls),
-            new_rdn=new_rdn, new_superior=new_superior,
+            new_rdn=new_rdn,
+            new_superior=new_superior,
         )
 
     @_locked
@@ -375,11 +437,18 @@ class DomainController:
         """6 compareTrue / 5 compareFalse (RP needed, like a read)."""
         from fakes.ad.dc_write import compare
 
-        return self._run(session, "compare", dn, lambda: compare(self, session, dn, attribute, value, controls),
-                         attribute=attribute)
+        return self._run(
+            session,
+            "compare",
+            dn,
+            lambda: compare(self, session, dn, attribute, value, controls),
+            attribute=attribute,
+        )
 
     @_locked
-    def extended(self, session: Session, oid: str, value: bytes | None, controls: Sequence[Control] = ()) -> LdapResult:
+    def extended(
+        self, session: Session, oid: str, value: bytes | None, controls: Sequence[Control] = ()
+    ) -> LdapResult:
         """WhoAmI; anything else is AD's "Unknown extended request OID" (StartTLS is the adapter's)."""
 
         def run() -> LdapResult:
@@ -408,7 +477,9 @@ class DomainController:
 
         entry = self.entry_or_error(dn)
         violation = passwords.check_password(
-            self.policy(), password, sam_account_name=text(entry, "samaccountname"),
+            self.policy(),
+            password,
+            sam_account_name=text(entry, "samaccountname"),
             display_name=text(entry, "displayname"),
         )
         if violation is not None:
@@ -463,8 +534,13 @@ class DomainController:
     def can_create(self, session: Session, parent: Entry, class_name: str) -> bool:
         if self.is_system(session):
             return True
-        return child_access(self.sds.parse(parent.sd), session.token, K.RIGHT_DS_CREATE_CHILD,
-                            child_class=self.class_guid(class_name), self_sid=self.sid_of(parent))
+        return child_access(
+            self.sds.parse(parent.sd),
+            session.token,
+            K.RIGHT_DS_CREATE_CHILD,
+            child_class=self.class_guid(class_name),
+            self_sid=self.sid_of(parent),
+        )
 
     def schema_error(self, exc: SchemaError) -> LdapError:
         if exc.kind == "class":

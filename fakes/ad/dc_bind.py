@@ -35,7 +35,9 @@ def bind(dc: DomainController, session: Session, name: str, password: str) -> Ld
         return LdapResult()
     entry = dc.resolve_principal(name)
     if entry is None or "unicodepwd" not in entry.attrs:
-        raise errors.bind_failed(errors.BIND_USER_NOT_FOUND if entry is None else errors.BIND_INVALID_CREDENTIALS)
+        raise errors.bind_failed(
+            errors.BIND_USER_NOT_FOUND if entry is None else errors.BIND_INVALID_CREDENTIALS
+        )
     policy = dc.policy()
     now = dc.clock.filetime()
     lockout_time = number(entry, "lockouttime")
@@ -67,7 +69,9 @@ def bind(dc: DomainController, session: Session, name: str, password: str) -> Ld
     return LdapResult()
 
 
-def count_bad_password(dc: DomainController, entry: Entry, policy: passwords.PasswordPolicy, now: int) -> None:
+def count_bad_password(
+    dc: DomainController, entry: Entry, policy: passwords.PasswordPolicy, now: int
+) -> None:
     """Count a wrong password and lock the account at the threshold (Security event 4740)."""
     from fakes.ad.dc import number
 
@@ -84,7 +88,9 @@ def count_bad_password(dc: DomainController, entry: Entry, policy: passwords.Pas
     if state.locked and not passwords.is_locked_out(policy, was_locked, now):
         dc.directory.set_values(entry, "lockouttime", [str(state.lockout_time)])
         seclog.write(
-            dc.security_log, seclog.LOCKED_OUT, success=True,
+            dc.security_log,
+            seclog.LOCKED_OUT,
+            success=True,
             subject=seclog.Principal(f"{dc.dc_name}$", dc.netbios_name, "S-1-5-18"),
             target=dc.principal(entry),
             **{"Caller Computer Name": dc.dc_name},

@@ -57,7 +57,9 @@ def read_controls(dc: DomainController, controls: Sequence[Control]) -> RequestC
     for c in controls:
         try:
             if c.oid == ctl.SD_FLAGS and c.value:
-                sd_flags = ctl.decode_sd_flags(c.value) & K.ALL_SECURITY_INFORMATION or K.ALL_SECURITY_INFORMATION
+                sd_flags = (
+                    ctl.decode_sd_flags(c.value) & K.ALL_SECURITY_INFORMATION or K.ALL_SECURITY_INFORMATION
+                )
             elif c.oid in (ctl.POLICY_HINTS, ctl.POLICY_HINTS_DEPRECATED) and c.value:
                 # Only flags == 1 enforces; any other value is ignored (MS-ADTS 3.1.1.3.4.1.27).
                 hints = hints or ctl.decode_policy_hints(c.value) == 1
@@ -102,8 +104,14 @@ def modify(
     for e in events:
         e()
     if entry.object_class in ("user", "inetOrgPerson", "computer") and not set(by_attr) <= {"unicodepwd"}:
-        seclog.write(dc.security_log, seclog.USER_CHANGED, success=True, subject=dc.session_principal(session),
-                     target=dc.principal(entry), **{"Changed Attributes": ", ".join(sorted(by_attr))})
+        seclog.write(
+            dc.security_log,
+            seclog.USER_CHANGED,
+            success=True,
+            subject=dc.session_principal(session),
+            target=dc.principal(entry),
+            **{"Changed Attributes": ", ".join(sorted(by_attr))},
+        )
     return LdapResult()
 
 
@@ -119,9 +127,13 @@ def _may_write(dc: DomainController, session: Session, entry: Entry, attr: Attri
     if dc.is_system(session):
         return True
     return property_access(
-        dc.sds.parse(entry.sd), session.token, K.RIGHT_DS_WRITE_PROPERTY,
-        class_guid=dc.class_guid(entry.object_class), attribute=attr.schema_id_guid,
-        property_set=attr.property_set, self_sid=dc.sid_of(entry),
+        dc.sds.parse(entry.sd),
+        session.token,
+        K.RIGHT_DS_WRITE_PROPERTY,
+        class_guid=dc.class_guid(entry.object_class),
+        attribute=attr.schema_id_guid,
+        property_set=attr.property_set,
+        self_sid=dc.sid_of(entry),
     )
 
 
@@ -137,7 +149,11 @@ def _single_value(group: list[Change], *, allow_delete: bool = False) -> str:
 
 # ---------------------------------------------------------------------------- unicodePwd
 def _password(
-    dc: DomainController, session: Session, entry: Entry, group: list[Change], rc: RequestControls,
+    dc: DomainController,
+    session: Session,
+    entry: Entry,
+    group: list[Change],
+    rc: RequestControls,
     events: list[Callable[[], None]],
 ) -> Callable[[], None]:
     from fakes.ad.dc import number, text
@@ -165,7 +181,11 @@ def _password(
             if len(group[0].values) != 1:
                 raise errors.unwilling(errors.CHANGE_UNENCRYPTED)
             old = passwords.decode_unicode_pwd(group[0].values[0])
-            new = passwords.decode_unicode_pwd(group[1].values[0]) if len(group) == 2 and group[1].values else ""
+            new = (
+                passwords.decode_unicode_pwd(group[1].values[0])
+                if len(group) == 2 and group[1].values
+                else ""
+            )
     except passwords.PasswordEncodingError as exc:
         if is_change and exc.quotes:
             raise audit_fail(errors.password_not_in_quotes()) from exc
@@ -185,13 +205,19 @@ def _password(
     fail = errors.password_policy_reset if is_reset else errors.password_policy_change
     uac = number(entry, "useraccountcontrol")
     violation = passwords.check_password(
-        policy, new, sam_account_name=text(entry, "samaccountname"), display_name=text(entry, "displayname"),
+        policy,
+        new,
+        sam_account_name=text(entry, "samaccountname"),
+        display_name=text(entry, "displayname"),
         password_not_required=bool(uac & passwords.UF_PASSWD_NOTREQD),
     )
     if violation is None and (is_change or rc.policy_hints):
         violation = passwords.check_history_and_age(
-            policy, new, history=tuple(entry.attrs.get("ntpwdhistory", ())),
-            pwd_last_set=number(entry, "pwdlastset"), now=now,
+            policy,
+            new,
+            history=tuple(entry.attrs.get("ntpwdhistory", ())),
+            pwd_last_set=number(entry, "pwdlastset"),
+            now=now,
         )
     if violation is not None:
         raise audit_fail(fail())
@@ -201,7 +227,9 @@ def _password(
     def write() -> None:
         store_password(dc, entry, new, pwd_last_set=now if unexpire else 0)
 
-    events.append(lambda: seclog.write(dc.security_log, event_id, success=True, subject=subject, target=target))
+    events.append(
+        lambda: seclog.write(dc.security_log, event_id, success=True, subject=subject, target=target)
+    )
     return write
 
 
@@ -209,7 +237,9 @@ def store_password(dc: DomainController, entry: Entry, password: str, *, pwd_las
     """Write the digest, history and pwdLastSet (no checks)."""
     digest = passwords.password_digest(password)
     policy = dc.policy()
-    history = passwords.push_history(tuple(entry.attrs.get("ntpwdhistory", ())), digest, policy.history_length)
+    history = passwords.push_history(
+        tuple(entry.attrs.get("ntpwdhistory", ())), digest, policy.history_length
+    )
     dc.directory.set_values(entry, "unicodepwd", [digest])
     dc.directory.set_values(entry, "ntpwdhistory", list(history))
     dc.directory.set_values(entry, "pwdlastset", [str(pwd_last_set)])
@@ -235,7 +265,9 @@ def _rights() -> _RightsNS:
 
 
 # ---------------------------------------------------------------------------- pwdLastSet / lockoutTime
-def _pwd_last_set(dc: DomainController, session: Session, entry: Entry, group: list[Change]) -> Callable[[], None]:
+def _pwd_last_set(
+    dc: DomainController, session: Session, entry: Entry, group: list[Change]
+) -> Callable[[], None]:
     raw = _single_value(group)
     if raw not in ("0", "-1"):
         raise errors.invalid_parameter()
@@ -252,7 +284,11 @@ def _pwd_last_set(dc: DomainController, session: Session, entry: Entry, group: l
 
 
 def _lockout_time(
-    dc: DomainController, session: Session, entry: Entry, group: list[Change], events: list[Callable[[], None]]
+    dc: DomainController,
+    session: Session,
+    entry: Entry,
+    group: list[Change],
+    events: list[Callable[[], None]],
 ) -> Callable[[], None]:
     raw = _single_value(group)
     if raw != "0":
@@ -266,7 +302,9 @@ def _lockout_time(
         dc.directory.set_values(entry, "badpwdcount", ["0"])
 
     subject, target = dc.session_principal(session), dc.principal(entry)
-    events.append(lambda: seclog.write(dc.security_log, seclog.UNLOCKED, success=True, subject=subject, target=target))
+    events.append(
+        lambda: seclog.write(dc.security_log, seclog.UNLOCKED, success=True, subject=subject, target=target)
+    )
     return write
 
 
@@ -304,8 +342,12 @@ def _security_descriptor(
         entry.sd = result
         dc.propagate(entry)
         seclog.write(
-            dc.security_log, seclog.DS_OBJECT_MODIFIED, success=True, subject=dc.session_principal(session),
-            target=dc.principal(entry), **{"Object DN": entry.dn, "Attribute": "nTSecurityDescriptor"},
+            dc.security_log,
+            seclog.DS_OBJECT_MODIFIED,
+            success=True,
+            subject=dc.session_principal(session),
+            target=dc.principal(entry),
+            **{"Object DN": entry.dn, "Attribute": "nTSecurityDescriptor"},
         )
 
     return write
@@ -317,8 +359,8 @@ def _plain(
 ) -> Callable[[], None]:
     attr = _attribute(dc, name)
     key = attr.name.lower()
-    if attr.constructed or key in ("objectguid", "objectsid", "distinguishedname", "objectclass") and not (
-        dc.is_system(session)
+    if attr.constructed or (
+        key in ("objectguid", "objectsid", "distinguishedname", "objectclass") and not (dc.is_system(session))
     ):
         raise errors.system_only()
     if attr.system_only and not dc.is_system(session):

@@ -63,19 +63,40 @@ def root_dse(dc: DomainController, wanted: set[str] | None) -> SearchEntry:
         "serverName": [server],
         "supportedControl": list(ctl.SUPPORTED_CONTROLS),
         "supportedLDAPVersion": ["3", "2"],
-        "supportedLDAPPolicies": ["MaxPoolThreads", "MaxPercentDirSyncRequests", "MaxDatagramRecv",
-                                  "MaxReceiveBuffer", "InitRecvTimeout", "MaxConnections", "MaxConnIdleTime",
-                                  "MaxPageSize", "MaxBatchReturnMessages", "MaxQueryDuration",
-                                  "MaxDirSyncDuration", "MaxTempTableSize", "MaxResultSetSize", "MinResultSets",
-                                  "MaxResultSetsPerConn", "MaxNotificationPerConn", "MaxValRange",
-                                  "MaxValRangeTransitive", "ThreadMemoryLimit", "SystemMemoryLimitPercent"],
+        "supportedLDAPPolicies": [
+            "MaxPoolThreads",
+            "MaxPercentDirSyncRequests",
+            "MaxDatagramRecv",
+            "MaxReceiveBuffer",
+            "InitRecvTimeout",
+            "MaxConnections",
+            "MaxConnIdleTime",
+            "MaxPageSize",
+            "MaxBatchReturnMessages",
+            "MaxQueryDuration",
+            "MaxDirSyncDuration",
+            "MaxTempTableSize",
+            "MaxResultSetSize",
+            "MinResultSets",
+            "MaxResultSetsPerConn",
+            "MaxNotificationPerConn",
+            "MaxValRange",
+            "MaxValRangeTransitive",
+            "ThreadMemoryLimit",
+            "SystemMemoryLimitPercent",
+        ],
         "highestCommittedUSN": [str(dc.usn)],
         "supportedSASLMechanisms": ["GSSAPI", "GSS-SPNEGO", "EXTERNAL", "DIGEST-MD5"],
         "dnsHostName": [dc.dns_host_name],
         "ldapServiceName": [f"{dc.dns_domain}:{dc.dc_name.lower()}$@{dc.dns_domain.upper()}"],
-        "supportedCapabilities": ["1.2.840.113556.1.4.800", "1.2.840.113556.1.4.1670", "1.2.840.113556.1.4.1791",
-                                  "1.2.840.113556.1.4.1935", "1.2.840.113556.1.4.2080",
-                                  "1.2.840.113556.1.4.2237"],
+        "supportedCapabilities": [
+            "1.2.840.113556.1.4.800",
+            "1.2.840.113556.1.4.1670",
+            "1.2.840.113556.1.4.1791",
+            "1.2.840.113556.1.4.1935",
+            "1.2.840.113556.1.4.2080",
+            "1.2.840.113556.1.4.2237",
+        ],
         "isSynchronized": ["TRUE"],
         "isGlobalCatalogReady": ["TRUE"],
         "domainFunctionality": ["7"],
@@ -83,16 +104,25 @@ def root_dse(dc: DomainController, wanted: set[str] | None) -> SearchEntry:
         "domainControllerFunctionality": ["7"],
     }
     _ = text
-    attrs = {k: [v.encode() for v in vs] for k, vs in values.items()
-             if wanted is None or k.lower() in wanted}
+    attrs = {k: [v.encode() for v in vs] for k, vs in values.items() if wanted is None or k.lower() in wanted}
     return SearchEntry("", attrs)
 
 
 class _Reader:
     """Per-search memo of access decisions and attribute rendering."""
 
-    def __init__(self, dc: DomainController, session: Session, rc: Any, wanted: set[str] | None,
-                 star: bool, plus: bool, base_scope: bool, types_only: bool, sd_control: bool) -> None:
+    def __init__(
+        self,
+        dc: DomainController,
+        session: Session,
+        rc: Any,
+        wanted: set[str] | None,
+        star: bool,
+        plus: bool,
+        base_scope: bool,
+        types_only: bool,
+        sd_control: bool,
+    ) -> None:
         self.dc = dc
         self.session = session
         self.system = dc.is_system(session)
@@ -122,8 +152,10 @@ class _Reader:
         if self.system:
             return True
         own = entry.attrs.get("objectsid")
-        is_self = bool(own) and self.session.principal_sid is not None and own[0] == sid_to_bytes(
-            self.session.principal_sid
+        is_self = (
+            bool(own)
+            and self.session.principal_sid is not None
+            and own[0] == sid_to_bytes(self.session.principal_sid)
         )
         key = (entry.sd, entry.object_class, attr_lower, is_self)
         hit = self._rp.get(key)
@@ -134,15 +166,21 @@ class _Reader:
                 return False
             sd = self.dc.sds.parse(entry.sd)
             self_sid = self.session.principal_sid if is_self else None
-            hit = property_access(sd, self.session.token, K.RIGHT_DS_READ_PROPERTY,
-                                  class_guid=self.dc.class_guid(entry.object_class or "top"),
-                                  attribute=at.schema_id_guid, property_set=at.property_set, self_sid=self_sid)
+            hit = property_access(
+                sd,
+                self.session.token,
+                K.RIGHT_DS_READ_PROPERTY,
+                class_guid=self.dc.class_guid(entry.object_class or "top"),
+                attribute=at.schema_id_guid,
+                property_set=at.property_set,
+                self_sid=self_sid,
+            )
             self._rp[key] = hit
         return hit
 
     def render(self, entry: Entry) -> SearchEntry:
-        from fakes.ad.dc import DomainController as _DC  # noqa: F401 - type only
         from fakes.ad.dc import SECRET_ATTRIBUTES, number
+        from fakes.ad.dc import DomainController as _DC  # noqa: F401 - type only
 
         out: dict[str, list[bytes]] = {}
         schema = self.dc.schema
@@ -212,9 +250,12 @@ class _Reader:
             from fakes.ad.dc_modify import _may_write
 
             allowed = sorted(dc.schema.allowed_attributes(classes))
-            names = [a for a in allowed
-                     if not dc.schema.attribute(a).system_only and _may_write(dc, self.session, entry,
-                                                                               dc.schema.attribute(a))]
+            names = [
+                a
+                for a in allowed
+                if not dc.schema.attribute(a).system_only
+                and _may_write(dc, self.session, entry, dc.schema.attribute(a))
+            ]
             put(name, [a.encode() for a in names])
 
     def _security_descriptor(self, entry: Entry) -> bytes | None:
@@ -275,15 +316,25 @@ def search(
             if pending is None:
                 raise errors.LdapError(ResultCode.UNWILLING_TO_PERFORM, errors.ILLEGAL_MOD + "\n\x00")
             if page_size == 0:
-                return SearchResult(result=LdapResult(controls=(Control(ctl.PAGED_RESULTS, False,
-                                                                        ctl.encode_paged(0, b"")),)))
+                return SearchResult(
+                    result=LdapResult(controls=(Control(ctl.PAGED_RESULTS, False, ctl.encode_paged(0, b"")),))
+                )
             return _page(state, pending, page_size)
     base_entry = dc.entry_or_error(base)
     star = not lowered or "*" in lowered
     if lowered == ["1.1"]:
         star = False
-    reader = _Reader(dc, session, rc, wanted, star, "+" in lowered, scope == Scope.BASE, types_only,
-                     any(c.oid == ctl.SD_FLAGS for c in controls))
+    reader = _Reader(
+        dc,
+        session,
+        rc,
+        wanted,
+        star,
+        "+" in lowered,
+        scope == Scope.BASE,
+        types_only,
+        any(c.oid == ctl.SD_FLAGS for c in controls),
+    )
     matches = (e for e in dc.directory.search(base_entry, scope, flt) if e is base_entry or reader.visible(e))
     if paged is not None:
         pending = (reader, list(matches))
@@ -291,7 +342,9 @@ def search(
     entries: list[SearchEntry] = []
     for e in matches:
         if size_limit and len(entries) >= size_limit:
-            return SearchResult(entries, LdapResult(ResultCode.SIZE_LIMIT_EXCEEDED, errors.size_limit_message()))
+            return SearchResult(
+                entries, LdapResult(ResultCode.SIZE_LIMIT_EXCEEDED, errors.size_limit_message())
+            )
         entries.append(reader.render(e))
     return SearchResult(entries)
 

@@ -57,13 +57,17 @@ def create_entry(
         out.setdefault("samaccounttype", [_SAM_TYPE[cls.name.lower()]])
     explicit = explicit_sd or dc.sds.from_sddl(cls.default_sd)
     da = make_sid(dc.domain_sid, DOMAIN_ADMINS_RID)
-    sd = dc.sds.compute(parent.sd if parent is not None else None, explicit, cls.schema_id_guid,
-                        owner=owner or da, group=da)
+    sd = dc.sds.compute(
+        parent.sd if parent is not None else None, explicit, cls.schema_id_guid, owner=owner or da, group=da
+    )
     return dc.directory.add(parent, rdn, out, guid=dc.new_guid(), sd=sd, object_class=cls.name)
 
 
 def add(
-    dc: DomainController, session: Session, dn: str, attributes: Mapping[str, Sequence[bytes | str]],
+    dc: DomainController,
+    session: Session,
+    dn: str,
+    attributes: Mapping[str, Sequence[bytes | str]],
     controls: Sequence[Control],
 ) -> LdapResult:
     from fakes.ad.dc_modify import _check_syntax, _normalise, store_password
@@ -89,7 +93,9 @@ def add(
         if key == "ntsecuritydescriptor":
             try:
                 raw = values[0]
-                explicit = SecurityDescriptor.from_bytes(raw if isinstance(raw, bytes) else raw.encode("latin-1"))
+                explicit = SecurityDescriptor.from_bytes(
+                    raw if isinstance(raw, bytes) else raw.encode("latin-1")
+                )
             except (SecurityDescriptorError, ValueError, IndexError) as exc:
                 raise errors.invalid_syntax("20119", "nTSecurityDescriptor") from exc
             continue
@@ -114,8 +120,18 @@ def add(
         allowed = dc.schema.allowed_attributes(classes)
     except SchemaError as exc:
         raise errors.object_class_violation() from exc
-    auto = {"objectclass", "objectcategory", "instancetype", "ntsecuritydescriptor", "objectsid",
-            "samaccountname", "cn", "ou", "dc", "name"}
+    auto = {
+        "objectclass",
+        "objectcategory",
+        "instancetype",
+        "ntsecuritydescriptor",
+        "objectsid",
+        "samaccountname",
+        "cn",
+        "ou",
+        "dc",
+        "name",
+    }
     if any(r.lower() not in attrs and r.lower() not in auto for r in required):
         raise errors.object_class_violation()
     if any(a not in {x.lower() for x in allowed} for a in attrs):
@@ -149,8 +165,15 @@ def add(
             new_password = passwords.decode_unicode_pwd(password)
         except passwords.PasswordEncodingError as exc:
             raise errors.reset_needs_encryption() from exc
-        if passwords.check_password(dc.policy(), new_password, sam_account_name=attrs["samaccountname"][0],
-                                    display_name=(attrs.get("displayname") or [""])[0]) is not None:
+        if (
+            passwords.check_password(
+                dc.policy(),
+                new_password,
+                sam_account_name=attrs["samaccountname"][0],
+                display_name=(attrs.get("displayname") or [""])[0],
+            )
+            is not None
+        ):
             raise errors.password_policy_reset()
     owner = None
     da = make_sid(dc.domain_sid, DOMAIN_ADMINS_RID)
@@ -176,8 +199,12 @@ def delete(dc: DomainController, session: Session, dn: str, controls: Sequence[C
         if not allowed and entry.parent is not None:
             from fakes.ad.security.access import child_access
 
-            allowed = child_access(dc.sds.parse(entry.parent.sd), session.token, K.RIGHT_DS_DELETE_CHILD,
-                                   child_class=dc.class_guid(entry.object_class))
+            allowed = child_access(
+                dc.sds.parse(entry.parent.sd),
+                session.token,
+                K.RIGHT_DS_DELETE_CHILD,
+                child_class=dc.class_guid(entry.object_class),
+            )
         if rc.tree_delete and entry.children:
             allowed = allowed and dc.object_access(session, entry, K.RIGHT_DS_DELETE_TREE)
         if not allowed:
@@ -189,8 +216,13 @@ def delete(dc: DomainController, session: Session, dn: str, controls: Sequence[C
 
 
 def modify_dn(
-    dc: DomainController, session: Session, dn: str, new_rdn: str, delete_old_rdn: bool,
-    new_superior: str | None, controls: Sequence[Control],
+    dc: DomainController,
+    session: Session,
+    dn: str,
+    new_rdn: str,
+    delete_old_rdn: bool,
+    new_superior: str | None,
+    controls: Sequence[Control],
 ) -> LdapResult:
     dc.require_bound(session)
     read_controls(dc, controls)
@@ -203,7 +235,9 @@ def modify_dn(
 
         if not _may_write(dc, session, entry, _attribute(dc, "name")):
             raise errors.insufficient_access()
-        if target_parent is not entry.parent and not dc.can_create(session, target_parent, entry.object_class):
+        if target_parent is not entry.parent and not dc.can_create(
+            session, target_parent, entry.object_class
+        ):
             raise errors.insufficient_access()
     try:
         attr, _, value = new_rdn.partition("=")
@@ -221,7 +255,11 @@ def modify_dn(
 
 
 def compare(
-    dc: DomainController, session: Session, dn: str, attribute: str, value: bytes | str,
+    dc: DomainController,
+    session: Session,
+    dn: str,
+    attribute: str,
+    value: bytes | str,
     controls: Sequence[Control],
 ) -> LdapResult:
     from fakes.ad.dc_modify import _same

@@ -27,12 +27,18 @@ if TYPE_CHECKING:
 _DAY = 86_400 * 10_000_000
 
 
-def populate(dc: DomainController, count: int, *, layout: OuLayout, password: str, rng: random.Random) -> list[Entry]:
+def populate(
+    dc: DomainController, count: int, *, layout: OuLayout, password: str, rng: random.Random
+) -> list[Entry]:
     """Create ``count`` users under ``OU=<layout.root>``; returns them in creation order."""
     root = dc.root()
     staff = create_entry(dc, root, f"OU={layout.root}", {"ou": [layout.root]}, "organizationalUnit")
-    ous = [create_entry(dc, staff, f"OU={d}", {"ou": [d], "description": [f"{d} department"]}, "organizationalUnit")
-           for d in layout.departments]
+    ous = [
+        create_entry(
+            dc, staff, f"OU={d}", {"ou": [d], "description": [f"{d} department"]}, "organizationalUnit"
+        )
+        for d in layout.departments
+    ]
     firsts = list(PersonProvider.first_names)
     lasts = list(PersonProvider.last_names)
     jobs = list(JobProvider.jobs)
@@ -68,19 +74,40 @@ def populate(dc: DomainController, count: int, *, layout: OuLayout, password: st
         elif roll < 0.035:
             pls = now - max_age - rng.randrange(1, 30) * _DAY
         attrs = {
-            "cn": [cn], "givenname": [first], "sn": [last], "displayname": [f"{first} {last}"],
-            "samaccountname": [sam], "userprincipalname": [f"{sam}@{domain}"], "mail": [f"{sam}@{domain}"],
-            "department": [layout.departments[d]], "title": [rng.choice(jobs)[:64]],
-            "useraccountcontrol": [uac], "pwdlastset": [str(pls)], "primarygroupid": ["513"],
-            "accountexpires": [never], "badpwdcount": [bad], "lockouttime": [lockout],
-            "unicodepwd": [digest], "ntpwdhistory": [digest],
+            "cn": [cn],
+            "givenname": [first],
+            "sn": [last],
+            "displayname": [f"{first} {last}"],
+            "samaccountname": [sam],
+            "userprincipalname": [f"{sam}@{domain}"],
+            "mail": [f"{sam}@{domain}"],
+            "department": [layout.departments[d]],
+            "title": [rng.choice(jobs)[:64]],
+            "useraccountcontrol": [uac],
+            "pwdlastset": [str(pls)],
+            "primarygroupid": ["513"],
+            "accountexpires": [never],
+            "badpwdcount": [bad],
+            "lockouttime": [lockout],
+            "unicodepwd": [digest],
+            "ntpwdhistory": [digest],
         }
         entry = create_entry(dc, ous[d], f"CN={_escape(cn)}", attrs, "user")
         members[d].append(entry.dn)
         created.append(entry)
     for ou, dept, dns in zip(ous, layout.departments, members):
-        create_entry(dc, ou, f"CN=GG-{dept}", {"cn": [f"GG-{dept}"], "samaccountname": [f"GG-{dept}"],
-                                                "grouptype": ["-2147483646"], "member": dns}, "group")
+        create_entry(
+            dc,
+            ou,
+            f"CN=GG-{dept}",
+            {
+                "cn": [f"GG-{dept}"],
+                "samaccountname": [f"GG-{dept}"],
+                "grouptype": ["-2147483646"],
+                "member": dns,
+            },
+            "group",
+        )
     _admins(dc, created, layout)
     return created
 
@@ -95,8 +122,13 @@ def _admins(dc: DomainController, created: list[Entry], layout: OuLayout) -> Non
     """Put the first two IT users into Domain Admins and Account Operators (protected groups)."""
     if "IT" not in layout.departments:
         return
-    it = [e for e in created if e.attrs.get("department") == ["IT"] and e.attrs["useraccountcontrol"] == ["512"]
-          and e.attrs["lockouttime"] == ["0"]]
+    it = [
+        e
+        for e in created
+        if e.attrs.get("department") == ["IT"]
+        and e.attrs["useraccountcontrol"] == ["512"]
+        and e.attrs["lockouttime"] == ["0"]
+    ]
     targets = [f"CN=Domain Admins,CN=Users,{dc.domain_dn}", "S-1-5-32-548"]
     for user, group_ref in zip(it[:2], targets):
         group = dc.directory.get(group_ref) if group_ref.startswith("CN=") else dc.directory.by_sid(group_ref)

@@ -38,9 +38,13 @@ DEFAULT_USER_PASSWORD = "Winter2026!Lab"
 # Domain root default DACL (FACTS.md 5.5; Samba get_domain_descriptor, Samba's copy of Windows).
 _USER = "bf967aba-0de6-11d0-a285-00aa003049e2"
 _INETORG = "4828cc14-1437-45bc-9b07-ad6f015e5f28"
-_RU_SETS = ("4c164200-20c0-11d0-a768-00aa006e0529", "5f202010-79a5-11d0-9020-00c04fc2d4cf",
-            "bc0ac240-79a9-11d0-9020-00c04fc2d4cf", "59ba2f42-79a2-11d0-9020-00c04fc2d3cf",
-            "037088f8-0ae1-11d2-b422-00a0c968f939")
+_RU_SETS = (
+    "4c164200-20c0-11d0-a768-00aa006e0529",
+    "5f202010-79a5-11d0-9020-00c04fc2d4cf",
+    "bc0ac240-79a9-11d0-9020-00c04fc2d4cf",
+    "59ba2f42-79a2-11d0-9020-00c04fc2d3cf",
+    "037088f8-0ae1-11d2-b422-00a0c968f939",
+)
 ROOT_SDDL = (
     "O:BAG:BAD:AI"
     + "".join(f"(OA;CIIO;RP;{ps};{cls};RU)" for cls in (_USER, _INETORG) for ps in _RU_SETS)
@@ -70,17 +74,29 @@ BUILTIN_LOCAL_SECURITY = "-2147483643"
 UNIVERSAL_SECURITY = "-2147483640"
 
 BUILTIN_GROUPS = (
-    ("Administrators", 544), ("Users", 545), ("Guests", 546), ("Account Operators", 548),
-    ("Server Operators", 549), ("Print Operators", 550), ("Backup Operators", 551), ("Replicator", 552),
-    ("Pre-Windows 2000 Compatible Access", 554), ("Remote Desktop Users", 555),
+    ("Administrators", 544),
+    ("Users", 545),
+    ("Guests", 546),
+    ("Account Operators", 548),
+    ("Server Operators", 549),
+    ("Print Operators", 550),
+    ("Backup Operators", 551),
+    ("Replicator", 552),
+    ("Pre-Windows 2000 Compatible Access", 554),
+    ("Remote Desktop Users", 555),
 )
 DOMAIN_GROUPS = (
-    ("Domain Admins", 512, GLOBAL_SECURITY), ("Domain Users", 513, GLOBAL_SECURITY),
-    ("Domain Guests", 514, GLOBAL_SECURITY), ("Domain Computers", 515, GLOBAL_SECURITY),
-    ("Domain Controllers", 516, GLOBAL_SECURITY), ("Cert Publishers", 517, DOMAIN_LOCAL_SECURITY),
-    ("Schema Admins", 518, UNIVERSAL_SECURITY), ("Enterprise Admins", 519, UNIVERSAL_SECURITY),
+    ("Domain Admins", 512, GLOBAL_SECURITY),
+    ("Domain Users", 513, GLOBAL_SECURITY),
+    ("Domain Guests", 514, GLOBAL_SECURITY),
+    ("Domain Computers", 515, GLOBAL_SECURITY),
+    ("Domain Controllers", 516, GLOBAL_SECURITY),
+    ("Cert Publishers", 517, DOMAIN_LOCAL_SECURITY),
+    ("Schema Admins", 518, UNIVERSAL_SECURITY),
+    ("Enterprise Admins", 519, UNIVERSAL_SECURITY),
     ("Group Policy Creator Owners", 520, GLOBAL_SECURITY),
-    ("Read-only Domain Controllers", 521, GLOBAL_SECURITY), ("Protected Users", 525, GLOBAL_SECURITY),
+    ("Read-only Domain Controllers", 521, GLOBAL_SECURITY),
+    ("Protected Users", 525, GLOBAL_SECURITY),
 )
 
 
@@ -128,9 +144,16 @@ def provision(
     domain_sid = "S-1-5-21-" + "-".join(str(rng.randint(1_000_000_000, 4_000_000_000)) for _ in range(3))
     schema = default_schema()
     dc = DomainController(
-        directory=Directory(schema, guid_factory=lambda: dc.new_guid()), schema=schema, domain_dn=domain_dn,
-        domain_sid=domain_sid, netbios_name=netbios, dns_domain=domain.lower(), dc_name=dc_name, clock=clock,
-        oplog=oplog, rng=rng,
+        directory=Directory(schema, guid_factory=lambda: dc.new_guid()),
+        schema=schema,
+        domain_dn=domain_dn,
+        domain_sid=domain_sid,
+        netbios_name=netbios,
+        dns_domain=domain.lower(),
+        dc_name=dc_name,
+        clock=clock,
+        oplog=oplog,
+        rng=rng,
     )
     with dc.lock:
         _infrastructure(dc, admin_password, policy or {})
@@ -149,17 +172,38 @@ def _sid(dc: DomainController, rid: int) -> bytes:
     return sid_to_bytes(make_sid(dc.domain_sid, rid))
 
 
-def _group(dc: DomainController, parent: Entry, name: str, sid: bytes, group_type: str, **extra: list) -> Entry:
-    attrs = {"cn": [name], "samaccountname": [name], "grouptype": [group_type], "iscriticalsystemobject": ["TRUE"],
-             **extra}
+def _group(
+    dc: DomainController, parent: Entry, name: str, sid: bytes, group_type: str, **extra: list
+) -> Entry:
+    attrs = {
+        "cn": [name],
+        "samaccountname": [name],
+        "grouptype": [group_type],
+        "iscriticalsystemobject": ["TRUE"],
+        **extra,
+    }
     return create_entry(dc, parent, f"CN={name}", attrs, "group", sid=sid)
 
 
-def _user(dc: DomainController, parent: Entry, name: str, rid: int, uac: int, password: str | None,
-          primary: int = 513) -> Entry:
-    attrs = {"cn": [name], "samaccountname": [name], "useraccountcontrol": [str(uac)],
-             "primarygroupid": [str(primary)], "accountexpires": [str(passwords.NEVER)], "badpwdcount": ["0"],
-             "lockouttime": ["0"], "pwdlastset": [str(dc.clock.filetime()) if password else "0"]}
+def _user(
+    dc: DomainController,
+    parent: Entry,
+    name: str,
+    rid: int,
+    uac: int,
+    password: str | None,
+    primary: int = 513,
+) -> Entry:
+    attrs = {
+        "cn": [name],
+        "samaccountname": [name],
+        "useraccountcontrol": [str(uac)],
+        "primarygroupid": [str(primary)],
+        "accountexpires": [str(passwords.NEVER)],
+        "badpwdcount": ["0"],
+        "lockouttime": ["0"],
+        "pwdlastset": [str(dc.clock.filetime()) if password else "0"],
+    }
     if rid in (500, 501, 502):
         attrs["iscriticalsystemobject"] = ["TRUE"]
     entry = create_entry(dc, parent, f"CN={name}", attrs, "user", sid=_sid(dc, rid))
@@ -175,25 +219,59 @@ def _add_member(dc: DomainController, group: Entry, member: Entry) -> None:
 
 
 def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str, str]) -> None:
-    root_attrs = {"dc": [dc.domain_dn.split(",")[0][3:]], **{k.lower(): [v] for k, v in
-                                                            passwords.DEFAULT_POLICY_ATTRS.items()}}
+    root_attrs = {
+        "dc": [dc.domain_dn.split(",")[0][3:]],
+        **{k.lower(): [v] for k, v in passwords.DEFAULT_POLICY_ATTRS.items()},
+    }
     root_attrs.update({k.lower(): [v] for k, v in policy.items()})
-    root_attrs.update({"msds-behavior-version": ["7"], "ntmixeddomain": ["0"], "systemflags": ["-1946157056"]})
+    root_attrs.update(
+        {"msds-behavior-version": ["7"], "ntmixeddomain": ["0"], "systemflags": ["-1946157056"]}
+    )
     root_attrs = {k: v for k, v in root_attrs.items() if dc.schema.find_attribute(k) is not None}
-    root = create_entry(dc, None, dc.domain_dn, root_attrs, "domainDNS",
-                        explicit_sd=dc.sds.from_sddl(ROOT_SDDL), sid=sid_to_bytes(dc.domain_sid))
-    users = create_entry(dc, root, "CN=Users", {"cn": ["Users"], "description": [
-        "Default container for upgraded user accounts"]}, "container")
-    create_entry(dc, root, "CN=Computers", {"cn": ["Computers"], "description": [
-        "Default container for upgraded computer accounts"]}, "container")
-    dcs = create_entry(dc, root, "OU=Domain Controllers", {"ou": ["Domain Controllers"], "description": [
-        "Default container for domain controllers"]}, "organizationalUnit")
-    system = create_entry(dc, root, "CN=System", {"cn": ["System"], "description": [
-        "Builtin system settings"]}, "container")
-    create_entry(dc, system, "CN=AdminSDHolder", {"cn": ["AdminSDHolder"]}, "container",
-                 explicit_sd=dc.sds.from_sddl(ADMINSDHOLDER_SDDL))
-    builtin = create_entry(dc, root, "CN=Builtin", {"cn": ["Builtin"]}, "builtinDomain",
-                           sid=sid_to_bytes("S-1-5-32"))
+    root = create_entry(
+        dc,
+        None,
+        dc.domain_dn,
+        root_attrs,
+        "domainDNS",
+        explicit_sd=dc.sds.from_sddl(ROOT_SDDL),
+        sid=sid_to_bytes(dc.domain_sid),
+    )
+    users = create_entry(
+        dc,
+        root,
+        "CN=Users",
+        {"cn": ["Users"], "description": ["Default container for upgraded user accounts"]},
+        "container",
+    )
+    create_entry(
+        dc,
+        root,
+        "CN=Computers",
+        {"cn": ["Computers"], "description": ["Default container for upgraded computer accounts"]},
+        "container",
+    )
+    dcs = create_entry(
+        dc,
+        root,
+        "OU=Domain Controllers",
+        {"ou": ["Domain Controllers"], "description": ["Default container for domain controllers"]},
+        "organizationalUnit",
+    )
+    system = create_entry(
+        dc, root, "CN=System", {"cn": ["System"], "description": ["Builtin system settings"]}, "container"
+    )
+    create_entry(
+        dc,
+        system,
+        "CN=AdminSDHolder",
+        {"cn": ["AdminSDHolder"]},
+        "container",
+        explicit_sd=dc.sds.from_sddl(ADMINSDHOLDER_SDDL),
+    )
+    builtin = create_entry(
+        dc, root, "CN=Builtin", {"cn": ["Builtin"]}, "builtinDomain", sid=sid_to_bytes("S-1-5-32")
+    )
     groups: dict[int, Entry] = {}
     for name, rid in BUILTIN_GROUPS:
         groups[rid] = _group(dc, builtin, name, sid_to_bytes(f"S-1-5-32-{rid}"), BUILTIN_LOCAL_SECURITY)
@@ -203,10 +281,20 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
     guest = _user(dc, users, "Guest", 501, 0x10222, None, primary=514)
     _user(dc, users, "krbtgt", 502, 0x202, None)
     dcname = dc.dc_name.upper()
-    create_entry(dc, dcs, f"CN={dcname}", {
-        "cn": [dcname], "samaccountname": [f"{dcname}$"], "useraccountcontrol": ["532480"],
-        "primarygroupid": ["516"], "dnshostname": [dc.dns_host_name],
-    }, "computer", sid=_sid(dc, 1000))
+    create_entry(
+        dc,
+        dcs,
+        f"CN={dcname}",
+        {
+            "cn": [dcname],
+            "samaccountname": [f"{dcname}$"],
+            "useraccountcontrol": ["532480"],
+            "primarygroupid": ["516"],
+            "dnshostname": [dc.dns_host_name],
+        },
+        "computer",
+        sid=_sid(dc, 1000),
+    )
     for rid in (512, 518, 519, 520):
         _add_member(dc, groups[rid], admin)
     for member in (admin, groups[512], groups[519]):
@@ -228,22 +316,52 @@ def _connector(dc: DomainController, *, express: bool) -> None:
     rid = dc.next_rid
     dc.next_rid += 1
     entry = _user(dc, users, name, rid, 0x10200, password)
-    dc.directory.set_values(entry, "description", [
-        "Account created by Microsoft Azure Active Directory Connect with installation identifier "
-        f"{dc.new_guid().hex} running on computer {dc.dc_name} configured to synchronize to tenant "
-        "contoso.onmicrosoft.com. This account must have directory replication permissions in the local Active "
-        "Directory and write permission on certain attributes to enable Hybrid Deployment."])
+    dc.directory.set_values(
+        entry,
+        "description",
+        [
+            "Account created by Microsoft Azure Active Directory Connect with installation identifier "
+            f"{dc.new_guid().hex} running on computer {dc.dc_name} configured to synchronize to tenant "
+            "contoso.onmicrosoft.com. This account must have directory replication permissions in the "
+            "local Active Directory and write permission on certain attributes to enable Hybrid Deployment."
+        ],
+    )
     sid = make_sid(dc.domain_sid, rid)
     guid = {c: dc.class_guid(c) for c in ("user", "inetOrgPerson", "group", "contact")}
     aces = [
-        Ace(K.ACCESS_ALLOWED_OBJECT_ACE_TYPE, 0, K.RIGHT_DS_CONTROL_ACCESS, sid,
-            _uuid("1131f6aa-9c07-11d1-f79f-00c04fc2dcd2")),
-        Ace(K.ACCESS_ALLOWED_OBJECT_ACE_TYPE, 0, K.RIGHT_DS_CONTROL_ACCESS, sid,
-            _uuid("1131f6ad-9c07-11d1-f79f-00c04fc2dcd2")),
-        *(Ace(K.ACCESS_ALLOWED_OBJECT_ACE_TYPE, K.CONTAINER_INHERIT_ACE | K.INHERIT_ONLY_ACE,
-              K.RIGHT_DS_READ_PROPERTY | K.RIGHT_DS_WRITE_PROPERTY, sid, None, g) for g in guid.values()),
-        Ace(K.ACCESS_ALLOWED_OBJECT_ACE_TYPE, K.CONTAINER_INHERIT_ACE | K.INHERIT_ONLY_ACE,
-            K.RIGHT_DS_CONTROL_ACCESS, sid, _uuid("00299570-246d-11d0-a768-00aa006e0529"), guid["user"]),
+        Ace(
+            K.ACCESS_ALLOWED_OBJECT_ACE_TYPE,
+            0,
+            K.RIGHT_DS_CONTROL_ACCESS,
+            sid,
+            _uuid("1131f6aa-9c07-11d1-f79f-00c04fc2dcd2"),
+        ),
+        Ace(
+            K.ACCESS_ALLOWED_OBJECT_ACE_TYPE,
+            0,
+            K.RIGHT_DS_CONTROL_ACCESS,
+            sid,
+            _uuid("1131f6ad-9c07-11d1-f79f-00c04fc2dcd2"),
+        ),
+        *(
+            Ace(
+                K.ACCESS_ALLOWED_OBJECT_ACE_TYPE,
+                K.CONTAINER_INHERIT_ACE | K.INHERIT_ONLY_ACE,
+                K.RIGHT_DS_READ_PROPERTY | K.RIGHT_DS_WRITE_PROPERTY,
+                sid,
+                None,
+                g,
+            )
+            for g in guid.values()
+        ),
+        Ace(
+            K.ACCESS_ALLOWED_OBJECT_ACE_TYPE,
+            K.CONTAINER_INHERIT_ACE | K.INHERIT_ONLY_ACE,
+            K.RIGHT_DS_CONTROL_ACCESS,
+            sid,
+            _uuid("00299570-246d-11d0-a768-00aa006e0529"),
+            guid["user"],
+        ),
     ]
     if express:
         grant_on(dc, dc.domain_dn, aces)
@@ -264,7 +382,7 @@ def grant_on(dc: DomainController, dn: str, aces: list[Ace]) -> None:
     dc._propagate_now(entry)
 
 
-def _uuid(text: str):  # noqa: ANN202 - tiny local helper
+def _uuid(text: str):
     from uuid import UUID
 
     return UUID(text)

@@ -78,19 +78,34 @@ class Lab:
         self.msol_sid = self.dc.sid_of(self.dc.get_entry(self.dc.connector_dn))
         grant(self.dc, self.admin, self.dc.domain_dn, [TUTORIAL[p].format(sid=self.msol_sid) for p in pieces])
         self.msol = self.dc.bind_session(self.dc.connector_dn, self.dc.connector_password)
-        r = self.dc.search(self.admin, f"OU=Sales,OU=Staff,{self.dc.domain_dn}", Scope.ONELEVEL,
-                           "(&(objectClass=user)(userAccountControl=512)(lockoutTime=0))", ["pwdLastSet"])
-        fresh = [e for e in r.entries if int(e.first("pwdLastSet")) < self.dc.clock.filetime() - 2 * 864 * 10**9]
+        r = self.dc.search(
+            self.admin,
+            f"OU=Sales,OU=Staff,{self.dc.domain_dn}",
+            Scope.ONELEVEL,
+            "(&(objectClass=user)(userAccountControl=512)(lockoutTime=0))",
+            ["pwdLastSet"],
+        )
+        fresh = [
+            e for e in r.entries if int(e.first("pwdLastSet")) < self.dc.clock.filetime() - 2 * 864 * 10**9
+        ]
         self.user = fresh[0].dn
         self.user2 = fresh[1].dn
 
     def reset(self, dn: str | None = None, value: str = NEW, controls=(HINTS,)):
-        return self.dc.modify(self.msol, dn or self.user, [Change(ModOp.REPLACE, "unicodePwd", (pwd(value),))],
-                              controls=list(controls))
+        return self.dc.modify(
+            self.msol,
+            dn or self.user,
+            [Change(ModOp.REPLACE, "unicodePwd", (pwd(value),))],
+            controls=list(controls),
+        )
 
     def change(self, dn: str, old: str, new: str):
-        return self.dc.modify(self.msol, dn, [Change(ModOp.DELETE, "unicodePwd", (pwd(old),)),
-                                              Change(ModOp.ADD, "unicodePwd", (pwd(new),))], controls=[HINTS])
+        return self.dc.modify(
+            self.msol,
+            dn,
+            [Change(ModOp.DELETE, "unicodePwd", (pwd(old),)), Change(ModOp.ADD, "unicodePwd", (pwd(new),))],
+            controls=[HINTS],
+        )
 
     def write(self, attr: str, value: str, dn: str | None = None):
         return self.dc.modify(self.msol, dn or self.user, [Change(ModOp.REPLACE, attr, (value,))])
@@ -132,7 +147,11 @@ def test_healthy_reset_pwdlastset_lockout_and_change() -> None:
     lab.change(lab.user2, dc.policy and "Winter2026!Lab", "Summer2026!Change")
     dc.bind_session(lab.user2, "Summer2026!Change")
     events = [(e.event_id, e.level) for e in dc.security_log.query(log="Security")]
-    assert (4724, "Audit Success") in events and (4723, "Audit Success") in events and (4767, "Audit Success") in events
+    assert (
+        (4724, "Audit Success") in events
+        and (4723, "Audit Success") in events
+        and (4767, "Audit Success") in events
+    )
 
 
 @pytest.mark.parametrize(
@@ -146,8 +165,12 @@ def test_healthy_reset_pwdlastset_lockout_and_change() -> None:
 )
 def test_each_missing_piece_fails_exactly(missing: str, action: str, code: int, text: str) -> None:
     lab = Lab(tuple(p for p in TUTORIAL if p != missing))
-    run = {"reset": lab.reset, "lockout": lambda: lab.write("lockoutTime", "0"),
-           "pls0": lambda: lab.write("pwdLastSet", "0"), "pls-1": lambda: lab.write("pwdLastSet", "-1")}[action]
+    run = {
+        "reset": lab.reset,
+        "lockout": lambda: lab.write("lockoutTime", "0"),
+        "pls0": lambda: lab.write("pwdLastSet", "0"),
+        "pls-1": lambda: lab.write("pwdLastSet", "-1"),
+    }[action]
     expect(code, text, run)
     if action == "reset":
         fails = [e for e in lab.dc.security_log.query(event_ids=[4724]) if e.level == "Audit Failure"]
@@ -157,8 +180,17 @@ def test_each_missing_piece_fails_exactly(missing: str, action: str, code: int, 
 def test_express_account_can_reset_without_tutorial_extras() -> None:
     dc = provision(users=10, seed=3)
     msol = dc.bind_session(dc.connector_dn, dc.connector_password)
-    user = dc.search(msol, f"OU=Staff,{dc.domain_dn}", Scope.SUBTREE,
-                     "(&(objectClass=user)(userAccountControl=512))", ["1.1"]).entries[0].dn
+    user = (
+        dc.search(
+            msol,
+            f"OU=Staff,{dc.domain_dn}",
+            Scope.SUBTREE,
+            "(&(objectClass=user)(userAccountControl=512))",
+            ["1.1"],
+        )
+        .entries[0]
+        .dn
+    )
     dc.modify(msol, user, [Change(ModOp.REPLACE, "unicodePwd", (pwd(NEW),))])
     dc.modify(msol, user, [Change(ModOp.REPLACE, "lockoutTime", ("0",))])  # Express: Write all properties
 
@@ -168,7 +200,9 @@ def test_missing_unexpire_everywhere() -> None:
     dc = lab.dc
     # With only the default (OA;;CR;Unexpire;;AU) on the root, MSOL still holds Unexpire: -1 works.
     lab.write("pwdLastSet", "-1")
-    remove_aces(dc, lab.admin, dc.domain_dn, lambda a: a.object_type is not None and str(a.object_type) == UNEXPIRE)
+    remove_aces(
+        dc, lab.admin, dc.domain_dn, lambda a: a.object_type is not None and str(a.object_type) == UNEXPIRE
+    )
     expect(50, errors.ACCESS_DENIED, lab.write, "pwdLastSet", "-1")
     lab.write("pwdLastSet", "0")  # 0 needs only WP
     lab.reset()
@@ -188,9 +222,17 @@ def test_inheritance_disabled_on_user() -> None:
     lab = Lab()
     dc = lab.dc
     sd = read_sd(dc, lab.admin, lab.user)
-    # "Disable inheritance" -> "Convert inherited permissions into explicit"? No: remove them (the tip's case).
-    write_dacl(dc, lab.admin, lab.user, replace(sd, control=sd.control | K.SE_DACL_PROTECTED,
-                                                  dacl=Acl(tuple(a for a in sd.dacl.aces if not a.inherited))))
+    # "Disable inheritance" and remove the inherited permissions (the tutorial tip's case).
+    write_dacl(
+        dc,
+        lab.admin,
+        lab.user,
+        replace(
+            sd,
+            control=sd.control | K.SE_DACL_PROTECTED,
+            dacl=Acl(tuple(a for a in sd.dacl.aces if not a.inherited)),
+        ),
+    )
     expect(50, errors.ACCESS_DENIED, lab.reset)
     expect(50, errors.INSUFF_ACCESS, lab.write, "lockoutTime", "0")
     lab.reset(lab.user2)  # a sibling is unaffected
@@ -202,8 +244,16 @@ def test_inheritance_disabled_on_ou_after_replication_delay() -> None:
     dc.replication_delay = 15 * 60
     ou = f"OU=Sales,OU=Staff,{dc.domain_dn}"
     sd = read_sd(dc, lab.admin, ou)
-    write_dacl(dc, lab.admin, ou, replace(sd, control=sd.control | K.SE_DACL_PROTECTED,
-                                          dacl=Acl(tuple(a for a in sd.dacl.aces if not a.inherited))))
+    write_dacl(
+        dc,
+        lab.admin,
+        ou,
+        replace(
+            sd,
+            control=sd.control | K.SE_DACL_PROTECTED,
+            dacl=Acl(tuple(a for a in sd.dacl.aces if not a.inherited)),
+        ),
+    )
     lab.reset()  # not replicated to the children yet
     dc.clock.advance(minutes=16)
     expect(50, errors.ACCESS_DENIED, lab.reset, lab.user2)
@@ -221,8 +271,14 @@ def test_protected_user_after_sdprop() -> None:
     # Change still works for the user themselves (Everyone/SELF keep Change Password on AdminSDHolder).
     dc.clock.advance(days=2)
     user = dc.bind_session(lab.user, NEW)
-    dc.modify(user, lab.user, [Change(ModOp.DELETE, "unicodePwd", (pwd(NEW),)),
-                               Change(ModOp.ADD, "unicodePwd", (pwd("Winter2027!Own"),))])
+    dc.modify(
+        user,
+        lab.user,
+        [
+            Change(ModOp.DELETE, "unicodePwd", (pwd(NEW),)),
+            Change(ModOp.ADD, "unicodePwd", (pwd("Winter2027!Own"),)),
+        ],
+    )
 
 
 def test_min_password_age_with_policy_hints() -> None:
@@ -263,5 +319,11 @@ def test_bind_lockout_and_unlock_via_lockout_time() -> None:
 def test_reset_over_plain_ldap_is_refused() -> None:
     lab = Lab()
     plain = lab.dc.bind_session(lab.dc.connector_dn, lab.dc.connector_password, encrypted=False)
-    expect(53, errors.RESET_UNENCRYPTED, lab.dc.modify, plain, lab.user,
-           [Change(ModOp.REPLACE, "unicodePwd", (pwd(NEW),))])
+    expect(
+        53,
+        errors.RESET_UNENCRYPTED,
+        lab.dc.modify,
+        plain,
+        lab.user,
+        [Change(ModOp.REPLACE, "unicodePwd", (pwd(NEW),))],
+    )
