@@ -12,6 +12,7 @@ import pytest
 
 pytest.importorskip("fakes.ad.provision", reason="the DC provisioning module has not landed yet")
 
+from fakes.ad.provision import DEFAULT_USER_PASSWORD
 from fakes.ad.security.descriptor import Ace
 from fakes.connect.adsyncconfig import (
     get_objects_with_inheritance_disabled,
@@ -54,13 +55,13 @@ def expect_failure(lab, upn: str, code: str, *, unlock: bool = False) -> None:
 
 def test_healthy_reset_binds_with_new_password_only(lab) -> None:
     upn, dn = pick_user(lab)
-    old = lab.dc.user_password if hasattr(lab.dc, "user_password") else None
+    old = DEFAULT_USER_PASSWORD
+    assert lab.can_bind(dn, old)
     mark = lab.server.eventlog.last_record_id()
     lab.sspr_reset(upn, NEW)
     assert lab.events(mark) == [31001, 31002]
     assert lab.can_bind(dn, NEW)
-    if old is not None:
-        assert not lab.can_bind(dn, old)
+    assert not lab.can_bind(dn, old)
     entry = lab.last_audit(upn)
     assert entry.activity_display_name == RESET_SELF and entry.result == "success"
     assert ("OnPremisesAgent", "Microsoft Entra Connect") in entry.additional_details
