@@ -128,6 +128,8 @@ class Directory:
         self._index_types: dict[str, AttributeType] = {a: schema.attribute(a) for a in INDEXED}
         # linked attr -> target entry -> {source entries}
         self._links: dict[str, dict[Entry, dict[Entry, None]]] = {a: {} for a in LINKED}
+        # linked attr -> normalized DN not (yet) present -> {source entries}; resolved on add()
+        self._pending: dict[str, dict[str, dict[Entry, None]]] = {a: {} for a in LINKED}
 
     # ------------------------------------------------------------------ basic access
     def __len__(self) -> int:
@@ -205,7 +207,15 @@ class Directory:
         self._by_guid[guid] = entry
         for attr, values in clean.items():
             self._index_values(entry, attr, values, add=True)
+        self._resolve_pending(entry, ndn)
         return entry
+
+    def _resolve_pending(self, entry: Entry, ndn: str) -> None:
+        # Links written before their target existed (e.g. a group provisioned before its members).
+        for attr in LINKED:
+            sources = self._pending[attr].pop(ndn, None)
+            if sources:
+                self._links[attr].setdefault(entry, {}).update(sources)
 
     def set_values(self, entry: Entry, attr: str, values: list) -> None:
         """Replace ``attr``'s values (``[]`` deletes it), keeping every index right."""
@@ -425,32 +435,31 @@ class Directory:
     def snapshot(self) -> object:
         """A copy of every entry's data (cheap relative to rebuilding a lab)."""
         return [
-            (e.guid, e.dn, e.parent.guid if e.parent else None, e.rdn_key,
+            (e, e.guid, e.dn, e.parent.guid if e.parent else None, e.rdn_key,
              {k: list(v) for k, v in e.attrs.items()}, e.sd, e.object_class)
             for e in self.walk()
         ]
 
     def restore(self, snap: object) -> None:
-        """Return to a snapshot; Entry objects that still exist keep their identity."""
-        old = self._by_guid
+        """Return to a snapshot; the snapshot's Entry objects are reused, so references stay valid."""
         self._by_dn = {}
         self._by_guid = {}
         self._roots = {}
         self._index = {a: {} for a in self._index}
         self._links = {a: {} for a in LINKED}
-        for guid, dn, parent_guid, rdn_key, attrs, sd, oc in snap:  # type: ignore[attr-defined]
+        self._pending = {a: {} for a in LINKED}
+        for e, guid, dn, parent_guid, rdn_key, attrs, sd, oc in snap:  # type: ignore[attr-defined]
             parent = self._by_guid[parent_guid] if parent_guid else None
-            e = old.get(guid)
-            if e is None:
-                e = Entry(guid, dn, parent, {}, {}, sd, oc, rdn_key)
             e.dn, e.parent, e.rdn_key, e.sd, e.object_class = dn, parent, rdn_key, sd, oc
             e.attrs = {k: list(v) for k, v in attrs.items()}
             e.children = {}
             (parent.children if parent else self._roots)[rdn_key] = e
-            self._by_dn[normalize_dn(dn)] = e
+            ndn = normalize_dn(dn)
+            self._by_dn[ndn] = e
             self._by_guid[guid] = e
             for attr, values in e.attrs.items():
                 self._index_values(e, attr, values, add=True)
+            self._resolve_pending(e, ndn)
 
     # ------------------------------------------------------------------ internals
     def _require(self, entry: Entry) -> None:
@@ -483,8 +492,18 @@ class Directory:
         links = self._links.get(attr)
         if links is not None:
             for v in values:
-                target = self._by_dn.get(_ndn(v)) if isinstance(v, str) else None
+                if not isinstance(v, str):
+                    continue
+                nv = _ndn(v)
+                target = self._by_dn.get(nv)
                 if target is None:
+                    pending = self._pending[attr]
+                    if add:
+                        pending.setdefault(nv, {})[entry] = None
+                    elif nv in pending:
+                        pending[nv].pop(entry, None)
+                        if not pending[nv]:
+                            del pending[nv]
                     continue
                 if add:
                     links.setdefault(target, {})[entry] = None
