@@ -253,3 +253,31 @@ def test_manual_aduc_grant_fixes_it_too(lab) -> None:
 
 def _fields(obj) -> dict:
     return {f: getattr(obj, f) for f in obj.__slots__}
+
+
+def test_ou_filter_limits_what_sync_exports(lab) -> None:
+    _, dn = pick_user(lab)
+    ou = dn.split(",", 1)[1]
+    lab.server.update_directory("contoso.com", ou_filter=(ou,))
+    report = lab.server.run_sync_cycle("Initial")
+    synced = [u for u in lab.tenant.users.values() if u.synced]
+    assert synced and report.deleted > 0
+    assert all(u.on_premises_distinguished_name.lower().endswith(ou.lower()) for u in synced)
+
+
+def test_enabling_writeback_resyncs_every_hash_next_cycle(lab) -> None:
+    lab.server.disable_password_writeback(lab.tenant.admin_upn, lab.tenant.admin_password)
+    lab.server.run_sync_cycle("Delta")
+    mark = lab.server.eventlog.last_record_id()
+    lab.server.enable_password_writeback(lab.tenant.admin_upn, lab.tenant.admin_password)
+    lab.clock.advance(minutes=30)  # the scheduler's delta cycle
+    synced = sum(1 for u in lab.tenant.users.values() if u.synced)
+    assert lab.events(mark).count(656) == synced == lab.events(mark).count(657)
+
+
+def test_phs_carries_a_written_back_password_to_the_cloud(lab) -> None:
+    upn, _ = pick_user(lab)
+    lab.sspr_reset(upn, NEW)
+    lab.clock.advance(minutes=30)
+    user = lab.tenant.get_user(upn)
+    assert lab.tenant.check_password(user.id, NEW)
