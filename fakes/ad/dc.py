@@ -157,6 +157,9 @@ class DomainController:
         self.connector_password: str | None = None
         self.sdprop: Any = None  # fakes.ad.sdprop.SDProp once provisioned
         self._class_guid: dict[str, UUID] = {}
+        self._sid_prefix: bytes | None = None
+        #: Domain Admins, the default owner/group of objects created by administrators (MS-ADTS 6.1.3.7).
+        self.domain_admins_sid = make_sid(domain_sid, 512)
 
     # ------------------------------------------------------------------ helpers
     def next_usn(self) -> int:
@@ -499,9 +502,18 @@ class DomainController:
 
     # ------------------------------------------------------------------ SD plumbing used by helpers
     def allocate_sid(self) -> bytes:
+        """Binary objectSid for the next RID (domain prefix packed once; this runs per created user)."""
         rid = self.next_rid
         self.next_rid += 1
-        return sid_to_bytes(make_sid(self.domain_sid, rid))
+        return self.rid_sid(rid)
+
+    def rid_sid(self, rid: int) -> bytes:
+        prefix = self._sid_prefix
+        if prefix is None:
+            raw = sid_to_bytes(self.domain_sid)
+            # Revision, sub-authority count + 1, then the existing authority and sub-authorities.
+            prefix = self._sid_prefix = bytes([raw[0], raw[1] + 1]) + raw[2:]
+        return prefix + rid.to_bytes(4, "little")
 
     def new_guid(self) -> UUID:
         return UUID(int=self.rng.getrandbits(128), version=4)

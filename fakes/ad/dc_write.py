@@ -38,7 +38,7 @@ def create_entry(
 ) -> Entry:
     """System-level create: operational attributes, SID, GUID and the inherited SD. No access checks."""
     cls = dc.schema.object_class(class_name)
-    now = to_generalized_time(dc.clock.now())
+    now = _generalized_now(dc)
     usn = str(dc.next_usn())
     out = {k.lower(): list(v) for k, v in attrs.items()}
     out["objectclass"] = dc.schema.object_class_values(cls.name)
@@ -48,7 +48,10 @@ def create_entry(
     out["whenchanged"] = [now]
     out["usncreated"] = [usn]
     out["usnchanged"] = [usn]
-    out.setdefault("name", [first_rdn(f"{rdn}").split("=", 1)[1]])
+    if "name" not in out:
+        naming = cls.name.lower()
+        key = "ou" if naming == "organizationalunit" else "dc" if naming == "domaindns" else "cn"
+        out["name"] = list(out.get(key) or [first_rdn(rdn).split("=", 1)[1]])
     if sid is not None:
         out["objectsid"] = [sid]
     elif cls.name.lower() in _SAM_TYPE and "objectsid" not in out:
@@ -56,11 +59,25 @@ def create_entry(
     if cls.name.lower() in _SAM_TYPE:
         out.setdefault("samaccounttype", [_SAM_TYPE[cls.name.lower()]])
     explicit = explicit_sd or dc.sds.from_sddl(cls.default_sd)
-    da = make_sid(dc.domain_sid, DOMAIN_ADMINS_RID)
+    da = dc.domain_admins_sid
     sd = dc.sds.compute(
         parent.sd if parent is not None else None, explicit, cls.schema_id_guid, owner=owner or da, group=da
     )
     return dc.directory.add(parent, rdn, out, guid=dc.new_guid(), sd=sd, object_class=cls.name)
+
+
+_time_cache: dict[object, str] = {}
+
+
+def _generalized_now(dc: DomainController) -> str:
+    # Bulk provisioning creates thousands of objects at one simulated instant; format it once.
+    moment = dc.clock.now()
+    text = _time_cache.get(moment)
+    if text is None:
+        if len(_time_cache) > 1024:
+            _time_cache.clear()
+        text = _time_cache[moment] = to_generalized_time(moment)
+    return text
 
 
 def add(

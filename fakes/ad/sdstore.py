@@ -18,7 +18,7 @@ from fakes.ad.security.inheritance import compute_descriptor
 class SdStore:
     """Interning table plus parse / SDDL / inheritance caches (not thread-safe: the DC's lock covers it)."""
 
-    __slots__ = ("_by_bytes", "_computed", "_parsed", "_sddl", "domain_sid")
+    __slots__ = ("_by_bytes", "_by_object", "_computed", "_parsed", "_sddl", "domain_sid")
 
     def __init__(self, domain_sid: str) -> None:
         self.domain_sid = domain_sid
@@ -26,6 +26,9 @@ class SdStore:
         self._parsed: dict[bytes, SecurityDescriptor] = {}
         self._sddl: dict[str, SecurityDescriptor] = {}
         self._computed: dict[tuple[bytes, bytes, UUID, str | None, str | None], bytes] = {}
+        # id(descriptor) -> (descriptor, bytes): serialising the same class default SD for every
+        # created object would dominate bulk provisioning; holding the object keeps its id unique.
+        self._by_object: dict[int, tuple[SecurityDescriptor, bytes]] = {}
 
     def __len__(self) -> int:
         return len(self._by_bytes)
@@ -36,8 +39,13 @@ class SdStore:
 
     def store(self, sd: SecurityDescriptor) -> bytes:
         """Serialise, intern and remember the parsed form."""
+        hit = self._by_object.get(id(sd))
+        if hit is not None and hit[0] is sd:
+            return hit[1]
         data = self.intern(sd.to_bytes())
         self._parsed.setdefault(data, sd)
+        if len(self._by_object) < 65536:
+            self._by_object[id(sd)] = (sd, data)
         return data
 
     def parse(self, data: bytes) -> SecurityDescriptor:
