@@ -126,6 +126,10 @@ class Directory:
         self._roots: dict[str, Entry] = {}
         self._index: dict[str, dict[object, object]] = {a: {} for a in (*INDEXED, _CATEGORY_CN)}
         self._index_types: dict[str, AttributeType] = {a: schema.attribute(a) for a in INDEXED}
+        self._keymap: dict[str, str] = {}  # caller's attribute spelling -> interned lowercase key
+        self._class_keys: dict[tuple, frozenset[str]] = {}  # objectClass values -> indexed keys
+        self._category_cn: dict[str, str] = {}  # objectCategory DN -> casefolded first RDN value
+        self._parent_ndn: tuple[Entry | None, str, str] = (None, "", "")  # (entry, dn, normalized)
         # linked attr -> target entry -> {source entries}
         self._links: dict[str, dict[Entry, dict[Entry, None]]] = {a: {} for a in LINKED}
         # linked attr -> normalized DN not (yet) present -> {source entries}; resolved on add()
@@ -188,16 +192,19 @@ class Directory:
         if rdn_key in siblings:
             raise EntryExists(f"{rdn},{parent.dn}" if parent else rdn)
         dn = f"{rdn},{parent.dn}" if parent is not None else rdn
-        ndn = f"{rdn_key},{normalize_dn(parent.dn)}" if parent is not None else rdn_key
+        ndn = f"{rdn_key},{self._ndn_of(parent)}" if parent is not None else rdn_key
         if ndn in self._by_dn:
             raise EntryExists(dn)
-        intern = sys.intern
-        clean = {intern(k.lower()): list(v) for k, v in attrs.items() if v}
+        keymap = self._keymap
+        clean = {}
+        for k, v in attrs.items():
+            if v:
+                key = keymap.get(k)
+                if key is None:
+                    key = keymap[k] = sys.intern(k.lower())
+                clean[key] = list(v)
         if not object_class and "objectclass" in clean:
-            try:
-                object_class = self.schema.structural_class(clean["objectclass"]).name
-            except SchemaError:
-                object_class = ""
+            object_class = self._structural(clean["objectclass"])
         guid = guid or self._new_guid()
         if guid in self._by_guid:
             raise EntryExists(f"objectGUID {guid} already in use")
@@ -209,6 +216,15 @@ class Directory:
             self._index_values(entry, attr, values, add=True)
         self._resolve_pending(entry, ndn)
         return entry
+
+    def _ndn_of(self, entry: Entry) -> str:
+        # Provisioning adds many children to one parent: remember its normalized DN.
+        cached, dn, ndn = self._parent_ndn
+        if cached is entry and dn is entry.dn:
+            return ndn
+        ndn = normalize_dn(entry.dn)
+        self._parent_ndn = (entry, entry.dn, ndn)
+        return ndn
 
     def _resolve_pending(self, entry: Entry, ndn: str) -> None:
         # Links written before their target existed (e.g. a group provisioned before its members).
@@ -230,10 +246,7 @@ class Directory:
         else:
             entry.attrs.pop(key, None)
         if key == "objectclass" and values:
-            try:
-                entry.object_class = self.schema.structural_class(values).name
-            except SchemaError:
-                pass
+            entry.object_class = self._structural(values) or entry.object_class
 
     def remove(self, entry: Entry) -> None:
         """Delete a leaf entry; links pointing at it are removed from their sources (AD link cleanup)."""
@@ -462,31 +475,63 @@ class Directory:
             self._resolve_pending(e, ndn)
 
     # ------------------------------------------------------------------ internals
+    def _structural(self, values: list) -> str:
+        memo_key = ("~structural", *values)
+        name = self._class_keys.get(memo_key)  # type: ignore[arg-type]
+        if name is None:
+            try:
+                name = self.schema.structural_class(values).name
+            except SchemaError:
+                name = ""
+            self._class_keys[memo_key] = name  # type: ignore[assignment]
+        return name  # type: ignore[return-value]
+
+    def _class_index_keys(self, values: list) -> frozenset[str]:
+        memo_key = tuple(values)
+        keys = self._class_keys.get(memo_key)
+        if keys is None:
+            out = {v.casefold() for v in values if isinstance(v, str)}
+            for v in values:
+                cls = self.schema.find_class(v) if isinstance(v, str) else None
+                if cls is not None:
+                    out.update(c.name.casefold() for c in self.schema.class_chain(cls.name))
+            keys = self._class_keys[memo_key] = frozenset(out)
+        return keys
+
     def _require(self, entry: Entry) -> None:
         if self._by_guid.get(entry.guid) is not entry:
             raise NoSuchEntry(entry.dn)
 
     def _index_values(self, entry: Entry, attr: str, values: list, *, add: bool) -> None:
-        op = _bucket_add if add else _bucket_remove
         index = self._index.get(attr)
+        if index is None and attr not in self._links:
+            return
+        op = _bucket_add if add else _bucket_remove
         if index is not None:
-            at = self._index_types[attr]
-            keys: set[object] = set()
-            for v in values:
-                k = match_key(at, v)
-                if k is not None:
-                    keys.add(k)
             if attr == "objectclass":
                 # Index every superclass so (objectClass=person) finds users.
-                for v in values:
-                    cls = self.schema.find_class(v)
-                    if cls is not None:
-                        keys.update(c.name.casefold() for c in self.schema.class_chain(cls.name))
-            elif attr == "objectcategory":
-                for v in values:
-                    rdns = parse_dn(v) if isinstance(v, str) else ()
-                    if rdns:
-                        op(self._index[_CATEGORY_CN], rdns[0][0][1].casefold(), entry)
+                keys = self._class_index_keys(values)
+            else:
+                at = self._index_types[attr]
+                if attr == "objectcategory":  # few distinct values: memoize the DN normalization
+                    memo = self._category_cn
+                    keys = set()
+                    for v in values:
+                        k = memo.get(("~ndn", v))  # type: ignore[call-overload]
+                        if k is None:
+                            k = memo[("~ndn", v)] = match_key(at, v)  # type: ignore[index]
+                        if k is not None:
+                            keys.add(k)
+                else:
+                    keys = {k for k in (match_key(at, v) for v in values) if k is not None}
+                if attr == "objectcategory":
+                    for v in values:
+                        cn = self._category_cn.get(v) if isinstance(v, str) else None
+                        if cn is None and isinstance(v, str):
+                            rdns = parse_dn(v)
+                            cn = self._category_cn[v] = rdns[0][0][1].casefold() if rdns else ""
+                        if cn:
+                            op(self._index[_CATEGORY_CN], cn, entry)
             for k in keys:
                 op(index, k, entry)
         links = self._links.get(attr)

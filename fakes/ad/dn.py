@@ -212,6 +212,10 @@ def _norm_rdn(rdn: RDN) -> str:
 
 def normalize_rdn(rdn: str) -> str:
     """Case-insensitive key of one RDN (``"CN=Smith\\, J"`` -> ``"cn=smith\\, j"``)."""
+    if _SLOW_CHARS.search(rdn) is None and "," not in rdn:
+        attr, eq, value = rdn.partition("=")
+        if eq and _ATTR_RE.match(attr.strip()):
+            return f"{attr.strip().lower()}={escape_value(value.strip(' ').lower())}"
     parsed = parse_dn(rdn)
     if len(parsed) != 1:
         raise DNError(f"expected exactly one RDN, got {rdn!r}")

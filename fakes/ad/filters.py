@@ -345,6 +345,8 @@ def match_key(attr: AttributeType, value: bytes | str) -> object:
     Assertion values arrive as bytes; stored values are str (text syntaxes) or bytes.
     """
     syntax = attr.syntax
+    if syntax is Syntax.STRING and type(value) is str:
+        return value.casefold()  # the common case, kept first for provisioning speed
     try:
         if syntax.numeric:
             return int(_text(value).strip())
