@@ -39,15 +39,34 @@ class DomainSpec(_Strict):
         return value.lower()
 
 
+class NamedUser(_Strict):
+    """A user scenarios can name (``alice``), created after the seeded population."""
+
+    sam: str = Field(pattern=r"^[A-Za-z0-9._-]{1,20}$")
+    ou: str | None = None
+    display_name: str | None = None
+    password: str | None = None
+    state: Literal["enabled", "disabled", "locked", "expired"] = "enabled"
+
+
+def _default_named() -> list[NamedUser]:
+    return [
+        NamedUser(sam="alice", display_name="Alice Adams"),
+        NamedUser(sam="bob", display_name="Bob Baker"),
+    ]
+
+
 class PopulationSpec(_Strict):
+    #: Seeded users (faker, deterministic for the lab seed): about 1 % disabled, 0.5 % locked,
+    #: 2 % with an expired password, and two IT users in protected groups.
     users: int = Field(25, ge=0, le=200_000)
-    departments: list[str] = Field(default_factory=lambda: ["Sales", "Engineering", "Finance"])
-    groups: int = Field(5, ge=0)
-    disabled: int = Field(1, ge=0)
-    locked: int = Field(1, ge=0)
-    expired: int = Field(1, ge=0)
-    #: Password every seeded user starts with (documented so scenarios can bind as them).
-    password: str = "Start!Passw0rd"
+    departments: list[str] = Field(
+        default_factory=lambda: ["Sales", "Engineering", "Finance", "HR", "IT", "Marketing", "Support"],
+        min_length=1,
+    )
+    named: list[NamedUser] = Field(default_factory=_default_named)
+    #: Password every seeded and named user starts with (so scenarios can bind as them).
+    password: str = "Winter2026!Lab"
 
 
 class PasswordPolicySpec(_Strict):
@@ -85,8 +104,10 @@ class ProtectedMember(_Strict):
 
 
 class ConnectSpec(_Strict):
-    #: ``express`` makes an MSOL_<hex> account with Express rights; any other value names a custom account.
-    account: str = "express"
+    #: ``custom`` (default): a pre-created account holding only what the lab grants it, as the tutorial
+    #: assumes; ``express``: the Express install's MSOL_ account with its default rights (FACTS 8.1),
+    #: whose blanket Write all properties hides missing WP lockoutTime/pwdLastSet grants.
+    account: Literal["custom", "express"] = "custom"
     #: Apply the tutorial's ADUC grants (Reset, Change, WP lockoutTime/pwdLastSet, Unexpire) at build.
     tutorial_permissions: bool = True
     password_writeback: bool = True
@@ -114,8 +135,8 @@ class TenantSpec(_Strict):
     writeback: bool = True
     cloud_sync_writeback: bool = False
     unlock: bool = True
-    #: Deterministic Graph throttling: every Nth request answers 429 with this Retry-After.
-    throttle_every: int = Field(0, ge=0)
+    #: Share of Graph requests answered 429 (seeded, so deterministic) and their Retry-After.
+    throttle_rate: float = Field(0.0, ge=0.0, le=1.0)
     retry_after_seconds: int = Field(1, ge=0, le=120)
 
 

@@ -1,0 +1,487 @@
+"""A whole lab built from a :class:`~simlab.spec.LabSpec`: DC, tenant, Connect server, clock.
+
+The DC is always served on loopback (the Connect agent reaches it over LDAPS, like the
+real one); Graph is reachable in-process through :meth:`Lab.graph_mock` and, when asked,
+served over HTTPS. Everything time-based reads the lab's :class:`SimClock`.
+
+    with Lab(LabSpec.load("labs/tutorial.yaml")) as lab:
+        attempt = lab.sspr_reset("alice", "N3w-Passw0rd!")
+        assert attempt.ok
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import ssl
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import ldap3
+
+from fakes.ad.api import Change, Control, ModOp
+from fakes.ad.controls import SD_FLAGS, encode_sd_flags
+from fakes.ad.ldap.serve import DcEndpoints, serve_dc
+from fakes.ad.provision import OuLayout, provision
+from fakes.ad.sid import sid_from_bytes
+from fakes.clock import SimClock
+from fakes.connect.config import DirectoryConnection, OptionalFeatures, WritebackOptions
+from fakes.connect.server import ConnectServer, WizardError
+from fakes.graph import sspr
+from fakes.graph.errors import SsprError
+from fakes.graph.tenant import Tenant
+from fakes.oplog import OperationLog
+from fakes.tls import CertificateAuthority
+from simlab.gpo import DomainPolicyGpo
+from simlab.spec import LabSpec
+from simlab.tutorial import tutorial_aces
+
+Transport = Literal["ldap", "ldaps", "starttls"]
+DACL_SECURITY_INFORMATION = 0x4
+
+
+class LabError(RuntimeError):
+    """A lab could not be built or an action could not be carried out."""
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """A directory user as scenarios name it."""
+
+    sam: str
+    dn: str
+    upn: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How a user-facing action ended: ``code`` is the SSPR code (``SSPR_0029``) or error name."""
+
+    ok: bool
+    code: str | None = None
+    message: str = ""
+    reason: str = ""
+
+    @classmethod
+    def from_error(cls, err: SsprError) -> Attempt:
+        return cls(False, err.code, err.message, err.reason)
+
+
+@dataclass(frozen=True)
+class BindResult:
+    code: int
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+
+class Lab:
+    """One lab: build with :meth:`start` (or ``with``), tear down with :meth:`close`."""
+
+    def __init__(
+        self,
+        spec: LabSpec | None = None,
+        *,
+        host: str = "127.0.0.1",
+        ldap_port: int = 0,
+        ldaps_port: int = 0,
+        workdir: str | Path | None = None,
+        apply_faults: bool = True,
+    ) -> None:
+        self.spec = spec or LabSpec()
+        self._host, self._ldap_port, self._ldaps_port = host, ldap_port, ldaps_port
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="simlab-"))
+        self._apply_faults = apply_faults
+        self._stack = contextlib.ExitStack()
+        self.applied_faults: list[str] = []
+        self.started = False
+
+    # -- lifecycle -------------------------------------------------------------------
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> Lab:
+        if self.started:
+            return self
+        try:
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+        self.started = True
+        return self
+
+    def close(self) -> None:
+        connect = getattr(self, "connect", None)
+        if connect is not None:
+            connect.stop_service()
+        self._stack.close()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        self.started = False
+
+    def reset(self) -> Lab:
+        """Throw the lab away and build it again from its spec (same ports when they were fixed)."""
+        self.close()
+        if self._own_workdir:
+            self.workdir = Path(tempfile.mkdtemp(prefix="simlab-"))
+        self._stack = contextlib.ExitStack()
+        self.applied_faults = []
+        return self.start()
+
+    def _build(self) -> None:
+        spec = self.spec
+        self.clock = SimClock()
+        self.oplog = OperationLog(self.clock)
+        self.ca = CertificateAuthority.create(f"simlab {spec.name} CA")
+        self.ca_file = str(self.ca.write(self.workdir))
+        custom = spec.connect.account != "express"
+        layout = OuLayout(departments=tuple(spec.population.departments))
+        self.dc = provision(
+            domain=spec.domain.dns,
+            netbios=spec.domain.netbios,
+            dc_name=spec.domain.dc_name,
+            clock=self.clock,
+            seed=spec.seed,
+            users=spec.population.users,
+            user_password=spec.population.password,
+            ou_layout=layout,
+            oplog=self.oplog,
+            connector_rights="none" if custom else "express",
+        )
+        if spec.domain.dcs > 1:
+            # A second DC: the agent's DC sees DACL edits only after replication.
+            self.dc.replication_delay = _minutes(spec.domain.replication_delay_minutes)
+        self.gpo = DomainPolicyGpo(self.dc, spec.password_policy)
+        self.gpo.apply_now()
+        self._named_users()
+        self._protected_members()
+        if spec.connect.tutorial_permissions:
+            self.grant_tutorial_permissions()
+        self.dc.sdprop.run()
+        self.ldap_endpoints: DcEndpoints = self._stack.enter_context(
+            serve_dc(
+                self.dc,
+                host=self._host,
+                ldap_port=self._ldap_port,
+                ldaps_port=self._ldaps_port,
+                ca=self.ca,
+                workdir=self.workdir,
+            )
+        )
+        self.tenant = Tenant.create(
+            domain=spec.domain.dns, clock=self.clock, seed=spec.seed, licence=spec.tenant.licence
+        )
+        self.tenant.faults.configure(
+            throttle_rate=spec.tenant.throttle_rate, retry_after=spec.tenant.retry_after_seconds
+        )
+        self._sspr_policy()
+        directory = DirectoryConnection.from_endpoints(
+            self.ldap_endpoints,
+            domain=spec.domain.dns,
+            netbios=self.dc.netbios_name,
+            ou_filter=tuple(spec.connect.ou_filter),
+        )
+        self.connect = ConnectServer.create(
+            tenant=self.tenant,
+            clock=self.clock,
+            directory=directory,
+            features=OptionalFeatures(password_hash_sync=spec.connect.password_hash_sync),
+            staging_mode=spec.connect.staging,
+            writeback=WritebackOptions(policy_hints_oid=spec.connect.policy_hints_oid),
+        )
+        self.connect.run_sync_cycle("Initial")
+        if spec.connect.password_writeback:
+            try:
+                self.connect.enable_password_writeback(self.tenant.admin_upn, self.tenant.admin_password)
+            except WizardError as err:
+                raise LabError(f"the Connect wizard could not enable writeback: {err.message}") from err
+        self.tenant.set_onprem(
+            writeback_enabled=spec.tenant.writeback,
+            unlock_enabled=spec.tenant.unlock,
+            cloud_sync_writeback_enabled=spec.tenant.cloud_sync_writeback,
+        )
+        self._register_methods()
+        if not spec.connect.service_running:
+            self.connect.stop_service()
+        if self._apply_faults and spec.faults:
+            from simlab.faults import apply_fault
+
+            for ref in spec.faults:
+                apply_fault(self, ref.name, **ref.params)
+        self.build_mark = self.oplog.mark()
+        self.event_mark = self.connect.eventlog.last_record_id()
+
+    def _named_users(self) -> None:
+        for named in self.spec.population.named:
+            self.create_user(named.sam, ou=named.ou, password=named.password or self.spec.population.password,
+                             state=named.state, display_name=named.display_name)
+
+    def _protected_members(self) -> None:
+        admin = self.dc.admin_session()
+        for member in self.spec.protected:
+            user = self.user(member.user)
+            group = self.dc.directory.lookup("samaccountname", member.group)
+            group_dn = group[0].dn if group else None
+            if group_dn is None:
+                hits = [e for e in self.dc.directory.lookup("cn", member.group) if e.object_class == "group"]
+                if not hits:
+                    raise LabError(f"protected: no group named {member.group!r}")
+                group_dn = hits[0].dn
+            self.dc.modify(admin, group_dn, [Change(ModOp.ADD, "member", (user.dn,))])
+
+    def _sspr_policy(self) -> None:
+        sspr_spec = self.spec.tenant.sspr
+        group_id = None
+        if sspr_spec.enabled == "selected":
+            group = self.tenant.add_group(sspr_spec.group or "SSPR Users")
+            group_id = group.id
+        self.tenant.set_sspr_policy(
+            enablement=sspr_spec.enabled, group_id=group_id, methods_required=sspr_spec.methods_required
+        )
+
+    def _register_methods(self) -> None:
+        registered = self.spec.tenant.sspr.registered
+        if registered == "none":
+            return
+        wanted = None if registered == "all" else {s.lower() for s in registered}
+        for user in list(self.tenant.users.values()):
+            if not user.synced:
+                continue
+            sam = (user.on_premises_sam_account_name or "").lower()
+            if wanted is None or sam in wanted:
+                self.tenant.register_for_sspr(user)
+
+    # -- directory helpers -------------------------------------------------------------
+    def user(self, name: str) -> UserRef:
+        """Find a user by sAMAccountName, UPN or DN (in-process lookup; no access check)."""
+        directory = self.dc.directory
+        entry = directory.get(name) if "=" in name else None
+        if entry is None:
+            key = "userprincipalname" if "@" in name else "samaccountname"
+            hits = [e for e in directory.lookup(key, name) if e.object_class in ("user", "inetOrgPerson")]
+            entry = hits[0] if hits else None
+        if entry is None:
+            raise LabError(f"no user {name!r} in the lab's directory")
+        sam = entry.attrs["samaccountname"][0]
+        upn = (entry.attrs.get("userprincipalname") or [f"{sam}@{self.spec.domain.dns}"])[0]
+        return UserRef(sam, entry.dn, upn)
+
+    def create_user(
+        self,
+        sam: str,
+        *,
+        ou: str | None = None,
+        password: str | None = None,
+        state: str = "enabled",
+        display_name: str | None = None,
+    ) -> UserRef:
+        """Add a user the way an admin does in ADUC (as Administrator), then set its state."""
+        admin = self.dc.admin_session()
+        parent = ou or f"OU={self.spec.population.departments[0]},OU=Staff,{self.dc.domain_dn}"
+        if "=" not in parent:
+            parent = f"OU={parent},OU=Staff,{self.dc.domain_dn}"
+        display = display_name or sam.replace(".", " ").title()
+        dn = f"CN={display},{parent}"
+        upn = f"{sam}@{self.spec.domain.dns}"
+        self.dc.add(admin, dn, {
+            "objectClass": [b"user"],
+            "sAMAccountName": [sam.encode()],
+            "userPrincipalName": [upn.encode()],
+            "displayName": [display.encode()],
+            "givenName": [display.split()[0].encode()],
+            "sn": [display.split()[-1].encode()],
+            "mail": [upn.encode()],
+        })
+        self.dc.set_password(dn, password or self.spec.population.password)
+        uac = b"514" if state == "disabled" else b"512"
+        changes = [Change(ModOp.REPLACE, "userAccountControl", (uac,)),
+                   Change(ModOp.REPLACE, "pwdLastSet", (b"-1",))]
+        self.dc.modify(admin, dn, changes)
+        if state == "locked":
+            self.dc.modify(self.dc.system_session(), dn,
+                           [Change(ModOp.REPLACE, "lockoutTime", (str(self.clock.filetime()).encode(),))])
+        elif state == "expired":
+            self.dc.modify(admin, dn, [Change(ModOp.REPLACE, "pwdLastSet", (b"0",))])
+        return UserRef(sam, dn, upn)
+
+    def connector_sid(self) -> str:
+        entry = self.dc.directory.get(self.dc.connector_dn)
+        assert entry is not None
+        return sid_from_bytes(entry.attrs["objectsid"][0])
+
+    def grant_tutorial_permissions(self) -> None:
+        """The tutorial's ADUC grants on the domain root, as Administrator (DACL write with SD flags)."""
+        self.edit_dacl(self.dc.domain_dn, lambda aces: aces + tutorial_aces(self.connector_sid()))
+
+    def edit_dacl(self, dn: str, change: Any, *, protect: bool | None = None) -> None:
+        """Read-modify-write a DACL as ADUC does: explicit ACEs only, SD flags = DACL."""
+        from fakes.ad.security.descriptor import Acl, SecurityDescriptor
+
+        admin = self.dc.admin_session()
+        flags = (_sd_flags_control(DACL_SECURITY_INFORMATION),)
+        found = self.dc.search(admin, dn, 0, "(objectClass=*)", ["nTSecurityDescriptor"], controls=flags)
+        sd = SecurityDescriptor.from_bytes(found.entries[0].get("nTSecurityDescriptor")[0])
+        explicit = [a for a in (sd.dacl.aces if sd.dacl else ()) if not a.inherited]
+        control = sd.control
+        if protect is True:
+            control |= 0x1000
+        elif protect is False:
+            control &= ~0x1000
+        new = SecurityDescriptor(owner=None, group=None, dacl=Acl(tuple(change(explicit))), control=control)
+        self.dc.modify(admin, dn, [Change(ModOp.REPLACE, "nTSecurityDescriptor", (new.to_bytes(),))],
+                       controls=flags)
+
+    # -- clients -------------------------------------------------------------------------
+    def ldap(self, user: str | None = None, password: str | None = None, *,
+             transport: Transport = "ldaps", bind: bool = True) -> ldap3.Connection:
+        """An ldap3 connection to the served DC (as Administrator unless told otherwise)."""
+        ep = self.ldap_endpoints
+        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ep.ca_file)
+        secure = transport == "ldaps"
+        server = ldap3.Server(ep.host, port=ep.ldaps_port if secure else ep.ldap_port, use_ssl=secure,
+                              tls=tls, get_info=ldap3.NONE)
+        who = user or ep.admin_dn
+        if user and "=" not in user and "@" not in user and "\\" not in user:
+            who = self.user(user).dn
+        conn = ldap3.Connection(server, user=who, password=password or ep.admin_password,
+                                raise_exceptions=False)
+        if transport == "starttls":
+            conn.open()
+            conn.start_tls()
+        if bind:
+            conn.bind()
+        return conn
+
+    def bind(self, user: str, password: str, *, transport: Transport = "ldaps") -> BindResult:
+        """Try a simple bind as ``user`` (sAMAccountName, UPN or DN) and report the result."""
+        conn = self.ldap(user, password, transport=transport, bind=False)
+        conn.bind()
+        result = BindResult(conn.result["result"], conn.result.get("message", ""))
+        conn.unbind()
+        return result
+
+    # -- the user's and the admin's cloud actions ----------------------------------------
+    def _tenant_user(self, name: str):
+        upn = name if "@" in name else self.user(name).upn
+        user = self.tenant.get_user(upn)
+        if user is None:
+            raise LabError(f"{upn} is not in the tenant (not synced?)")
+        return user
+
+    def sspr_reset(self, user: str, new_password: str, *, unlock: bool = False) -> Attempt:
+        """The end-user flow at the SSPR portal: identify, verify, set a new password."""
+        upn = user if "@" in user else self.user(user).upn
+        try:
+            flow = sspr.begin(self.tenant, upn)
+            self._verify(flow)
+            sspr.submit(self.tenant, flow, new_password, unlock=unlock)
+        except SsprError as err:
+            return Attempt.from_error(err)
+        return Attempt(True)
+
+    def sspr_unlock(self, user: str) -> Attempt:
+        upn = user if "@" in user else self.user(user).upn
+        try:
+            flow = sspr.begin(self.tenant, upn)
+            self._verify(flow)
+            sspr.unlock_account(self.tenant, flow)
+        except SsprError as err:
+            return Attempt.from_error(err)
+        return Attempt(True)
+
+    def _verify(self, flow: Any) -> None:
+        for method in flow.methods[: flow.methods_required]:
+            sspr.send_code(self.tenant, flow, method.id)
+            code = self.tenant.outbox[-1][1]
+            sspr.verify(self.tenant, flow, method.id, code)
+        if len(flow.methods) < flow.methods_required:
+            raise SsprError("UserNotProperlyConfigured", reason="not enough registered methods")
+
+    def change_password(self, user: str, current: str, new: str) -> Attempt:
+        """A voluntary change in the cloud (My Account / /me/changePassword)."""
+        try:
+            sspr.change_password(self.tenant, self._tenant_user(user), current, new)
+        except SsprError as err:
+            return Attempt.from_error(err)
+        return Attempt(True)
+
+    def admin_reset(self, user: str, new_password: str | None = None) -> Attempt:
+        """An admin reset in the Entra admin center (writes back for synced users)."""
+        op = sspr.admin_reset(self.tenant, self.tenant.admin_upn, self._tenant_user(user), new_password)
+        if op.status == "succeeded":
+            return Attempt(True)
+        name, _, message = op.detail.partition(": ")
+        return Attempt(False, name, message)
+
+    # -- time ------------------------------------------------------------------------------
+    def advance(self, **kwargs: float) -> list[str]:
+        """Move simulated time (``minutes=60`` runs SDProp, sync cycles, GPO refresh as they fall due)."""
+        return self.clock.advance(**kwargs)
+
+    def gpupdate(self) -> None:
+        """``gpupdate /force`` on the DC: pending Default Domain Policy edits take effect now."""
+        self.gpo.apply_now()
+
+    # -- what a lab exposes ------------------------------------------------------------------
+    def endpoints(self) -> dict[str, Any]:
+        ep = self.ldap_endpoints
+        return {
+            "ldap_url": ep.ldap_url,
+            "ldaps_url": ep.ldaps_url,
+            "ca_file": ep.ca_file,
+            "base_dn": ep.base_dn,
+            "domain": self.spec.domain.dns,
+            "netbios": self.dc.netbios_name,
+            "admin_dn": ep.admin_dn,
+            "admin_upn": f"Administrator@{self.spec.domain.dns}",
+            "admin_password": ep.admin_password,
+            "connector_dn": ep.connector_dn,
+            "connector_password": ep.connector_password,
+            "tenant_id": self.tenant.id,
+            "tenant_admin_upn": self.tenant.admin_upn,
+            "tenant_admin_password": self.tenant.admin_password,
+            "user_password": self.spec.population.password,
+        }
+
+    def env(self) -> dict[str, str]:
+        """Environment variables handed to external commands in scenarios."""
+        env = {f"SIMLAB_{k.upper()}": str(v) for k, v in self.endpoints().items() if v is not None}
+        env["LDAPTLS_CACERT"] = self.ldap_endpoints.ca_file
+        return env
+
+    @contextlib.contextmanager
+    def graph_mock(self) -> Iterator[Any]:
+        """Intercept https://graph.microsoft.com (and the portal hosts) for httpx clients."""
+        from fakes.graph.mock import graph_mock
+
+        with graph_mock(self.tenant) as router:
+            yield router
+
+    def serve_graph(self) -> Any:
+        """Serve Graph over HTTPS on loopback for the rest of the lab's life; returns its endpoints."""
+        from fakes.graph.mock import serve_graph
+
+        self.graph_endpoints = self._stack.enter_context(
+            serve_graph(self.tenant, host=self._host if self._host.startswith("127.") else "127.0.0.1",
+                        ca=self.ca)
+        )
+        return self.graph_endpoints
+
+
+def _minutes(value: int) -> timedelta:
+    return timedelta(minutes=value)
+
+
+def _sd_flags_control(flags: int) -> Control:
+    return Control(SD_FLAGS, True, encode_sd_flags(flags))
