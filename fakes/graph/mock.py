@@ -180,4 +180,8 @@ def serve_graph(
             yield GraphEndpoints(f"{root}/v1.0", root, root, root, ca_file, tenant.id, tokens)
         finally:
             server.should_exit = True
-            thread.join(timeout=10)
+            thread.join(timeout=0.5)
+            if thread.is_alive():
+                # A client that never closed its keep-alive socket would hold graceful shutdown open.
+                server.force_exit = True
+                thread.join(timeout=10)
