@@ -1,0 +1,432 @@
+"""Rights naming the way ADUC (Advanced Security) and dsacls show them.
+
+Extended rights and property sets carry their real rightsGuid values (FACTS.md 5.1 and
+the attributeSecurityGUIDs of MS-ADA1/2/3). Send-As/Receive-As come from the user class
+default SD in FACTS 5.5; the validated-write GUIDs equal the dNSHostName and
+servicePrincipalName schemaIDGUIDs (read in the MS-ADA copy) and Self-Membership equals
+member's schemaIDGUID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from uuid import UUID
+
+from fakes.ad.schema import Schema, default_schema
+from fakes.ad.schema_data import PROPERTY_SETS
+from fakes.ad.security import constants as c
+from fakes.ad.security.descriptor import Ace
+
+__all__ = [
+    "EXTENDED_RIGHTS",
+    "AppliesTo",
+    "ExtendedRight",
+    "RightsError",
+    "applies_to_of",
+    "describe_ace",
+    "format_dsacls",
+    "make_ace",
+    "parse_dsacls_grant",
+    "right_by_guid",
+    "right_by_name",
+]
+
+
+class RightsError(ValueError):
+    """An unknown right/attribute/class name, or an ACE shape this module cannot express."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendedRight:
+    """A controlAccessRight: CN, displayName (dsacls), ADUC label, rightsGuid, kind."""
+
+    cn: str
+    display_name: str
+    aduc_label: str
+    guid: UUID
+    kind: str  # "extended" (CR), "validated" (VW) or "property-set" (RP/WP)
+
+
+def _r(cn: str, display: str, label: str, guid: str, kind: str = "extended") -> ExtendedRight:
+    return ExtendedRight(cn, display, label, UUID(guid), kind)
+
+
+# ADUC's names for the property sets (controlAccessRight displayName).
+_PS_LABELS = {
+    "User-Account-Restrictions": "Account Restrictions",
+    "User-Logon": "Logon Information",
+    "Domain-Password": "Domain Password & Lockout Policies",
+    "General-Information": "General Information",
+    "Public-Information": "Public Information",
+    "Personal-Information": "Personal Information",
+    "Web-Information": "Web Information",
+    "Email-Information": "Phone and Mail Options",
+    "Membership": "Group Membership",
+    "RAS-Information": "Remote Access Information",
+    "DNS-Host-Name-Attributes": "DNS Host Name Attributes",
+    "Domain-Other-Parameters": "Other Domain Parameters (for use by SAM)",
+    "Private-Information": "Private Information",
+    "Terminal-Server-License-Server": "Terminal Server License Server",
+}
+
+EXTENDED_RIGHTS: tuple[ExtendedRight, ...] = (
+    _r(
+        "User-Force-Change-Password",
+        "Reset Password",
+        "Reset password",
+        "00299570-246d-11d0-a768-00aa006e0529",
+    ),
+    _r("User-Change-Password", "Change Password", "Change password", "ab721a53-1e2f-11d0-9819-00aa0040529b"),
+    _r("Unexpire-Password", "Unexpire Password", "Unexpire password", "ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501"),
+    _r(
+        "Update-Password-Not-Required-Bit",
+        "Update Password Not Required Bit",
+        "Update password not required bit",
+        "280f369c-67c7-438e-ae98-1d46f3c6f541",
+    ),
+    _r(
+        "Enable-Per-User-Reversibly-Encrypted-Password",
+        "Enable Per User Reversibly Encrypted Password",
+        "Enable per user reversibly encrypted password",
+        "05c74c5e-4deb-43b4-bd9f-86664c2a7fd5",
+    ),
+    _r(
+        "DS-Replication-Get-Changes",
+        "Replicating Directory Changes",
+        "Replicating Directory Changes",
+        "1131f6aa-9c07-11d1-f79f-00c04fc2dcd2",
+    ),
+    _r(
+        "DS-Replication-Get-Changes-All",
+        "Replicating Directory Changes All",
+        "Replicating Directory Changes All",
+        "1131f6ad-9c07-11d1-f79f-00c04fc2dcd2",
+    ),
+    _r("Send-As", "Send As", "Send As", "ab721a54-1e2f-11d0-9819-00aa0040529b"),
+    _r("Receive-As", "Receive As", "Receive As", "ab721a56-1e2f-11d0-9819-00aa0040529b"),
+    _r(
+        "Validated-DNS-Host-Name",
+        "Validated write to DNS host name",
+        "Validated write to DNS host name",
+        "72e39547-7b18-11d1-adef-00c04fd8d5cd",
+        "validated",
+    ),
+    _r(
+        "Validated-SPN",
+        "Validated write to service principal name",
+        "Validated write to service principal name",
+        "f3a64788-5306-11d1-a9c5-0000f80367c1",
+        "validated",
+    ),
+    _r(
+        "Self-Membership",
+        "Add/Remove self as member",
+        "Add/remove self as member",
+        "bf9679c0-0de6-11d0-a285-00aa003049e2",
+        "validated",
+    ),
+    *(
+        _r(cn, _PS_LABELS.get(cn, cn), _PS_LABELS.get(cn, cn), g, "property-set")
+        for cn, g in PROPERTY_SETS.items()
+    ),
+)
+_BY_NAME = {n.casefold(): r for r in EXTENDED_RIGHTS for n in (r.cn, r.display_name, r.aduc_label)}
+_BY_GUID = {r.guid: r for r in EXTENDED_RIGHTS if r.kind != "property-set"}
+_PS_BY_GUID = {r.guid: r for r in EXTENDED_RIGHTS if r.kind == "property-set"}
+
+
+def right_by_name(name: str) -> ExtendedRight:
+    found = _BY_NAME.get(name.casefold())
+    if found is None:
+        raise RightsError(f"unknown extended right {name!r}")
+    return found
+
+
+def right_by_guid(guid: UUID) -> ExtendedRight | None:
+    return _BY_GUID.get(guid) or _PS_BY_GUID.get(guid)
+
+
+class AppliesTo(Enum):
+    """ADUC "Applies to" choices (FACTS 5.3)."""
+
+    THIS_OBJECT_ONLY = "This object only"
+    THIS_OBJECT_AND_DESCENDANTS = "This object and all descendant objects"
+    ALL_DESCENDANTS = "All descendant objects"
+    DESCENDANT_CLASS = "Descendant {} objects"
+
+
+def _flags_for(applies_to: AppliesTo) -> int:
+    if applies_to is AppliesTo.THIS_OBJECT_ONLY:
+        return 0
+    if applies_to is AppliesTo.THIS_OBJECT_AND_DESCENDANTS:
+        return c.CONTAINER_INHERIT_ACE
+    return c.CONTAINER_INHERIT_ACE | c.INHERIT_ONLY_ACE
+
+
+def _property_guid(schema: Schema, name: str) -> UUID:
+    at = schema.find_attribute(name)
+    if at is not None:
+        return at.schema_id_guid
+    r = _BY_NAME.get(name.casefold())
+    if r is not None and r.kind == "property-set":
+        return r.guid
+    raise RightsError(f"unknown attribute or property set {name!r}")
+
+
+def make_ace(
+    sid: str,
+    *,
+    right: str | None = None,
+    write_property: str | None = None,
+    read_property: str | None = None,
+    mask: int | None = None,
+    applies_to: AppliesTo,
+    descendant_class: str | None = None,
+    deny: bool = False,
+    schema: Schema | None = None,
+) -> Ace:
+    """Build the ACE ADUC writes for one permission line.
+
+    ``make_ace(msol, right="Reset Password", applies_to=AppliesTo.DESCENDANT_CLASS,
+    descendant_class="user")`` gives ``(OA;CIIO;CR;00299570-...;bf967aba-...;<msol>)``.
+    """
+    schema = schema or default_schema()
+    chosen = [x is not None for x in (right, write_property, read_property)]
+    if sum(chosen) > 1:
+        raise RightsError("give only one of right=, write_property=, read_property=")
+    object_type: UUID | None = None
+    if right is not None:
+        r = right_by_name(right)
+        object_type = r.guid
+        bits = {
+            "extended": c.RIGHT_DS_CONTROL_ACCESS,
+            "validated": c.RIGHT_DS_WRITE_PROPERTY_EXTENDED,
+            "property-set": c.RIGHT_DS_READ_PROPERTY | c.RIGHT_DS_WRITE_PROPERTY,
+        }[r.kind]
+    elif write_property is not None:
+        object_type, bits = _property_guid(schema, write_property), c.RIGHT_DS_WRITE_PROPERTY
+    elif read_property is not None:
+        object_type, bits = _property_guid(schema, read_property), c.RIGHT_DS_READ_PROPERTY
+    else:
+        if mask is None:
+            raise RightsError("give right=, write_property=, read_property= or mask=")
+        bits = 0
+    if mask is not None:
+        bits = mask if not any(chosen) else bits | mask
+    inherited_type: UUID | None = None
+    if applies_to is AppliesTo.DESCENDANT_CLASS:
+        if not descendant_class:
+            raise RightsError("AppliesTo.DESCENDANT_CLASS needs descendant_class=")
+        inherited_type = schema.object_class(descendant_class).schema_id_guid
+    elif descendant_class:
+        raise RightsError("descendant_class= only goes with AppliesTo.DESCENDANT_CLASS")
+    is_object = object_type is not None or inherited_type is not None
+    if is_object:
+        ace_type = c.ACCESS_DENIED_OBJECT_ACE_TYPE if deny else c.ACCESS_ALLOWED_OBJECT_ACE_TYPE
+    else:
+        ace_type = c.ACCESS_DENIED_ACE_TYPE if deny else c.ACCESS_ALLOWED_ACE_TYPE
+    return Ace(ace_type, _flags_for(applies_to), bits, sid, object_type, inherited_type)
+
+
+def applies_to_of(ace: Ace, schema: Schema | None = None) -> tuple[AppliesTo, str | None]:
+    """ADUC's "Applies to" for ``ace`` and the descendant class name when there is one."""
+    schema = schema or default_schema()
+    inherit = ace.flags & (c.CONTAINER_INHERIT_ACE | c.OBJECT_INHERIT_ACE)
+    if ace.inherited_object_type is not None:
+        cls = schema.class_by_guid(ace.inherited_object_type)
+        return AppliesTo.DESCENDANT_CLASS, cls.name if cls else str(ace.inherited_object_type)
+    if not inherit:
+        return AppliesTo.THIS_OBJECT_ONLY, None
+    if ace.flags & c.INHERIT_ONLY_ACE:
+        return AppliesTo.ALL_DESCENDANTS, None
+    return AppliesTo.THIS_OBJECT_AND_DESCENDANTS, None
+
+
+_FULL = c.DS_GENERIC_ALL
+_SIMPLE = (
+    (c.RIGHT_DS_CREATE_CHILD, "Create all child objects"),
+    (c.RIGHT_DS_DELETE_CHILD, "Delete all child objects"),
+    (c.RIGHT_DS_LIST_CONTENTS, "List contents"),
+    (c.RIGHT_DS_WRITE_PROPERTY_EXTENDED, "All validated writes"),
+    (c.RIGHT_DS_READ_PROPERTY, "Read all properties"),
+    (c.RIGHT_DS_WRITE_PROPERTY, "Write all properties"),
+    (c.RIGHT_DS_DELETE_TREE, "Delete subtree"),
+    (c.RIGHT_DS_LIST_OBJECT, "List object"),
+    (c.RIGHT_DS_CONTROL_ACCESS, "All extended rights"),
+    (c.RIGHT_DELETE, "Delete"),
+    (c.RIGHT_READ_CONTROL, "Read permissions"),
+    (c.RIGHT_WRITE_DAC, "Modify permissions"),
+    (c.RIGHT_WRITE_OWNER, "Modify owner"),
+)
+
+
+def _access_text(ace: Ace, schema: Schema) -> str:
+    mask, g = ace.mask, ace.object_type
+    if g is None:
+        if mask & _FULL == _FULL:
+            return "Full control"
+        return ", ".join(label for bit, label in _SIMPLE if mask & bit) or "Special"
+    parts: list[str] = []
+    r = right_by_guid(g)
+    at = schema.attribute_by_guid(g)
+    cls = schema.class_by_guid(g)
+    if mask & c.RIGHT_DS_CONTROL_ACCESS:
+        parts.append(r.aduc_label if r else f"Extended right {g}")
+    if mask & c.RIGHT_DS_WRITE_PROPERTY_EXTENDED:
+        parts.append(r.aduc_label if r else f"Validated write {g}")
+    for bit, verb in ((c.RIGHT_DS_READ_PROPERTY, "Read"), (c.RIGHT_DS_WRITE_PROPERTY, "Write")):
+        if mask & bit:
+            target = at.name if at else (r.aduc_label if r else str(g))
+            parts.append(f"{verb} {target}")
+    for bit, verb in ((c.RIGHT_DS_CREATE_CHILD, "Create"), (c.RIGHT_DS_DELETE_CHILD, "Delete")):
+        if mask & bit:
+            parts.append(f"{verb} {cls.name if cls else g} objects")
+    return ", ".join(parts) or "Special"
+
+
+def describe_ace(
+    ace: Ace,
+    domain_sid: str,
+    resolve_name: Callable[[str], str | None] | None = None,
+    schema: Schema | None = None,
+) -> dict[str, object]:
+    """The ADUC Advanced Security row for ``ace`` (type, principal, access, applies to, inherited)."""
+    schema = schema or default_schema()
+    principal = (resolve_name(ace.sid) if resolve_name else None) or ace.sid
+    applies, cls = applies_to_of(ace, schema)
+    if applies is AppliesTo.DESCENDANT_CLASS:
+        display_cls = cls[:1].upper() + cls[1:] if cls else "?"
+        applies_text = applies.value.format(display_cls)
+    else:
+        applies_text = applies.value
+    return {
+        "type": "Deny" if ace.is_deny else ("Audit" if ace.is_audit else "Allow"),
+        "principal": principal,
+        "access": _access_text(ace, schema),
+        "applies_to": applies_text,
+        "inherited": ace.inherited,
+        "domain_sid": domain_sid,
+    }
+
+
+_DSACLS_BITS = {
+    "GR": c.GENERIC_READ,
+    "GE": c.GENERIC_EXECUTE,
+    "GW": c.GENERIC_WRITE,
+    "GA": c.GENERIC_ALL,
+    "SD": c.RIGHT_DELETE,
+    "DT": c.RIGHT_DS_DELETE_TREE,
+    "RC": c.RIGHT_READ_CONTROL,
+    "WD": c.RIGHT_WRITE_DAC,
+    "WO": c.RIGHT_WRITE_OWNER,
+    "LC": c.RIGHT_DS_LIST_CONTENTS,
+    "WS": c.RIGHT_DS_WRITE_PROPERTY_EXTENDED,
+    "WP": c.RIGHT_DS_WRITE_PROPERTY,
+    "RP": c.RIGHT_DS_READ_PROPERTY,
+    "CC": c.RIGHT_DS_CREATE_CHILD,
+    "DC": c.RIGHT_DS_DELETE_CHILD,
+    "LO": c.RIGHT_DS_LIST_OBJECT,
+    "CA": c.RIGHT_DS_CONTROL_ACCESS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AceTemplate:
+    """A dsacls grant before the account name is resolved to a SID."""
+
+    mask: int
+    object_type: UUID | None
+    inherited_object_type: UUID | None
+    flags: int
+
+    def to_ace(self, sid: str, *, deny: bool = False) -> Ace:
+        obj = self.object_type is not None or self.inherited_object_type is not None
+        t = (
+            (c.ACCESS_DENIED_OBJECT_ACE_TYPE if deny else c.ACCESS_ALLOWED_OBJECT_ACE_TYPE)
+            if obj
+            else (c.ACCESS_DENIED_ACE_TYPE if deny else c.ACCESS_ALLOWED_ACE_TYPE)
+        )
+        return Ace(t, self.flags, self.mask, sid, self.object_type, self.inherited_object_type)
+
+
+def parse_dsacls_grant(text: str, schema: Schema | None = None) -> list[tuple[str, AceTemplate]]:
+    """Parse dsacls ``/G`` arguments: ``"DOM\\acct:CA;Reset Password;user" ... /I:S``.
+
+    Returns (account, template) pairs; the account is resolved by the caller.
+    """
+    schema = schema or default_schema()
+    tokens, inherit = _split_args(text)
+    flags = {
+        "T": c.CONTAINER_INHERIT_ACE,
+        "S": c.CONTAINER_INHERIT_ACE | c.INHERIT_ONLY_ACE,
+        "P": c.CONTAINER_INHERIT_ACE | c.NO_PROPAGATE_INHERIT_ACE,
+        None: 0,
+    }[inherit]
+    out: list[tuple[str, AceTemplate]] = []
+    for tok in tokens:
+        account, sep, perm = tok.rpartition(":")
+        if not sep or not account:
+            raise RightsError(f"expected <account>:<perms>[;<object>[;<class>]], got {tok!r}")
+        fields = perm.split(";")
+        bits_text = fields[0].upper()
+        mask = 0
+        for i in range(0, len(bits_text), 2):
+            code = bits_text[i : i + 2]
+            if code not in _DSACLS_BITS:
+                raise RightsError(f"unknown dsacls permission {code!r} in {tok!r}")
+            mask |= _DSACLS_BITS[code]
+        object_type = None
+        if len(fields) > 1 and fields[1]:
+            if mask & c.RIGHT_DS_CONTROL_ACCESS or mask & c.RIGHT_DS_WRITE_PROPERTY_EXTENDED:
+                object_type = right_by_name(fields[1]).guid
+            else:
+                object_type = _property_guid(schema, fields[1])
+        inherited = schema.object_class(fields[2]).schema_id_guid if len(fields) > 2 and fields[2] else None
+        out.append((account, AceTemplate(mask, object_type, inherited, flags)))
+    return out
+
+
+def _split_args(text: str) -> tuple[list[str], str | None]:
+    tokens: list[str] = []
+    inherit: str | None = None
+    buf, quoted = "", False
+    for ch in text + " ":
+        if ch == '"':
+            quoted = not quoted
+        elif ch == " " and not quoted:
+            if buf:
+                if buf.upper().startswith("/I:"):
+                    inherit = buf[3:].upper() or None
+                    if inherit not in ("S", "T", "P"):
+                        raise RightsError(f"unknown dsacls inheritance {buf!r}")
+                elif buf.upper() != "/G":
+                    tokens.append(buf)
+            buf = ""
+        else:
+            buf += ch
+    return tokens, inherit
+
+
+def format_dsacls(ace: Ace, account: str, schema: Schema | None = None) -> str:
+    """The dsacls ``/G`` argument that would create ``ace`` (plus ``/I:`` switch when inherited)."""
+    schema = schema or default_schema()
+    codes = "".join(code for code, bit in _DSACLS_BITS.items() if code[0] != "G" and ace.mask & bit == bit)
+    obj = ""
+    if ace.object_type is not None:
+        r = right_by_guid(ace.object_type)
+        at = schema.attribute_by_guid(ace.object_type)
+        obj = at.name if (at and not ace.mask & c.RIGHT_DS_CONTROL_ACCESS) else (r.display_name if r else "")
+    cls = ""
+    if ace.inherited_object_type is not None:
+        k = schema.class_by_guid(ace.inherited_object_type)
+        cls = k.name if k else str(ace.inherited_object_type)
+    perm = codes + (f";{obj}" if obj or cls else "") + (f";{cls}" if cls else "")
+    applies, _ = applies_to_of(ace, schema)
+    switch = {AppliesTo.THIS_OBJECT_ONLY: "", AppliesTo.THIS_OBJECT_AND_DESCENDANTS: " /I:T"}.get(
+        applies, " /I:S"
+    )
+    if ace.flags & c.NO_PROPAGATE_INHERIT_ACE:
+        switch = " /I:P"
+    return f'"{account}:{perm}"{switch}'
