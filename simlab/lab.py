@@ -373,15 +373,24 @@ class Lab:
 
     # -- the user's and the admin's cloud actions ----------------------------------------
     def _tenant_user(self, name: str):
-        upn = name if "@" in name else self.user(name).upn
+        upn = self.upn(name)
         user = self.tenant.get_user(upn)
         if user is None:
             raise LabError(f"{upn} is not in the tenant (not synced?)")
         return user
 
+    def upn(self, name: str) -> str:
+        """The sign-in name for ``name``: as given if it has an @, else from AD, else name@domain."""
+        if "@" in name:
+            return name
+        try:
+            return self.user(name).upn
+        except LabError:
+            return f"{name}@{self.spec.domain.dns}"
+
     def sspr_reset(self, user: str, new_password: str, *, unlock: bool = False) -> Attempt:
         """The end-user flow at the SSPR portal: identify, verify, set a new password."""
-        upn = user if "@" in user else self.user(user).upn
+        upn = self.upn(user)
         try:
             flow = sspr.begin(self.tenant, upn)
             self._verify(flow)
@@ -391,7 +400,8 @@ class Lab:
         return Attempt(True)
 
     def sspr_unlock(self, user: str) -> Attempt:
-        upn = user if "@" in user else self.user(user).upn
+        """The end-user flow's "unlock my account" path (no new password)."""
+        upn = self.upn(user)
         try:
             flow = sspr.begin(self.tenant, upn)
             self._verify(flow)
