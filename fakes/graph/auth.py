@@ -35,6 +35,9 @@ DEFAULT_USER_SCOPES = (
     "RoleManagement.Read.Directory",
     "OnPremDirectorySynchronization.ReadWrite.All",
     "Policy.ReadWrite.AuthenticationMethod",
+    "Policy.Read.All",
+    "Policy.ReadWrite.Authorization",
+    "Group.Read.All",
 )
 DEFAULT_APP_ROLES = (
     "User.Read.All",
