@@ -86,6 +86,18 @@ def bench_pairs(port: int, users: list[str], password: str, seconds: float) -> f
     return n / seconds
 
 
+def bench_search(port: int, users: list[str], password: str, seconds: float) -> float:
+    """Base searches on one bound connection (isolates search from bind cost)."""
+    c = ldap3.Connection(ldap3.Server("127.0.0.1", port=port), user=users[0], password=password)
+    assert c.bind(), c.result
+    n, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        c.search(users[n % len(users)], "(objectClass=*)", search_scope=ldap3.BASE, attributes=["cn"])
+        n += 1
+    c.unbind()
+    return n / seconds
+
+
 def bench_modify(port: int, admin_dn: str, admin_pw: str, users: list[str], seconds: float) -> float:
     c = ldap3.Connection(ldap3.Server("127.0.0.1", port=port), user=admin_dn, password=admin_pw)
     assert c.bind(), c.result
@@ -200,6 +212,7 @@ def main() -> int:
                 "start_to_first_bind_s": lab_first,
                 "in_process_startup_s": info.get("startup_seconds"),
                 "bind_search_pairs_per_s": bench_pairs(port, users, USER_PASSWORD, args.seconds),
+                "search_per_s": bench_search(port, users, USER_PASSWORD, args.seconds),
                 "modify_per_s": bench_modify(port, info["admin_dn"], info["admin_password"], users,
                                              args.seconds),
             }
@@ -213,6 +226,7 @@ def main() -> int:
                 "start_to_first_bind_s": slapd_first,
                 "slapadd_s": load,
                 "bind_search_pairs_per_s": bench_pairs(sport, users, USER_PASSWORD, args.seconds),
+                "search_per_s": bench_search(sport, users, USER_PASSWORD, args.seconds),
                 "modify_per_s": bench_modify(sport, f"cn=admin,{suffix}", SLAPD_ROOTPW, users, args.seconds),
             }
         finally:
@@ -220,12 +234,14 @@ def main() -> int:
     lab_r, slapd_r = results["lab"], results["slapd"]
     results["ratio_lab_to_slapd"] = {
         "bind_search": lab_r["bind_search_pairs_per_s"] / slapd_r["bind_search_pairs_per_s"],
+        "search": lab_r["search_per_s"] / slapd_r["search_per_s"],
         "modify": lab_r["modify_per_s"] / slapd_r["modify_per_s"],
     }
     results["params"] = {"users": args.users, "seconds": args.seconds, "entries_loaded": ldif.count("dn: ")}
     print(f"{'metric':32} {'lab':>12} {'slapd':>12} {'ratio':>8}")
     for key, label in (("start_to_first_bind_s", "start -> first bind (s)"),
-                       ("bind_search_pairs_per_s", "bind+search pairs/s"), ("modify_per_s", "modify/s")):
+                       ("bind_search_pairs_per_s", "bind+search pairs/s"), ("search_per_s", "base search/s"),
+                       ("modify_per_s", "modify/s")):
         ratio = lab_r[key] / slapd_r[key]
         print(f"{label:32} {lab_r[key]:12.3f} {slapd_r[key]:12.3f} {ratio:8.2f}")
     print(f"lab in-process startup (provision+serve): {lab_r['in_process_startup_s']} s; "

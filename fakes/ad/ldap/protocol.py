@@ -41,6 +41,10 @@ class DcLdapServer(LDAPServer):
     # ------------------------------------------------------------------ connection
     def connectionMade(self) -> None:
         super().connectionMade()
+        # Responses are written once per request batch; Nagle would only add latency.
+        set_nodelay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_nodelay is not None:
+            set_nodelay(True)
         peer = self.transport.getPeer()
         self.session = self.factory.dc.new_session(
             peer=f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', 0)}", encrypted=self.factory.ldaps
