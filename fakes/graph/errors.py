@@ -8,7 +8,6 @@ captures of live Graph answers (issue threads) and are marked as such.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
@@ -214,10 +213,3 @@ class TenantPermissionError(TenantError):
 
 class TenantLicenceError(TenantError):
     """No Entra ID P1/P2 subscription in the tenant."""
-
-
-@dataclass(frozen=True, slots=True)
-class AuthFailure:
-    """Why a bearer token was rejected: maps to Graph's 401 answer."""
-
-    code_message: tuple[str, str]
