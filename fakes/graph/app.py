@@ -9,16 +9,13 @@ login.microsoftonline.com) by path: ``/v1.0/...`` Graph, ``/api/PasswordReset/..
 
 from __future__ import annotations
 
-import uuid
-
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from fakes.graph import catalog as C
-from fakes.graph import odata, shapes, sspr
-from fakes.graph.audit import audit_to_graph
+from fakes.graph import directory, odata, shapes, sspr
 from fakes.graph.errors import (
     INSUFFICIENT_PRIVILEGES,
     ONPREM_POLICY_ADMIN,
@@ -33,11 +30,16 @@ from fakes.graph.errors import (
     not_found,
 )
 from fakes.graph.http import (
+    META,
+    READ_METHODS,
+    READ_USERS,
+    WRITE_USERS,
     GraphMiddleware,
-    base_url,
     body_json,
+    collection,
     field,
-    params,
+    find_user,
+    json_response,
     principal,
     render_error,
     require,
@@ -46,24 +48,6 @@ from fakes.graph.http import (
 from fakes.graph.model import Principal, User
 from fakes.graph.tenant import Tenant, meets_cloud_policy
 
-META = "https://graph.microsoft.com/v1.0/$metadata#"
-READ_USERS = (
-    "User.Read.All",
-    "User.ReadBasic.All",
-    "User.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-)
-WRITE_USERS = ("User.ReadWrite.All", "Directory.ReadWrite.All")
-READ_METHODS = (
-    "UserAuthenticationMethod.Read",
-    "UserAuthenticationMethod.Read.All",
-    "UserAuthenticationMethod.ReadWrite",
-    "UserAuthenticationMethod.ReadWrite.All",
-)
-READ_ORG = ("User.Read", "Organization.Read.All", "Directory.Read.All", "Organization.ReadWrite.All")
-READ_ROLES = ("RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All")
-SYNC_READ = ("OnPremDirectorySynchronization.Read.All", "OnPremDirectorySynchronization.ReadWrite.All")
 # Properties Entra masters on-premises for synced users (PATCH -> FACTS 4.4 400).
 MASTERED = {
     "displayName",
@@ -90,53 +74,13 @@ PATCHABLE = {
 }
 
 
-def _json(data: dict, status: int = 200, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse(data, status, headers=headers)
-
-
-def _user(tenant: Tenant, key: str) -> User:
-    user = tenant.get_user(key)
-    if user is None:
-        raise GraphError(404, not_found(key))
-    return user
-
-
-def _collection(
-    request: Request,
-    items: list[dict],
-    props: tuple[str, ...],
-    entity: str,
-    context: str,
-    default: tuple[str, ...] | None = None,
-) -> JSONResponse:
-    q = odata.parse_query(params(request), props, entity)
-    page, nxt, total = odata.apply(items, q)
-    body: dict = {"@odata.context": META + context}
-    if q.count:
-        body["@odata.count"] = total
-    if nxt is not None:
-        qp = dict(params(request))
-        qp["$skiptoken"] = odata.encode_skiptoken(nxt)
-        qp.setdefault("$top", str(q.top))
-        query = "&".join(f"{k}={_quote(v)}" for k, v in qp.items())
-        body["@odata.nextLink"] = f"{base_url(request)}{request.url.path}?{query}"
-    body["value"] = [odata.project(o, q.select, default) for o in page]
-    return _json(body)
-
-
-def _quote(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="'(),$")
-
-
 # --- users ----------------------------------------------------------------------------
 async def list_users(request: Request) -> Response:
     tenant = tenant_of(request)
     require(principal(request), delegated=READ_USERS, app=READ_USERS)
     with tenant.lock:
         users = [shapes.user_json(tenant, u) for u in tenant.users.values()]
-    return _collection(
+    return collection(
         request, users, shapes.USER_PROPERTIES, "microsoft.graph.user", "users", shapes.DEFAULT_USER_FIELDS
     )
 
@@ -150,13 +94,13 @@ def _one_user(request: Request, user: User) -> Response:
         "@odata.context": META + "users/$entity",
         **odata.project(shapes.user_json(tenant, user), select, shapes.DEFAULT_USER_FIELDS),
     }
-    return _json(body)
+    return json_response(body)
 
 
 async def get_user(request: Request) -> Response:
     tenant = tenant_of(request)
     p = principal(request)
-    user = _user(tenant, request.path_params["id"])
+    user = find_user(tenant, request.path_params["id"])
     if not (p.kind == "user" and p.id == user.id):
         require(p, delegated=READ_USERS, app=READ_USERS)
     return _one_user(request, user)
@@ -166,7 +110,7 @@ def _me(request: Request) -> tuple[Principal, User]:
     p = principal(request)
     if p.kind != "user":
         raise GraphError(400, bad_request("/me request is only valid with delegated authentication flow."))
-    return p, _user(tenant_of(request), p.id)
+    return p, find_user(tenant_of(request), p.id)
 
 
 async def get_me(request: Request) -> Response:
@@ -201,13 +145,13 @@ async def create_user(request: Request) -> Response:
         "@odata.context": META + "users/$entity",
         **odata.project(shapes.user_json(tenant, user), None, shapes.DEFAULT_USER_FIELDS),
     }
-    return _json(body, 201)
+    return json_response(body, 201)
 
 
 async def patch_user(request: Request) -> Response:
     tenant = tenant_of(request)
     p = principal(request)
-    user = _user(tenant, request.path_params["id"])
+    user = find_user(tenant, request.path_params["id"])
     data = await body_json(request)
     password_only = set(data) <= {"passwordProfile"}
     require(
@@ -260,7 +204,7 @@ async def patch_user(request: Request) -> Response:
 def _methods_target(request: Request, p: Principal) -> User:
     tenant = tenant_of(request)
     key = request.path_params.get("id")
-    user = _user(tenant, key) if key else _user(tenant, p.id if p.kind == "user" else "")
+    user = find_user(tenant, key) if key else find_user(tenant, p.id if p.kind == "user" else "")
     if p.kind == "user" and p.id == user.id:
         require(p, delegated=READ_METHODS)
     else:
@@ -279,13 +223,15 @@ async def list_methods(request: Request) -> Response:
     user = _methods_target(request, p)
     items = [shapes.password_method_json(user)]
     items += [m for m in (shapes.method_json(x) for x in tenant.methods_of(user)) if m is not None]
-    return _json({"@odata.context": META + f"users('{user.id}')/authentication/methods", "value": items})
+    return json_response(
+        {"@odata.context": META + f"users('{user.id}')/authentication/methods", "value": items}
+    )
 
 
 async def list_password_methods(request: Request) -> Response:
     p = principal(request)
     user = _methods_target(request, p)
-    return _json(
+    return json_response(
         {
             "@odata.context": META + f"users('{user.id}')/authentication/passwordMethods",
             "value": [shapes.password_method_json(user)],
@@ -296,7 +242,7 @@ async def list_password_methods(request: Request) -> Response:
 async def reset_password(request: Request) -> Response:
     tenant = tenant_of(request)
     p = principal(request)
-    user = _user(tenant, request.path_params["id"])
+    user = find_user(tenant, request.path_params["id"])
     if p.kind != "user":
         raise GraphError(403, INSUFFICIENT_PRIVILEGES)  # FACTS 4.5: app-only not supported
     require(p, delegated=("UserAuthenticationMethod.ReadWrite.All",), roles=C.RESET_PASSWORD_ROLES)
@@ -326,7 +272,7 @@ async def reset_password(request: Request) -> Response:
             "@odata.context": META + "microsoft.graph.passwordResetResponse",
             "newPassword": op.new_password,
         }
-    return _json(body, 202, headers={"Location": location})
+    return json_response(body, 202, headers={"Location": location})
 
 
 def _op_location(user: User, op_id: str) -> str:
@@ -340,7 +286,7 @@ async def get_operation(request: Request) -> Response:
     op = tenant.operations.get(request.path_params["op"])
     if op is None or op.user_id != user.id:
         raise GraphError(404, not_found(request.path_params["op"]))
-    return _json(
+    return json_response(
         {
             "@odata.context": META + f"users('{user.id}')/authentication/operations/$entity",
             **shapes.operation_json(op, _op_location(user, op.id)),
@@ -357,7 +303,9 @@ async def list_operations(request: Request) -> Response:
         for o in tenant.operations.values()
         if o.user_id == user.id
     ]
-    return _json({"@odata.context": META + f"users('{user.id}')/authentication/operations", "value": ops})
+    return json_response(
+        {"@odata.context": META + f"users('{user.id}')/authentication/operations", "value": ops}
+    )
 
 
 async def change_password(request: Request) -> Response:
@@ -379,190 +327,10 @@ async def change_password(request: Request) -> Response:
     return Response(status_code=204)
 
 
-# --- tenant-level resources -------------------------------------------------------------
-async def subscribed_skus(request: Request) -> Response:
-    tenant = tenant_of(request)
-    require(principal(request), delegated=READ_ORG, app=("Organization.Read.All", "Directory.Read.All"))
-    return _json(
-        {
-            "@odata.context": META + "subscribedSkus",
-            "value": [shapes.sku_json(tenant, s) for s in tenant.subscribed_skus()],
-        }
-    )
-
-
-async def organization(request: Request) -> Response:
-    tenant = tenant_of(request)
-    require(principal(request), delegated=READ_ORG, app=("Organization.Read.All", "Directory.Read.All"))
-    org = shapes.organization_json(tenant)
-    if "id" in request.path_params:
-        if request.path_params["id"] != tenant.id:
-            raise GraphError(404, not_found(request.path_params["id"]))
-        return _json({"@odata.context": META + "organization/$entity", **org})
-    return _json({"@odata.context": META + "organization", "value": [org]})
-
-
-async def onprem_sync(request: Request) -> Response:
-    tenant = tenant_of(request)
-    p = principal(request)
-    require(p, delegated=SYNC_READ, app=SYNC_READ, roles=C.WRITEBACK_ONBOARDING_ROLES)
-    if "id" in request.path_params and request.path_params["id"] != tenant.id:
-        raise GraphError(404, not_found(request.path_params["id"]))
-    if request.method == "PATCH":
-        require(
-            p,
-            delegated=("OnPremDirectorySynchronization.ReadWrite.All",),
-            app=("OnPremDirectorySynchronization.ReadWrite.All",),
-            roles=C.WRITEBACK_ONBOARDING_ROLES,
-        )
-        data = await body_json(request)
-        features = field(data, "features", dict) or {}
-        for key, value in features.items():
-            if not isinstance(value, bool) or key not in shapes.sync_json(tenant)["features"]:
-                raise GraphError(400, bad_request(f"Invalid value for property '{key}'."))
-            if key != "passwordWritebackEnabled":  # FACTS 4.3: not in use; updates are ignored
-                tenant.sync_features[key] = value
-        return Response(status_code=204)
-    body = shapes.sync_json(tenant)
-    if "id" in request.path_params:
-        return _json({"@odata.context": META + "directory/onPremisesSynchronization/$entity", **body})
-    return _json({"@odata.context": META + "directory/onPremisesSynchronization", "value": [body]})
-
-
-def _role_object_id(tenant: Tenant, template: str) -> str:
-    return str(uuid.uuid5(uuid.UUID(tenant.id), template))
-
-
-async def directory_roles(request: Request) -> Response:
-    tenant = tenant_of(request)
-    require(principal(request), delegated=READ_ROLES, app=READ_ROLES)
-    with tenant.lock:
-        active = sorted({r.role_definition_id for r in tenant.role_assignments.values()})
-    roles = [shapes.role_json(t, _role_object_id(tenant, t)) for t in active]
-    return _collection(
-        request,
-        roles,
-        ("id", "displayName", "description", "roleTemplateId"),
-        "microsoft.graph.directoryRole",
-        "directoryRoles",
-    )
-
-
-async def directory_role_members(request: Request) -> Response:
-    tenant = tenant_of(request)
-    require(principal(request), delegated=READ_ROLES, app=READ_ROLES)
-    rid = request.path_params["id"]
-    template = next((t for t in C.ROLE_NAMES if rid in (t, _role_object_id(tenant, t))), None)
-    if template is None:
-        raise GraphError(404, not_found(rid))
-    with tenant.lock:
-        members = [
-            tenant.users[r.principal_id]
-            for r in tenant.role_assignments.values()
-            if r.role_definition_id == template and r.principal_id in tenant.users
-        ]
-    value = [
-        {
-            "@odata.type": "#microsoft.graph.user",
-            **odata.project(shapes.user_json(tenant, u), None, shapes.DEFAULT_USER_FIELDS),
-        }
-        for u in members
-    ]
-    return _json({"@odata.context": META + "directoryObjects", "value": value})
-
-
-async def role_assignments(request: Request) -> Response:
-    tenant = tenant_of(request)
-    require(principal(request), delegated=READ_ROLES, app=READ_ROLES)
-    with tenant.lock:
-        items = [shapes.assignment_json(r) for r in tenant.role_assignments.values()]
-    return _collection(
-        request,
-        items,
-        shapes.ASSIGNMENT_PROPERTIES,
-        "microsoft.graph.unifiedRoleAssignment",
-        "roleManagement/directory/roleAssignments",
-    )
-
-
-async def directory_audits(request: Request) -> Response:
-    tenant = tenant_of(request)
-    require(
-        principal(request), delegated=("AuditLog.Read.All",), app=("AuditLog.Read.All",), roles=C.ADMIN_ROLES
-    )
-    items = [audit_to_graph(e) for e in reversed(list(tenant.audit))]
-    props = (
-        "id",
-        "category",
-        "correlationId",
-        "result",
-        "resultReason",
-        "activityDisplayName",
-        "activityDateTime",
-        "loggedByService",
-        "operationType",
-        "initiatedBy",
-        "targetResources",
-        "additionalDetails",
-    )
-    return _collection(request, items, props, "microsoft.graph.directoryAudit", "auditLogs/directoryAudits")
-
-
-async def list_groups(request: Request) -> Response:
-    tenant = tenant_of(request)
-    require(
-        principal(request), delegated=("Group.Read.All", *READ_USERS), app=("Group.Read.All", *READ_USERS)
-    )
-    items = [shapes.group_json(g) for g in tenant.groups.values()]
-    return _collection(request, items, shapes.GROUP_PROPERTIES, "microsoft.graph.group", "groups")
-
-
-async def group_members(request: Request) -> Response:
-    tenant = tenant_of(request)
-    require(
-        principal(request), delegated=("Group.Read.All", *READ_USERS), app=("Group.Read.All", *READ_USERS)
-    )
-    group = tenant.groups.get(request.path_params["id"])
-    if group is None:
-        raise GraphError(404, not_found(request.path_params["id"]))
-    value = [
-        {
-            "@odata.type": "#microsoft.graph.user",
-            **odata.project(shapes.user_json(tenant, tenant.users[m]), None, shapes.DEFAULT_USER_FIELDS),
-        }
-        for m in sorted(group.members)
-        if m in tenant.users
-    ]
-    return _json({"@odata.context": META + "directoryObjects", "value": value})
-
-
-async def authorization_policy(request: Request) -> Response:
-    tenant = tenant_of(request)
-    p = principal(request)
-    require(p, delegated=("Policy.Read.All", "Policy.ReadWrite.Authorization"), app=("Policy.Read.All",))
-    if request.method == "PATCH":
-        require(p, delegated=("Policy.ReadWrite.Authorization",), roles=frozenset({C.GLOBAL_ADMINISTRATOR}))
-        data = await body_json(request)
-        value = field(data, "allowedToUseSSPR", bool)
-        if value is not None:
-            tenant.allowed_to_use_sspr = value
-        return Response(status_code=204)
-    return _json(
-        {
-            "@odata.context": META + "policies/authorizationPolicy/$entity",
-            "id": "authorizationPolicy",
-            "displayName": "Authorization Policy",
-            "allowedToUseSSPR": tenant.allowed_to_use_sspr,
-            "allowEmailVerifiedUsersToJoinOrganization": False,
-            "blockMsolPowerShell": False,
-        }
-    )
-
-
 async def openapi_doc(request: Request) -> Response:
     from fakes.graph.openapi import build_openapi
 
-    return _json(build_openapi(request.app.routes))
+    return json_response(build_openapi(request.app.routes))
 
 
 def graph_routes() -> list[Route]:
@@ -581,18 +349,20 @@ def graph_routes() -> list[Route]:
         Route(u + "/authentication/methods/{mid}/resetPassword", reset_password, methods=["POST"]),
         Route(u + "/authentication/operations", list_operations, methods=["GET"]),
         Route(u + "/authentication/operations/{op}", get_operation, methods=["GET"]),
-        Route("/v1.0/subscribedSkus", subscribed_skus, methods=["GET"]),
-        Route("/v1.0/organization", organization, methods=["GET"]),
-        Route("/v1.0/organization/{id}", organization, methods=["GET"]),
-        Route("/v1.0/directory/onPremisesSynchronization", onprem_sync, methods=["GET"]),
-        Route("/v1.0/directory/onPremisesSynchronization/{id}", onprem_sync, methods=["GET", "PATCH"]),
-        Route("/v1.0/directoryRoles", directory_roles, methods=["GET"]),
-        Route("/v1.0/directoryRoles/{id}/members", directory_role_members, methods=["GET"]),
-        Route("/v1.0/roleManagement/directory/roleAssignments", role_assignments, methods=["GET"]),
-        Route("/v1.0/auditLogs/directoryAudits", directory_audits, methods=["GET"]),
-        Route("/v1.0/groups", list_groups, methods=["GET"]),
-        Route("/v1.0/groups/{id}/members", group_members, methods=["GET"]),
-        Route("/v1.0/policies/authorizationPolicy", authorization_policy, methods=["GET", "PATCH"]),
+        Route("/v1.0/subscribedSkus", directory.subscribed_skus, methods=["GET"]),
+        Route("/v1.0/organization", directory.organization, methods=["GET"]),
+        Route("/v1.0/organization/{id}", directory.organization, methods=["GET"]),
+        Route("/v1.0/directory/onPremisesSynchronization", directory.onprem_sync, methods=["GET"]),
+        Route(
+            "/v1.0/directory/onPremisesSynchronization/{id}", directory.onprem_sync, methods=["GET", "PATCH"]
+        ),
+        Route("/v1.0/directoryRoles", directory.directory_roles, methods=["GET"]),
+        Route("/v1.0/directoryRoles/{id}/members", directory.directory_role_members, methods=["GET"]),
+        Route("/v1.0/roleManagement/directory/roleAssignments", directory.role_assignments, methods=["GET"]),
+        Route("/v1.0/auditLogs/directoryAudits", directory.directory_audits, methods=["GET"]),
+        Route("/v1.0/groups", directory.list_groups, methods=["GET"]),
+        Route("/v1.0/groups/{id}/members", directory.group_members, methods=["GET"]),
+        Route("/v1.0/policies/authorizationPolicy", directory.authorization_policy, methods=["GET", "PATCH"]),
     ]
 
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fakes.graph import auth
+from fakes.graph import auth, odata
 from fakes.graph.errors import (
     BAD_JSON,
     INSUFFICIENT_PRIVILEGES,
@@ -28,8 +28,9 @@ from fakes.graph.errors import (
     GraphError,
     bad_request,
     envelope,
+    not_found,
 )
-from fakes.graph.model import Principal
+from fakes.graph.model import Principal, User
 from fakes.graph.tenant import Tenant
 
 _SLASHES = re.compile(r"/{2,}")
@@ -189,3 +190,64 @@ def base_url(request: Request) -> str:
 
 def params(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items()}
+
+
+# --- response helpers shared by the route modules ---
+META = "https://graph.microsoft.com/v1.0/$metadata#"
+READ_USERS = (
+    "User.Read.All",
+    "User.ReadBasic.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+)
+WRITE_USERS = ("User.ReadWrite.All", "Directory.ReadWrite.All")
+READ_METHODS = (
+    "UserAuthenticationMethod.Read",
+    "UserAuthenticationMethod.Read.All",
+    "UserAuthenticationMethod.ReadWrite",
+    "UserAuthenticationMethod.ReadWrite.All",
+)
+READ_ORG = ("User.Read", "Organization.Read.All", "Directory.Read.All", "Organization.ReadWrite.All")
+READ_ROLES = ("RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All")
+SYNC_READ = ("OnPremDirectorySynchronization.Read.All", "OnPremDirectorySynchronization.ReadWrite.All")
+
+
+def json_response(data: dict, status: int = 200, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(data, status, headers=headers)
+
+
+def find_user(tenant: Tenant, key: str) -> User:
+    user = tenant.get_user(key)
+    if user is None:
+        raise GraphError(404, not_found(key))
+    return user
+
+
+def collection(
+    request: Request,
+    items: list[dict],
+    props: tuple[str, ...],
+    entity: str,
+    context: str,
+    default: tuple[str, ...] | None = None,
+) -> JSONResponse:
+    q = odata.parse_query(params(request), props, entity)
+    page, nxt, total = odata.apply(items, q)
+    body: dict = {"@odata.context": META + context}
+    if q.count:
+        body["@odata.count"] = total
+    if nxt is not None:
+        qp = dict(params(request))
+        qp["$skiptoken"] = odata.encode_skiptoken(nxt)
+        qp.setdefault("$top", str(q.top))
+        query = "&".join(f"{k}={quote_param(v)}" for k, v in qp.items())
+        body["@odata.nextLink"] = f"{base_url(request)}{request.url.path}?{query}"
+    body["value"] = [odata.project(o, q.select, default) for o in page]
+    return json_response(body)
+
+
+def quote_param(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="'(),$")
