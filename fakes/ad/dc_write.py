@@ -66,6 +66,77 @@ def create_entry(
     return dc.directory.add(parent, rdn, out, guid=dc.new_guid(), sd=sd, object_class=cls.name)
 
 
+class BulkCreator:
+    """:func:`create_entry` for many objects of one class under one parent (provisioning).
+
+    The per-class and per-parent work (objectClass chain, objectCategory, sAMAccountType, the
+    inherited security descriptor) is done once; :meth:`create` only adds each object's own
+    operational values and hands the dict to :meth:`Directory.add_prepared` without copying.
+    The stored result is identical to ``create_entry(dc, parent, rdn, attrs, class_name, ...)``.
+    """
+
+    __slots__ = ("_category", "_classes", "_explicit", "_naming", "_owner", "_parent_sd", "_sam_type", "_sd",
+                 "cls", "dc", "parent")
+
+    def __init__(
+        self,
+        dc: DomainController,
+        parent: Entry,
+        class_name: str,
+        *,
+        explicit_sd: SecurityDescriptor | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.dc = dc
+        self.parent = parent
+        self.cls = cls = dc.schema.object_class(class_name)
+        self._classes = tuple(dc.schema.object_class_values(cls.name))
+        self._category = f"CN={cls.default_object_category},{dc.schema_dn}"
+        self._sam_type = _SAM_TYPE.get(cls.name.lower())
+        naming = cls.name.lower()
+        self._naming = "ou" if naming == "organizationalunit" else "dc" if naming == "domaindns" else "cn"
+        self._explicit = explicit_sd or dc.sds.from_sddl(cls.default_sd)
+        self._owner = owner
+        self._parent_sd: bytes | None = None
+        self._sd = b""
+
+    def create(self, rdn: str, attrs: dict[str, list], *, sid: bytes | None = None) -> Entry:
+        """Create ``rdn`` under the parent; ``attrs`` is taken over (not copied).
+
+        ``attrs`` must be a fresh dict keyed by lowercase attribute names (string literals or
+        :meth:`Directory.attr_key`) with non-empty list values the caller will not reuse.
+        """
+        dc = self.dc
+        parent = self.parent
+        if parent.sd is not self._parent_sd:  # the parent's DACL changed: inherit again
+            da = dc.domain_admins_sid
+            self._sd = dc.sds.compute(parent.sd, self._explicit, self.cls.schema_id_guid,
+                                      owner=self._owner or da, group=da)
+            self._parent_sd = parent.sd
+        now = _generalized_now(dc)
+        usn = str(dc.next_usn())
+        # Same keys, values and key order as create_entry() builds.
+        attrs["objectclass"] = list(self._classes)
+        if "objectcategory" not in attrs:
+            attrs["objectcategory"] = [self._category]
+        if "instancetype" not in attrs:
+            attrs["instancetype"] = ["4"]
+        attrs["whencreated"] = [now]
+        attrs["whenchanged"] = [now]
+        attrs["usncreated"] = [usn]
+        attrs["usnchanged"] = [usn]
+        if "name" not in attrs:
+            attrs["name"] = list(attrs.get(self._naming) or [first_rdn(rdn).split("=", 1)[1]])
+        if sid is not None:
+            attrs["objectsid"] = [sid]
+        elif self._sam_type is not None and "objectsid" not in attrs:
+            attrs["objectsid"] = [dc.allocate_sid()]
+        if self._sam_type is not None and "samaccounttype" not in attrs:
+            attrs["samaccounttype"] = [self._sam_type]
+        return dc.directory.add_prepared(parent, rdn, attrs, guid=dc.new_guid(), sd=self._sd,
+                                         object_class=self.cls.name)
+
+
 _time_cache: dict[object, str] = {}
 
 
@@ -128,6 +199,9 @@ def add(
         for v in vals:
             _check_syntax(at, v, at.oid.rsplit(".", 1)[-1])
         attrs[key] = vals
+    # The naming attribute takes its value from the DN when the client leaves it out (AD does this).
+    rdn_attr, rdn_value = rdns[0][0]
+    attrs.setdefault(rdn_attr.lower(), [rdn_value])
     classes = [v if isinstance(v, str) else v.decode() for v in attrs.pop("objectclass", [])]
     if not classes:
         raise errors.object_class_violation()
@@ -303,4 +377,4 @@ def compare(
     return LdapResult(code)
 
 
-__all__ = ["Change", "ModOp", "add", "compare", "create_entry", "delete", "modify_dn"]
+__all__ = ["BulkCreator", "Change", "ModOp", "add", "compare", "create_entry", "delete", "modify_dn"]
