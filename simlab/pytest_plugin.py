@@ -1,9 +1,92 @@
-"""simlab's pytest plugin (registered through the ``pytest11`` entry point)."""
+"""simlab's pytest plugin (registered through the ``pytest11`` entry point).
+
+Fixtures:
+    ``lab``          a fresh :class:`~simlab.lab.Lab` per test (DC served on loopback, ephemeral ports)
+    ``served_lab``   the same with Graph also served over HTTPS (``lab.graph_endpoints``)
+    ``ldap_conn``    an ldap3 connection bound as Administrator over LDAPS to ``lab``
+    ``graph_client`` an httpx client for https://graph.microsoft.com/v1.0 with a Global
+                     Administrator token, answered in-process by the lab's tenant
+
+Marker:
+    ``@pytest.mark.simlab(spec=..., faults=[...])`` where ``spec`` is a LabSpec, a dict of spec
+    fields or a path to a YAML file, and ``faults`` names catalogue faults (or
+    ``{"name": ..., "params": {...}}``).
+
+Each test gets its own lab, ports and temporary directory, so tests are independent and safe
+to run in parallel with pytest-xdist.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "simlab(spec=None, faults=()): build a lab for this test")
+    config.addinivalue_line("markers", "simlab(spec=None, faults=()): build the test's lab from this spec")
+
+
+def spec_from_marker(marker: pytest.Mark | None) -> Any:
+    """The LabSpec a ``simlab`` marker asks for (a healthy default lab without one)."""
+    from simlab.spec import LabSpec
+
+    spec: Any = None
+    faults: list[Any] = []
+    if marker is not None:
+        spec = marker.kwargs.get("spec", marker.args[0] if marker.args else None)
+        faults = list(marker.kwargs.get("faults", ()))
+    if spec is None:
+        data: dict[str, Any] = {}
+    elif isinstance(spec, LabSpec):
+        data = spec.model_dump()
+    elif isinstance(spec, (str, Path)):
+        data = LabSpec.load(spec).model_dump()
+    elif isinstance(spec, dict):
+        data = dict(spec)
+    else:
+        raise TypeError(f"simlab marker: spec must be a LabSpec, dict or path, not {type(spec).__name__}")
+    data["faults"] = list(data.get("faults", [])) + faults
+    return LabSpec.model_validate(data)
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A lab built from the test's ``simlab`` marker (or a healthy default lab)."""
+    from simlab.lab import Lab
+
+    spec = spec_from_marker(request.node.get_closest_marker("simlab"))
+    with Lab(spec, workdir=tmp_path / "lab") as built:
+        yield built
+
+
+@pytest.fixture
+def served_lab(lab: Any) -> Any:
+    """``lab`` with Graph served over HTTPS on loopback (see ``lab.graph_endpoints``)."""
+    lab.serve_graph()
+    return lab
+
+
+@pytest.fixture
+def ldap_conn(lab: Any) -> Iterator[Any]:
+    """ldap3 connection bound as the domain Administrator over LDAPS."""
+    conn = lab.ldap()
+    if not conn.bound:
+        raise RuntimeError(f"could not bind as Administrator: {conn.result}")
+    yield conn
+    conn.unbind()
+
+
+@pytest.fixture
+def graph_client(lab: Any) -> Iterator[Any]:
+    """httpx.Client for Graph v1.0 as the tenant's Global Administrator (answered in-process)."""
+    import httpx
+
+    from fakes.graph.auth import make_token
+
+    token = make_token(lab.tenant, lab.tenant.admin_upn)
+    with lab.graph_mock(), httpx.Client(base_url="https://graph.microsoft.com/v1.0",
+                                        headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client

@@ -1,0 +1,73 @@
+"""The fault catalogue is documented, parameter-checked, and each fault shows its symptom."""
+
+import pytest
+
+from simlab.faults import FAULTS, FaultError, apply_fault
+from simlab.lab import Lab
+from simlab.spec import LabSpec
+
+SMALL = LabSpec(population={"users": 8})
+
+
+def test_catalogue_covers_the_issue_list_and_is_documented():
+    required = {
+        "missing-reset",
+        "missing-change",
+        "missing-wp-lockouttime",
+        "missing-wp-pwdlastset",
+        "missing-unexpire",
+        "unexpire-wrong-scope",
+        "reset-wrong-scope",
+        "inheritance-disabled",
+        "protected-user",
+        "explicit-deny",
+        "min-password-age",
+        "password-policy-conflict",
+        "writeback-off-connect",
+        "writeback-off-portal",
+        "unlock-off",
+        "cloud-sync-writeback-without-agent",
+        "no-licence",
+        "admin-lacks-role",
+        "connect-service-stopped",
+        "connector-password-expired",
+        "connector-locked",
+        "user-not-synced",
+        "cloud-only-user",
+        "user-outside-ou-filter",
+        "staging-mode",
+        "graph-throttled",
+    }
+    assert required <= set(FAULTS)
+    for fault in FAULTS.values():
+        assert fault.description and fault.fix and fault.symptom.text, fault.name
+
+
+def test_unknown_fault_and_unknown_params_are_errors():
+    with Lab(SMALL) as lab:
+        with pytest.raises(FaultError, match="unknown fault"):
+            apply_fault(lab, "no-such-fault")
+        with pytest.raises(FaultError, match="takes"):
+            apply_fault(lab, "missing-reset", user="alice")
+
+
+def test_min_password_age_waits_for_the_gpo_refresh():
+    with Lab(SMALL) as lab:
+        apply_fault(lab, "min-password-age")
+        assert lab.gpo.pending
+        assert lab.sspr_reset("alice", "Fresh-Passw0rd-2026!").ok  # old policy still in force
+        fired = lab.advance(minutes=5)
+        assert "GPO refresh" in fired and not lab.gpo.pending
+        attempt = lab.sspr_reset("alice", "Other-Passw0rd-2026!")
+        assert (attempt.ok, attempt.code) == (False, "PasswordPolicyViolation")
+
+
+@pytest.mark.parametrize("name", ["missing-reset", "inheritance-disabled", "connect-service-stopped"])
+def test_a_fault_breaks_only_what_it_should(name):
+    """bob is untouched by per-user faults on alice; lab-wide faults hit him too."""
+    with Lab(SMALL, apply_faults=False) as lab:
+        apply_fault(lab, name)
+        alice = lab.sspr_reset("alice", "Fresh-Passw0rd-2026!")
+        bob = lab.sspr_reset("bob", "Fresh-Passw0rd-2026!")
+        assert not alice.ok
+        assert bob.ok == FAULTS[name].per_user

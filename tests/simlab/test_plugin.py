@@ -1,0 +1,36 @@
+"""The pytest plugin as a user's test suite uses it."""
+
+pytest_plugins = ["pytester"]
+
+
+def test_fixtures_and_marker(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.simlab(spec={"population": {"users": 5}}, faults=["missing-reset"])
+        def test_broken_lab(lab):
+            attempt = lab.sspr_reset("alice", "Fresh-Passw0rd-2026!")
+            assert attempt.code == "SSPR_0029"
+            assert lab.applied_faults == ["missing-reset"]
+
+        def test_default_lab_is_healthy(lab):
+            assert lab.sspr_reset("alice", "Fresh-Passw0rd-2026!").ok
+
+        def test_ldap_conn(ldap_conn, lab):
+            assert ldap_conn.search(lab.dc.domain_dn, "(sAMAccountName=alice)", attributes=["cn"])
+            assert ldap_conn.entries[0].cn.value == "Alice Adams"
+
+        def test_graph_client(graph_client):
+            query = {"$filter": "userPrincipalName eq 'alice@contoso.com'",
+                     "$select": "id,onPremisesSamAccountName"}
+            response = graph_client.get("/users", params=query)
+            assert response.status_code == 200
+            assert response.json()["value"][0]["onPremisesSamAccountName"] == "alice"
+
+        def test_served_lab(served_lab):
+            assert served_lab.graph_endpoints.base_url.startswith("https://127.0.0.1:")
+        """
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5)
