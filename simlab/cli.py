@@ -136,13 +136,17 @@ def run(paths, keyword, seed, json_out, junit, exitfirst) -> None:
 # -- catalogue ---------------------------------------------------------------------------------
 @cli.command("faults")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable catalogue.")
-def faults_cmd(as_json: bool) -> None:
+@click.option("--markdown", is_flag=True, help="The catalogue as docs/faults.md shows it.")
+def faults_cmd(as_json: bool, markdown: bool) -> None:
     """List the fault catalogue: name, what it does, the symptom and the fix."""
     from rich.console import Console
     from rich.table import Table
 
-    from simlab.faults import FAULTS
+    from simlab.faults import FAULTS, catalogue_markdown
 
+    if markdown:
+        click.echo(catalogue_markdown(), nl=False)
+        return
     if as_json:
         click.echo(json.dumps([{
             "name": f.name, "category": f.category, "title": f.title, "description": f.description,

@@ -130,9 +130,14 @@ class Lab:
             shutil.rmtree(self.workdir, ignore_errors=True)
         self.started = False
 
-    def reset(self) -> Lab:
-        """Throw the lab away and build it again from its spec (same ports when they were fixed)."""
+    def reset(self, spec: LabSpec | None = None) -> Lab:
+        """Throw the lab away and build it again from its spec, or from ``spec`` if given.
+
+        Ports given explicitly are kept; ephemeral ones change, so re-read :meth:`endpoints`.
+        """
         self.close()
+        if spec is not None:
+            self.spec = spec
         if self._own_workdir:
             self.workdir = Path(tempfile.mkdtemp(prefix="simlab-"))
         self._stack = contextlib.ExitStack()
@@ -314,6 +319,11 @@ class Lab:
         elif state == "expired":
             self.dc.modify(admin, dn, [Change(ModOp.REPLACE, "pwdLastSet", (b"0",))])
         return UserRef(sam, dn, upn)
+
+    @property
+    def connector_sam(self) -> str:
+        """The connector account's sAMAccountName (``MSOL_...``), as "View current configuration" shows."""
+        return self.dc.connector_dn.split(",", 1)[0].split("=", 1)[1]
 
     def connector_sid(self) -> str:
         entry = self.dc.directory.get(self.dc.connector_dn)

@@ -99,6 +99,18 @@ EXTENDED_RIGHTS: tuple[ExtendedRight, ...] = (
         "1131f6aa-9c07-11d1-f79f-00c04fc2dcd2",
     ),
     _r(
+        "DS-Replication-Synchronize",
+        "Replication Synchronization",
+        "Replication synchronization",
+        "1131f6ab-9c07-11d1-f79f-00c04fc2dcd2",
+    ),
+    _r(
+        "DS-Replication-Manage-Topology",
+        "Manage Replication Topology",
+        "Manage replication topology",
+        "1131f6ac-9c07-11d1-f79f-00c04fc2dcd2",
+    ),
+    _r(
         "DS-Replication-Get-Changes-All",
         "Replicating Directory Changes All",
         "Replicating Directory Changes All",

@@ -71,3 +71,12 @@ def test_a_fault_breaks_only_what_it_should(name):
         bob = lab.sspr_reset("bob", "Fresh-Passw0rd-2026!")
         assert not alice.ok
         assert bob.ok == FAULTS[name].per_user
+
+
+def test_docs_faults_md_is_the_generated_catalogue():
+    from pathlib import Path
+
+    from simlab.faults import catalogue_markdown
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "faults.md"
+    assert doc.read_text() == catalogue_markdown(), "regenerate: simlab faults --markdown > docs/faults.md"
