@@ -83,6 +83,10 @@ INDEXED = ("samaccountname", "userprincipalname", "objectsid", "objectclass", "o
 # references follow renames: forward attribute -> tracked.
 LINKED = ("member", "manager")
 _CATEGORY_CN = "~objectcategory.cn"  # secondary index: first RDN value of objectCategory
+_WATCHED = (*INDEXED, *(a for a in LINKED if a not in INDEXED))
+_LINKED_SET = frozenset(LINKED)
+# Indexed attributes of Unicode-string syntax, whose equality key is the casefolded value.
+_CASEFOLDED = frozenset(("samaccountname", "userprincipalname", "cn", "mail", "serviceprincipalname"))
 
 
 def _bucket_add(index: dict, key: object, entry: Entry) -> None:
@@ -129,7 +133,8 @@ class Directory:
         self._keymap: dict[str, str] = {}  # caller's attribute spelling -> interned lowercase key
         self._class_keys: dict[tuple, frozenset[str]] = {}  # objectClass values -> indexed keys
         self._category_cn: dict[str, str] = {}  # objectCategory DN -> casefolded first RDN value
-        self._parent_ndn: tuple[Entry | None, str, str] = (None, "", "")  # (entry, dn, normalized)
+        self._category_ndn: dict[str, object] = {}  # objectCategory DN -> its index key
+        self._parent_ndn: dict[Entry, tuple[str, str]] = {}  # parent -> (dn, normalized dn)
         # linked attr -> target entry -> {source entries}
         self._links: dict[str, dict[Entry, dict[Entry, None]]] = {a: {} for a in LINKED}
         # linked attr -> normalized DN not (yet) present -> {source entries}; resolved on add()
@@ -187,6 +192,30 @@ class Directory:
         With ``parent=None`` the entry is a naming-context root and ``rdn`` may be a whole DN
         (``"DC=contoso,DC=com"``).
         """
+        keymap = self._keymap
+        clean = {(keymap.get(k) or self.attr_key(k)): list(v) for k, v in attrs.items() if v}
+        return self._insert(parent, rdn, clean, guid, sd, object_class)
+
+    def add_prepared(self, parent: Entry, rdn: str, attrs: dict[str, list], *, guid: UUID, sd: bytes,
+                     object_class: str) -> Entry:
+        """:meth:`add` for bulk creators that already hold store-ready attributes.
+
+        The directory takes ``attrs`` over without copying it, so the caller must build a fresh
+        dict per entry whose keys come from :meth:`attr_key`, whose values are non-empty lists
+        it will not touch again, and must name the structural ``object_class``. Everything else
+        (name clash checks, indexes, links) is exactly as in :meth:`add`.
+        """
+        return self._insert(parent, rdn, attrs, guid, sd, object_class)
+
+    def attr_key(self, name: str) -> str:
+        """The interned lowercase key under which ``name`` is stored in :attr:`Entry.attrs`."""
+        key = self._keymap.get(name)
+        if key is None:
+            key = self._keymap[name] = sys.intern(name.lower())
+        return key
+
+    def _insert(self, parent: Entry | None, rdn: str, clean: dict[str, list], guid: UUID | None, sd: bytes,
+                object_class: str) -> Entry:
         rdn_key = normalize_rdn(rdn) if parent is not None else normalize_dn(rdn)
         siblings = parent.children if parent is not None else self._roots
         if rdn_key in siblings:
@@ -195,14 +224,6 @@ class Directory:
         ndn = f"{rdn_key},{self._ndn_of(parent)}" if parent is not None else rdn_key
         if ndn in self._by_dn:
             raise EntryExists(dn)
-        keymap = self._keymap
-        clean = {}
-        for k, v in attrs.items():
-            if v:
-                key = keymap.get(k)
-                if key is None:
-                    key = keymap[k] = sys.intern(k.lower())
-                clean[key] = list(v)
         if not object_class and "objectclass" in clean:
             object_class = self._structural(clean["objectclass"])
         guid = guid or self._new_guid()
@@ -212,24 +233,49 @@ class Directory:
         siblings[rdn_key] = entry
         self._by_dn[ndn] = entry
         self._by_guid[guid] = entry
-        for attr, values in clean.items():
-            self._index_values(entry, attr, values, add=True)
+        # Only a handful of attributes are indexed or linked: visit those, not every attribute.
+        # This is _index_values(add=True) unrolled, the per-entry cost of bulk provisioning.
+        indexes = self._index
+        for attr in _WATCHED:
+            values = clean.get(attr)
+            if not values:
+                continue
+            if attr in _LINKED_SET:
+                self._index_values(entry, attr, values, add=True)
+                continue
+            index = indexes[attr]
+            keys = self._index_keys(attr, values)
+            if attr == "objectcategory":
+                for cn in self._category_cns(values):
+                    _bucket_add(indexes[_CATEGORY_CN], cn, entry)
+            for k in keys:
+                cur = index.get(k)
+                if cur is None:
+                    index[k] = entry
+                elif type(cur) is dict:
+                    cur[entry] = None
+                elif cur is not entry:
+                    index[k] = {cur: None, entry: None}
         self._resolve_pending(entry, ndn)
         return entry
 
     def _ndn_of(self, entry: Entry) -> str:
-        # Provisioning adds many children to one parent: remember its normalized DN.
-        cached, dn, ndn = self._parent_ndn
-        if cached is entry and dn is entry.dn:
-            return ndn
+        # Provisioning adds many children to a few parents (one per OU, interleaved): remember
+        # their normalized DNs. The dn identity check notices renames.
+        hit = self._parent_ndn.get(entry)
+        if hit is not None and hit[0] is entry.dn:
+            return hit[1]
         ndn = normalize_dn(entry.dn)
-        self._parent_ndn = (entry, entry.dn, ndn)
+        if len(self._parent_ndn) >= 256:
+            self._parent_ndn.clear()
+        self._parent_ndn[entry] = (entry.dn, ndn)
         return ndn
 
     def _resolve_pending(self, entry: Entry, ndn: str) -> None:
         # Links written before their target existed (e.g. a group provisioned before its members).
         for attr in LINKED:
-            sources = self._pending[attr].pop(ndn, None)
+            pending = self._pending[attr]
+            sources = pending.pop(ndn, None) if pending else None
             if sources:
                 self._links[attr].setdefault(entry, {}).update(sources)
 
@@ -253,8 +299,10 @@ class Directory:
         self._require(entry)
         if entry.children:
             raise NotLeaf(entry.dn)
-        for attr, values in entry.attrs.items():
-            self._index_values(entry, attr, values, add=False)
+        for attr in _WATCHED:
+            values = entry.attrs.get(attr)
+            if values:
+                self._index_values(entry, attr, values, add=False)
         for attr in LINKED:
             for source in list(self._links[attr].get(entry, ())):
                 vals = [v for v in source.attrs.get(attr, []) if self._by_dn.get(_ndn(v)) is not entry]
@@ -470,8 +518,10 @@ class Directory:
             ndn = normalize_dn(dn)
             self._by_dn[ndn] = e
             self._by_guid[guid] = e
-            for attr, values in e.attrs.items():
-                self._index_values(e, attr, values, add=True)
+            for attr in _WATCHED:
+                values = e.attrs.get(attr)
+                if values:
+                    self._index_values(e, attr, values, add=True)
             self._resolve_pending(e, ndn)
 
     # ------------------------------------------------------------------ internals
@@ -502,38 +552,51 @@ class Directory:
         if self._by_guid.get(entry.guid) is not entry:
             raise NoSuchEntry(entry.dn)
 
+    def _index_keys(self, attr: str, values: list) -> Iterable[object]:
+        """The index keys of an indexed attribute's values (match_key, with memos for hot cases)."""
+        if attr == "objectclass":
+            # Index every superclass so (objectClass=person) finds users.
+            return self._class_index_keys(values)
+        at = self._index_types[attr]
+        if attr in _CASEFOLDED:  # match_key's STRING case, inlined: this runs per created user
+            keys = [v.casefold() if type(v) is str else match_key(at, v) for v in values]
+        elif attr == "objectcategory":  # few distinct values: memoize the DN normalization
+            memo = self._category_ndn
+            keys = []
+            for v in values:
+                k = memo.get(v)
+                if k is None:
+                    k = memo[v] = match_key(at, v)
+                keys.append(k)
+        else:
+            keys = [match_key(at, v) for v in values]
+        return [k for k in keys if k is not None] if None in keys else keys
+
+    def _category_cns(self, values: list) -> list[str]:
+        """Casefolded first RDN values of objectCategory DNs (the ``(objectCategory=person)`` form)."""
+        out = []
+        for v in values:
+            if not isinstance(v, str):
+                continue
+            cn = self._category_cn.get(v)
+            if cn is None:
+                rdns = parse_dn(v)
+                cn = self._category_cn[v] = rdns[0][0][1].casefold() if rdns else ""
+            if cn:
+                out.append(cn)
+        return out
+
     def _index_values(self, entry: Entry, attr: str, values: list, *, add: bool) -> None:
         index = self._index.get(attr)
         if index is None and attr not in self._links:
             return
         op = _bucket_add if add else _bucket_remove
         if index is not None:
-            if attr == "objectclass":
-                # Index every superclass so (objectClass=person) finds users.
-                keys = self._class_index_keys(values)
-            else:
-                at = self._index_types[attr]
-                if attr == "objectcategory":  # few distinct values: memoize the DN normalization
-                    memo = self._category_cn
-                    keys = set()
-                    for v in values:
-                        k = memo.get(("~ndn", v))  # type: ignore[call-overload]
-                        if k is None:
-                            k = memo[("~ndn", v)] = match_key(at, v)  # type: ignore[index]
-                        if k is not None:
-                            keys.add(k)
-                else:
-                    keys = {k for k in (match_key(at, v) for v in values) if k is not None}
-                if attr == "objectcategory":
-                    for v in values:
-                        cn = self._category_cn.get(v) if isinstance(v, str) else None
-                        if cn is None and isinstance(v, str):
-                            rdns = parse_dn(v)
-                            cn = self._category_cn[v] = rdns[0][0][1].casefold() if rdns else ""
-                        if cn:
-                            op(self._index[_CATEGORY_CN], cn, entry)
-            for k in keys:
+            for k in self._index_keys(attr, values):
                 op(index, k, entry)
+            if attr == "objectcategory":
+                for cn in self._category_cns(values):
+                    op(self._index[_CATEGORY_CN], cn, entry)
         links = self._links.get(attr)
         if links is not None:
             for v in values:

@@ -222,20 +222,40 @@ def normalize_rdn(rdn: str) -> str:
     return _norm_rdn(parsed[0])
 
 
+# Normalized parent parts of recently seen simple DNs: most DNs normalized at scale (member values,
+# search results) share a handful of parents, so only their first RDN needs work.
+_TAIL_MEMO: dict[str, str] = {}
+_TAIL_MEMO_MAX = 4096
+
+
+def _norm_simple(text: str, whole: str) -> str:
+    parts = []
+    for part in text.split(","):
+        attr, eq, value = part.partition("=")
+        if not eq:
+            raise DNError(f"missing '=' in RDN {part.strip()!r} of DN {whole!r}")
+        attr = attr.strip()
+        _check_attr(attr, whole)
+        parts.append(f"{attr.lower()}={escape_value(value.strip(' ').lower())}")
+    return ",".join(parts)
+
+
 def normalize_dn(text: str) -> str:
     """The case-insensitive comparison key of a DN (see module docstring)."""
     if not text:
         return ""
     if _SLOW_CHARS.search(text) is None:
-        parts = []
-        for part in text.split(","):
-            attr, eq, value = part.partition("=")
-            if not eq:
-                raise DNError(f"missing '=' in RDN {part.strip()!r} of DN {text!r}")
-            attr = attr.strip()
-            _check_attr(attr, text)
-            parts.append(f"{attr.lower()}={escape_value(value.strip(' ').lower())}")
-        return ",".join(parts)
+        head, comma, tail = text.partition(",")
+        if not comma:
+            return _norm_simple(text, text)
+        nhead = _norm_simple(head, text)  # first, so a bad DN reports its leftmost error as before
+        ntail = _TAIL_MEMO.get(tail)
+        if ntail is None:
+            ntail = _norm_simple(tail, text)
+            if len(_TAIL_MEMO) >= _TAIL_MEMO_MAX:
+                _TAIL_MEMO.clear()
+            _TAIL_MEMO[tail] = ntail
+        return f"{nhead},{ntail}"
     return ",".join(_norm_rdn(r) for r in _parse_slow(text))
 
 

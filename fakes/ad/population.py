@@ -11,13 +11,15 @@ Operators (both protected by AdminSDHolder after SDProp runs).
 from __future__ import annotations
 
 import random
+from functools import cache
 from typing import TYPE_CHECKING
 
 from faker.providers.job.en_US import Provider as JobProvider
 from faker.providers.person.en_US import Provider as PersonProvider
 
 from fakes.ad import passwords
-from fakes.ad.dc_write import create_entry
+from fakes.ad.dc_write import BulkCreator, create_entry
+from fakes.ad.dn import escape_value
 
 if TYPE_CHECKING:
     from fakes.ad.dc import DomainController
@@ -39,9 +41,8 @@ def populate(
         )
         for d in layout.departments
     ]
-    firsts = list(PersonProvider.first_names)
-    lasts = list(PersonProvider.last_names)
-    jobs = list(JobProvider.jobs)
+    firsts, lasts, jobs = _names()
+    makers = [BulkCreator(dc, ou, "user") for ou in ous]
     digest = passwords.password_digest(password)
     now = dc.clock.filetime()
     max_age = dc.policy().max_age or 42 * _DAY
@@ -92,7 +93,7 @@ def populate(
             "unicodepwd": [digest],
             "ntpwdhistory": [digest],
         }
-        entry = create_entry(dc, ous[d], f"CN={_escape(cn)}", attrs, "user")
+        entry = makers[d].create(f"CN={escape_value(cn)}", attrs)
         members[d].append(entry.dn)
         created.append(entry)
     for ou, dept, dns in zip(ous, layout.departments, members):
@@ -112,10 +113,10 @@ def populate(
     return created
 
 
-def _escape(value: str) -> str:
-    from fakes.ad.dn import escape_value
-
-    return escape_value(value)
+@cache
+def _names() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Faker's en_US first names, last names and job titles (read once per process)."""
+    return tuple(PersonProvider.first_names), tuple(PersonProvider.last_names), tuple(JobProvider.jobs)
 
 
 def _admins(dc: DomainController, created: list[Entry], layout: OuLayout) -> None:
