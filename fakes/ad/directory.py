@@ -136,7 +136,9 @@ class Directory:
         self._category_ndn: dict[str, object] = {}  # objectCategory DN -> its index key
         self._parent_ndn: dict[Entry, tuple[str, str]] = {}  # parent -> (dn, normalized dn)
         # linked attr -> target entry -> {source entries}
-        self._links: dict[str, dict[Entry, dict[Entry, None]]] = {a: {} for a in LINKED}
+        # (a target's sources are a bucket: one Entry, or a dict of them, like the index buckets;
+        # most users have one group, and 100k one-item dicts would cost 20 MB)
+        self._links: dict[str, dict[Entry, object]] = {a: {} for a in LINKED}
         # linked attr -> normalized DN not (yet) present -> {source entries}; resolved on add()
         self._pending: dict[str, dict[str, dict[Entry, None]]] = {a: {} for a in LINKED}
 
@@ -277,7 +279,9 @@ class Directory:
             pending = self._pending[attr]
             sources = pending.pop(ndn, None) if pending else None
             if sources:
-                self._links[attr].setdefault(entry, {}).update(sources)
+                links = self._links[attr]
+                for source in sources:
+                    _bucket_add(links, entry, source)
 
     def set_values(self, entry: Entry, attr: str, values: list) -> None:
         """Replace ``attr``'s values (``[]`` deletes it), keeping every index right."""
@@ -304,7 +308,7 @@ class Directory:
             if values:
                 self._index_values(entry, attr, values, add=False)
         for attr in LINKED:
-            for source in list(self._links[attr].get(entry, ())):
+            for source in _bucket_items(self._links[attr].get(entry)):
                 vals = [v for v in source.attrs.get(attr, []) if self._by_dn.get(_ndn(v)) is not entry]
                 self.set_values(source, attr, vals)
         siblings = entry.parent.children if entry.parent is not None else self._roots
@@ -331,7 +335,7 @@ class Directory:
         referrers: dict[tuple[str, Entry], None] = {}
         for e in old_subtree:
             for attr in LINKED:
-                for src in self._links[attr].get(e, ()):
+                for src in _bucket_items(self._links[attr].get(e)):
                     referrers[(attr, src)] = None
             self._by_dn.pop(normalize_dn(e.dn), None)
         old_siblings = entry.parent.children if entry.parent is not None else self._roots
@@ -443,10 +447,10 @@ class Directory:
 
     def member_of(self, entry: Entry) -> list[Entry]:
         """Groups whose member attribute names ``entry`` (the memberOf back link)."""
-        return list(self._links["member"].get(entry, ()))
+        return _bucket_items(self._links["member"].get(entry))
 
     def direct_reports(self, entry: Entry) -> list[Entry]:
-        return list(self._links["manager"].get(entry, ()))
+        return _bucket_items(self._links["manager"].get(entry))
 
     def transitive_groups(self, entry: Entry) -> set[Entry]:
         """Every group ``entry`` belongs to, directly or through nesting (cycle-safe)."""
@@ -614,13 +618,9 @@ class Directory:
                             del pending[nv]
                     continue
                 if add:
-                    links.setdefault(target, {})[entry] = None
+                    _bucket_add(links, target, entry)
                 else:
-                    srcs = links.get(target)
-                    if srcs is not None:
-                        srcs.pop(entry, None)
-                        if not srcs:
-                            del links[target]
+                    _bucket_remove(links, target, entry)
 
 
 def _ndn(value: str) -> str:
