@@ -61,6 +61,41 @@ def _effective_token(sd: SecurityDescriptor, token: frozenset[str]) -> frozenset
     return token
 
 
+def _walk(aces: tuple, token: frozenset[str], desired: int, granted: int,
+          nodes: frozenset[UUID] | tuple | None, self_sid: str | None) -> int:
+    """The per-bit DACL walk (MS-ADTS 5.1.3.3.2): the first ACE deciding a bit wins; IO ACEs skipped.
+
+    ``nodes`` are the object-type GUIDs that apply (class, property set, attribute); with None,
+    object ACEs that name an ObjectType are skipped (plain object-level rights). ``granted``
+    starts with any implicit owner rights.
+    """
+    denied = 0
+    for ace in aces:
+        if ace.flags & INHERIT_ONLY_ACE:
+            continue
+        kind = ace.ace_type
+        if kind in _OBJ:
+            if ace.object_type is not None and (nodes is None or ace.object_type not in nodes):
+                continue
+        elif kind not in (_ALLOW, _DENY):
+            continue
+        sid = ace.sid
+        if sid == PRINCIPAL_SELF and self_sid is not None:
+            sid = self_sid
+        if sid not in token:
+            continue
+        bits = ace.mask
+        if bits & GENERIC_BITS:
+            bits = map_generic(bits)
+        if kind in _GRANTS:
+            granted |= bits & ~denied
+        else:
+            denied |= bits & ~granted
+        if (granted | denied) & desired == desired:
+            break
+    return granted & desired
+
+
 def check_access(sd: SecurityDescriptor, token: frozenset[str], desired: int, *,
                  self_sid: str | None = None) -> int:
     """Subset of ``desired`` granted for object-level rights (RC, WD, WO, SD, DT, LC, CC/DC for any class...).
@@ -77,31 +112,7 @@ def check_access(sd: SecurityDescriptor, token: frozenset[str], desired: int, *,
         if not any(ace.sid == OWNER_RIGHTS for ace in dacl.aces):
             granted = OWNER_IMPLICIT_RIGHTS
         token = _effective_token(sd, token)
-    denied = 0
-    for ace in dacl.aces:
-        if ace.flags & INHERIT_ONLY_ACE:
-            continue
-        kind = ace.ace_type
-        if kind in _OBJ:
-            if ace.object_type is not None:
-                continue
-        elif kind not in (_ALLOW, _DENY):
-            continue
-        sid = ace.sid
-        if sid == PRINCIPAL_SELF and self_sid is not None:
-            sid = self_sid
-        if sid not in token:
-            continue
-        mask = ace.mask
-        if mask & GENERIC_BITS:
-            mask = map_generic(mask)
-        if kind in _GRANTS:
-            granted |= mask & ~denied
-        else:
-            denied |= mask & ~granted
-        if (granted | denied) & desired == desired:
-            break
-    return granted & desired
+    return _walk(dacl.aces, token, desired, granted, None, self_sid)
 
 
 def _first_match(sd: SecurityDescriptor, token: frozenset[str], bit: int, right: UUID,
@@ -152,31 +163,7 @@ def _object_walk(sd: SecurityDescriptor, token: frozenset[str], mask: int, nodes
     if dacl is None:
         return True
     token = _effective_token(sd, token)
-    granted = denied = 0
-    for ace in dacl.aces:
-        if ace.flags & INHERIT_ONLY_ACE:
-            continue
-        kind = ace.ace_type
-        if kind in _OBJ:
-            if ace.object_type is not None and ace.object_type not in nodes:
-                continue
-        elif kind not in (_ALLOW, _DENY):
-            continue
-        sid = ace.sid
-        if sid == PRINCIPAL_SELF and self_sid is not None:
-            sid = self_sid
-        if sid not in token:
-            continue
-        bits = ace.mask
-        if bits & GENERIC_BITS:
-            bits = map_generic(bits)
-        if kind in _GRANTS:
-            granted |= bits & ~denied
-        else:
-            denied |= bits & ~granted
-        if (granted | denied) & mask == mask:
-            break
-    return granted & mask == mask
+    return _walk(dacl.aces, token, mask, 0, nodes, self_sid) == mask
 
 
 def property_access(sd: SecurityDescriptor, token: frozenset[str], mask: int, *, class_guid: UUID,
