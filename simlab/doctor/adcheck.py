@@ -341,27 +341,27 @@ def _denies(
                 user=name,
             )
         )
-    if others:
+    # Denies set on the user's OUs count even when this user does not inherit them (inheritance
+    # disabled on it): they still bite every other user below that OU.
+    rows = [(f"{'inherited' if a.inherited else 'explicit'} ACE on {user.dn}"
+             + (f" (set on {origin})" if (origin := _origin(a, chain)) else ""), a, origin or user.dn)
+            for a in others]
+    seen = {r[2] for r in rows}
+    for anc in chain:
+        for a in anc.sd.dacl.aces if anc.sd.dacl else ():
+            if (anc.dn not in seen and a.is_deny and not a.inherited and a.sid in ctx.token
+                    and a.object_type in writeback_guids and a.flags & K.CONTAINER_INHERIT_ACE
+                    and a.inherited_object_type in (None, USER_CLASS)):
+                rows.append((f"explicit ACE on {anc.dn} (applies to the user objects below it)", a, anc.dn))
+    if rows:
         out.append(
             finding(
                 "explicit-deny",
                 "error",
+                [*(ev(_AD, label, f"{ctx.sddl(a)}  [{ctx.row(a)}]") for label, a, _ in rows), access_ev],
                 [
-                    *(
-                        ev(
-                            _AD,
-                            f"{'inherited' if a.inherited else 'explicit'} ACE on {user.dn}"
-                            + (f" (set on {origin})" if (origin := _origin(a, chain)) else ""),
-                            f"{ctx.sddl(a)}  [{ctx.row(a)}]",
-                        )
-                        for a in others
-                    ),
-                    access_ev,
-                ],
-                [
-                    f"ADUC > {_origin(a, chain) or user.dn} > Security > Advanced: remove the Deny entry "
-                    f"'{ctx.row(a)}'."
-                    for a in others
+                    f"ADUC > {dn} > Security > Advanced: remove the Deny entry '{ctx.row(a)}'."
+                    for _, a, dn in rows
                 ],
                 user=name,
             )
