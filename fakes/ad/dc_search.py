@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from fakes.ad import controls as ctl
@@ -41,6 +42,8 @@ _CONSTRUCTED = {
     "msds-userpasswordexpirytimecomputed": "msDS-UserPasswordExpiryTimeComputed",
     "allowedattributeseffective": "allowedAttributesEffective",
 }
+# Names render() computes rather than reads from the entry (even if an entry stored them).
+_SPECIAL = frozenset(("distinguishedname", "objectguid", "memberof", "ntsecuritydescriptor", *_CONSTRUCTED))
 _PLUS = ("canonicalname", "msds-user-account-control-computed", "msds-userpasswordexpirytimecomputed")
 _cookies = itertools.count(1)
 
@@ -108,6 +111,24 @@ def root_dse(dc: DomainController, wanted: set[str] | None) -> SearchEntry:
     return SearchEntry("", attrs)
 
 
+@cache
+def _dc_helpers() -> tuple[frozenset[str], Any]:
+    # fakes.ad.dc imports this module lazily; importing it back at module level would be circular.
+    from fakes.ad.dc import SECRET_ATTRIBUTES, number
+
+    return SECRET_ATTRIBUTES, number
+
+
+class _Context:
+    """Per-search memo for one access context: read-property decisions and the rendering plan."""
+
+    __slots__ = ("plan", "rights")
+
+    def __init__(self) -> None:
+        self.rights: dict[str, bool] = {}
+        self.plan: list[tuple[str, str | None]] | None = None
+
+
 class _Reader:
     """Per-search memo of access decisions and attribute rendering."""
 
@@ -134,9 +155,21 @@ class _Reader:
         self.sd_flags = rc.sd_flags
         self.sd_control = sd_control
         self._list: dict[bytes, bool] = {}
-        self._rp: dict[tuple[bytes, str, str, bool], bool] = {}
+        # (descriptor bytes, structural class, requester is the object) -> {attribute: may read}.
+        # Thousands of entries share one descriptor, so a page costs a few access checks.
+        self._rp: dict[tuple[bytes, str, bool], _Context] = {}
+        self._system_plan: list[tuple[str, str | None]] | None = None
+        self._self_sid = sid_to_bytes(session.principal_sid) if session.principal_sid is not None else None
+        self._display: dict[str, str] = {}  # lowercase name -> schema spelling used in results
         self.policy = dc.policy()
         self.now = dc.clock.filetime()
+        # Without '*' the attribute list is the same for every entry: resolve it once.
+        names: list[str] = []
+        if wanted:
+            names.extend(w for w in wanted if w not in ("*", "+", "1.1"))
+        if plus:
+            names.extend(_PLUS)
+        self._fixed_names = names
 
     def visible(self, entry: Entry) -> bool:
         if self.system or entry.parent is None:
@@ -148,82 +181,149 @@ class _Reader:
             hit = self._list[psd] = bool(check_access(sd, self.session.token, K.RIGHT_DS_LIST_CONTENTS))
         return hit
 
+    def _context(self, entry: Entry) -> _Context:
+        """The memo for ``entry``'s (descriptor, class, requester-is-the-object) access context."""
+        own = entry.attrs.get("objectsid") if self._self_sid is not None else None
+        key = (entry.sd, entry.object_class, bool(own) and own[0] == self._self_sid)
+        ctx = self._rp.get(key)
+        if ctx is None:
+            ctx = self._rp[key] = _Context()
+        return ctx
+
+    def _rights(self, entry: Entry) -> dict[str, bool]:
+        return self._context(entry).rights
+
     def readable(self, entry: Entry, attr_lower: str) -> bool:
         if self.system:
             return True
-        own = entry.attrs.get("objectsid")
-        is_self = (
-            bool(own)
-            and self.session.principal_sid is not None
-            and own[0] == sid_to_bytes(self.session.principal_sid)
-        )
-        key = (entry.sd, entry.object_class, attr_lower, is_self)
-        hit = self._rp.get(key)
+        return self._readable(self._rights(entry), entry, attr_lower)
+
+    def _readable(self, memo: dict[str, bool], entry: Entry, attr_lower: str) -> bool:
+        hit = memo.get(attr_lower)
         if hit is None:
             try:
                 at = self.dc.schema.attribute(attr_lower)
             except SchemaError:
                 return False
-            sd = self.dc.sds.parse(entry.sd)
-            self_sid = self.session.principal_sid if is_self else None
-            hit = property_access(
-                sd,
+            own = entry.attrs.get("objectsid")
+            is_self = bool(own) and self._self_sid is not None and own[0] == self._self_sid
+            hit = memo[attr_lower] = property_access(
+                self.dc.sds.parse(entry.sd),
                 self.session.token,
                 K.RIGHT_DS_READ_PROPERTY,
                 class_guid=self.dc.class_guid(entry.object_class or "top"),
                 attribute=at.schema_id_guid,
                 property_set=at.property_set,
-                self_sid=self_sid,
+                self_sid=self.session.principal_sid if is_self else None,
             )
-            self._rp[key] = hit
         return hit
 
-    def render(self, entry: Entry) -> SearchEntry:
-        from fakes.ad.dc import SECRET_ATTRIBUTES, number
-        from fakes.ad.dc import DomainController as _DC  # noqa: F401 - type only
+    def _name(self, name_lower: str) -> str:
+        shown = self._display.get(name_lower)
+        if shown is None:
+            at = self.dc.schema.find_attribute(name_lower)
+            shown = self._display[name_lower] = at.name if at else name_lower
+        return shown
 
+    def render(self, entry: Entry) -> SearchEntry:
+        SECRET_ATTRIBUTES, number = _dc_helpers()
         out: dict[str, list[bytes]] = {}
-        schema = self.dc.schema
-        wanted = self.wanted
+        rights = None if self.system else self._rights(entry)
+        types_only = self.types_only
 
         def put(name_lower: str, values: list[bytes]) -> None:
-            if not values or not self.readable(entry, name_lower):
+            if not values or (rights is not None and not self._readable(rights, entry, name_lower)):
                 return
-            at = schema.find_attribute(name_lower)
-            out[at.name if at else name_lower] = [] if self.types_only else values
+            out[self._name(name_lower)] = [] if types_only else values
 
-        names: list[str] = []
-        if self.star:
-            names.extend(k for k in entry.attrs if k not in SECRET_ATTRIBUTES)
+        if not self.star:
+            self._render_fixed(entry, out, rights, put, number)
+            names: list[str] = []
+        else:
+            names = [k for k in entry.attrs if k not in SECRET_ATTRIBUTES]
             names.extend(("distinguishedname", "objectguid", "memberof"))
-        if wanted:
-            names.extend(w for w in wanted if w not in ("*", "+", "1.1"))
-        if self.plus:
-            names.extend(_PLUS)
+            names.extend(self._fixed_names)
         seen: set[str] = set()
         for name in names:
             if name in seen or name in SECRET_ATTRIBUTES:
                 continue
             seen.add(name)
-            if name == "distinguishedname":
-                put(name, [entry.dn.encode()])
-            elif name == "objectguid":
-                put(name, [entry.guid.bytes_le])
-            elif name == "memberof":
-                put(name, [g.dn.encode() for g in self.dc.directory.member_of(entry)])
-            elif name == "ntsecuritydescriptor":
-                continue
-            elif name in _CONSTRUCTED:
-                self._constructed(entry, name, put, number)
-            else:
-                values = entry.attrs.get(name)
-                if values:
-                    put(name, [v if isinstance(v, bytes) else v.encode() for v in values])
+            values = entry.attrs.get(name)
+            if values and name not in _SPECIAL:
+                # A stored attribute (the common case): put() inlined.
+                if rights is not None:
+                    hit = rights.get(name)
+                    if hit is None:
+                        hit = self._readable(rights, entry, name)
+                    if not hit:
+                        continue
+                out[self._name(name)] = (
+                    [] if types_only else [v if type(v) is bytes else v.encode() for v in values]
+                )
+            elif name in _SPECIAL:
+                self._special(entry, name, put, number)
+        wanted = self.wanted
         if (wanted and "ntsecuritydescriptor" in wanted) or (self.star and self.sd_control):
             sd = self._security_descriptor(entry)
             if sd is not None:
-                out["nTSecurityDescriptor"] = [] if self.types_only else [sd]
+                out["nTSecurityDescriptor"] = [] if types_only else [sd]
         return SearchEntry(entry.dn, out)
+
+    def _render_fixed(self, entry: Entry, out: dict[str, list[bytes]], rights: dict[str, bool] | None,
+                      put: Any, number: Any) -> None:
+        """render() for an explicit attribute list: one precomputed plan per access context."""
+        if rights is None:
+            plan = self._system_plan
+            if plan is None:
+                plan = self._system_plan = self._make_plan(entry, None)
+        else:
+            ctx = self._context(entry)
+            plan = ctx.plan
+            if plan is None:
+                plan = ctx.plan = self._make_plan(entry, rights)
+        attrs = entry.attrs
+        types_only = self.types_only
+        for name, shown in plan:
+            if shown is None:
+                self._special(entry, name, put, number)
+                continue
+            values = attrs.get(name)
+            if not values:
+                continue
+            if types_only:
+                out[shown] = []
+            elif len(values) == 1:
+                v = values[0]
+                out[shown] = [v if type(v) is bytes else v.encode()]
+            else:
+                out[shown] = [v if type(v) is bytes else v.encode() for v in values]
+
+    def _make_plan(self, entry: Entry, rights: dict[str, bool] | None) -> list[tuple[str, str | None]]:
+        """(name, result spelling) for each readable stored attribute asked for, in request order;
+        (name, None) for computed ones, which check access when they have values."""
+        SECRET_ATTRIBUTES, _ = _dc_helpers()
+        plan: list[tuple[str, str | None]] = []
+        seen: set[str] = set()
+        for name in self._fixed_names:
+            if name in seen or name in SECRET_ATTRIBUTES:
+                continue
+            seen.add(name)
+            if name in _SPECIAL:
+                plan.append((name, None))
+            elif rights is None or self._readable(rights, entry, name):
+                plan.append((name, self._name(name)))
+        return plan
+
+    def _special(self, entry: Entry, name: str, put: Any, number: Any) -> None:
+        if name == "distinguishedname":
+            put(name, [entry.dn.encode()])
+        elif name == "objectguid":
+            put(name, [entry.guid.bytes_le])
+        elif name == "memberof":
+            put(name, [g.dn.encode() for g in self.dc.directory.member_of(entry)])
+        elif name in _CONSTRUCTED:
+            self._constructed(entry, name, put, number)
+        # nTSecurityDescriptor is added after the loop (it depends on the SD flags control)
 
     def _constructed(self, entry: Entry, name: str, put: Any, number: Any) -> None:
         dc = self.dc

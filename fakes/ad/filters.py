@@ -339,14 +339,20 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8", errors="surrogateescape") if isinstance(value, bytes) else value
 
 
+# Syntaxes whose str values reach match_key's final casefold branch unchanged.
+_CASEFOLD_SYNTAXES = frozenset(
+    (Syntax.STRING, Syntax.PRINTABLE, Syntax.DN_BINARY, Syntax.OID, Syntax.GENERALIZED_TIME)
+)
+
+
 def match_key(attr: AttributeType, value: bytes | str) -> object:
     """The equality key of ``value`` under ``attr``'s syntax, or None if it cannot match.
 
     Assertion values arrive as bytes; stored values are str (text syntaxes) or bytes.
     """
     syntax = attr.syntax
-    if syntax is Syntax.STRING and type(value) is str:
-        return value.casefold()  # the common case, kept first for provisioning speed
+    if type(value) is str and syntax in _CASEFOLD_SYNTAXES:
+        return value.casefold()  # the common case (the last branch below), kept first for speed
     try:
         if syntax.numeric:
             return int(_text(value).strip())
@@ -483,11 +489,33 @@ def _compile_equal(at: AttributeType, key: str, value: bytes, schema: Schema, va
     target = match_key(at, value)
     if target is None:
         return _undefined
+    if key in _COMPUTED_VALUES:
 
-    def match_eq(e: Entry) -> bool | None:
-        return any(match_key(at, v) == target for v in values(e, key))
+        def match_eq(e: Entry) -> bool | None:
+            return any(match_key(at, v) == target for v in values(e, key))
 
-    return match_eq
+        return match_eq
+    # Stored attribute: read it directly, and memoise the keys of repeated values (objectClass
+    # chains, flags) so a subtree search over 100k entries normalises each distinct value once.
+    memo: dict[object, object] = {}
+
+    def match_stored(e: Entry) -> bool | None:
+        for v in e.attrs.get(key, ()):
+            k = memo.get(v, _MISSING)
+            if k is _MISSING:
+                k = match_key(at, v)
+                if len(memo) < _MEMO_MAX:
+                    memo[v] = k
+            if k == target:
+                return True
+        return False
+
+    return match_stored
+
+
+_COMPUTED_VALUES = frozenset(("distinguishedname", "objectguid", *_BACKLINKS))
+_MISSING = object()
+_MEMO_MAX = 4096
 
 
 def _category_cn(dn: str) -> str:
