@@ -48,6 +48,12 @@ TENANT_ONLY = frozenset(
     }
 )
 OFFBOARDING = frozenset({"writeback-off-connect", "admin-lacks-role", "cloud-sync-writeback-without-agent"})
+#: Faults whose configuration includes another's: when the evidence that tells them apart is
+#: unreadable (a throttled tenant), doctor can only name the included one.
+INCLUDES: dict[str, frozenset[str]] = {
+    "admin-lacks-role": frozenset({"writeback-off-connect"}),
+    "cloud-sync-writeback-without-agent": frozenset({"writeback-off-connect"}),
+}
 _PAIRS: dict[frozenset[str], str] = {
     frozenset({"missing-reset", "reset-wrong-scope"}): "same ACE",
     frozenset({"missing-unexpire", "unexpire-wrong-scope"}): "same ACE",
