@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from simlab.doctor import accountcheck, adcheck, adread, connectcheck, tenantcheck
 from simlab.doctor.catalogue import ev, finding
 from simlab.doctor.connectcheck import ConnectView
 from simlab.doctor.model import Check, Finding, Report
-from simlab.doctor.sources import Source, as_source
+from simlab.doctor.sources import EventRecord, Source, as_source
 
 _AD = "Active Directory (LDAP)"
 
@@ -99,7 +100,25 @@ def _diagnose(src: Source, conn: Any, user: str | None) -> Report:
             checks.extend(state.checks)
     if view is not None:
         take(connectcheck.writeback_cause(view, events or [], state.cloud_sync() if state else None))
+    findings = [_with_symptoms(f, events or []) for f in findings]
     return Report(src.name, user, tuple(findings), tuple(checks), now.isoformat(), tuple(notes))
+
+
+#: Connect events that show a finding's symptom, by finding category (FACTS 1.1).
+SYMPTOM_EVENTS = {"permissions": (33004,), "policy": (33008,), "connect": (33009,)}
+
+
+def _with_symptoms(f: Finding, events: list[EventRecord]) -> Finding:
+    """Quote the latest matching writeback failures (what the admin sees after a failed SSPR)."""
+    ids = SYMPTOM_EVENTS.get(f.category, ())
+    seen = [e for e in events if e.event_id in ids][-2:]
+    if not seen:
+        return f
+    extra = tuple(
+        ev("Connect Application log", f"event {e.event_id} ({e.level}) at {e.time.isoformat()}", e.message)
+        for e in seen
+    )
+    return replace(f, evidence=f.evidence + extra)
 
 
 def _connector_context(

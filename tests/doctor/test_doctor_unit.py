@@ -120,6 +120,13 @@ def test_missing_reset_fix_names_the_real_account_and_dn(lab):
     assert f'dsacls "{lab.dc.domain_dn}" /G "{account}:CA;Reset Password;user" /I:S' in f.fix
 
 
+def test_a_failed_reset_adds_the_connect_events_to_the_evidence(lab):
+    apply_fault(lab, "missing-reset")
+    assert not lab.sspr_reset("alice", "N3w-Passw0rd!2026").ok
+    (f,) = diagnose(lab, user="alice").findings
+    assert any("event 33004" in e.item for e in f.evidence)
+
+
 def test_explicit_deny_evidence_is_the_sddl_and_names_the_ou(lab):
     apply_fault(lab, "explicit-deny", user="alice", target="ou")
     report = diagnose(lab, user="alice")
