@@ -126,6 +126,9 @@ class Directory:
         self.schema = schema
         self._new_guid = guid_factory or uuid.uuid4
         self._by_dn: dict[str, Entry] = {}
+        # entry.dn exactly as stored -> entry: DN values written by the DC itself (member lists of
+        # provisioned groups, bases taken from results) are found without normalising them.
+        self._by_exact_dn: dict[str, Entry] = {}
         self._by_guid: dict[UUID, Entry] = {}
         self._roots: dict[str, Entry] = {}
         self._index: dict[str, dict[object, object]] = {a: {} for a in (*INDEXED, _CATEGORY_CN)}
@@ -148,6 +151,9 @@ class Directory:
 
     def get(self, dn: str) -> Entry | None:
         """The entry named ``dn`` (any case/spacing) or None."""
+        hit = self._by_exact_dn.get(dn)
+        if hit is not None:
+            return hit
         try:
             return self._by_dn.get(normalize_dn(dn))
         except ValueError:
@@ -234,6 +240,7 @@ class Directory:
         entry = Entry(guid, dn, parent, clean, {}, sd, object_class, rdn_key)
         siblings[rdn_key] = entry
         self._by_dn[ndn] = entry
+        self._by_exact_dn[dn] = entry
         self._by_guid[guid] = entry
         # Only a handful of attributes are indexed or linked: visit those, not every attribute.
         # This is _index_values(add=True) unrolled, the per-entry cost of bulk provisioning.
@@ -309,11 +316,12 @@ class Directory:
                 self._index_values(entry, attr, values, add=False)
         for attr in LINKED:
             for source in _bucket_items(self._links[attr].get(entry)):
-                vals = [v for v in source.attrs.get(attr, []) if self._by_dn.get(_ndn(v)) is not entry]
+                vals = [v for v in source.attrs.get(attr, []) if self._find_dn(v) is not entry]
                 self.set_values(source, attr, vals)
         siblings = entry.parent.children if entry.parent is not None else self._roots
         siblings.pop(entry.rdn_key, None)
         self._by_dn.pop(normalize_dn(entry.dn), None)
+        self._by_exact_dn.pop(entry.dn, None)
         self._by_guid.pop(entry.guid, None)
 
     def move(self, entry: Entry, new_parent: Entry | None, new_rdn: str) -> None:
@@ -338,6 +346,7 @@ class Directory:
                 for src in _bucket_items(self._links[attr].get(e)):
                     referrers[(attr, src)] = None
             self._by_dn.pop(normalize_dn(e.dn), None)
+            self._by_exact_dn.pop(e.dn, None)
         old_siblings = entry.parent.children if entry.parent is not None else self._roots
         old_siblings.pop(entry.rdn_key, None)
         entry.parent = new_parent
@@ -352,6 +361,7 @@ class Directory:
             own = new_rdn if e is entry else _rdn_text(old_dns[e])
             e.dn = f"{own},{e.parent.dn}" if e.parent is not None else own
             self._by_dn[normalize_dn(e.dn)] = e
+            self._by_exact_dn[e.dn] = e
         renamed = {normalize_dn(old_dns[e]): e.dn for e in old_subtree}
         for attr, src in referrers:
             vals = src.attrs.get(attr, [])
@@ -440,7 +450,7 @@ class Directory:
         """Entries named in ``group``'s member attribute (that exist here)."""
         out = []
         for v in group.attrs.get("member", ()):
-            e = self._by_dn.get(_ndn(v))
+            e = self._find_dn(v)
             if e is not None:
                 out.append(e)
         return out
@@ -471,7 +481,7 @@ class Directory:
         else:
             def step(e: Entry) -> Iterable[Entry]:
                 for v in e.attrs.get(key, ()):
-                    t = self._by_dn.get(_ndn(v)) if isinstance(v, str) else None
+                    t = self._find_dn(v) if isinstance(v, str) else None
                     if t is not None:
                         yield t
         seen: set[Entry] = set()
@@ -508,6 +518,7 @@ class Directory:
     def restore(self, snap: object) -> None:
         """Return to a snapshot; the snapshot's Entry objects are reused, so references stay valid."""
         self._by_dn = {}
+        self._by_exact_dn = {}
         self._by_guid = {}
         self._roots = {}
         self._index = {a: {} for a in self._index}
@@ -521,6 +532,7 @@ class Directory:
             (parent.children if parent else self._roots)[rdn_key] = e
             ndn = normalize_dn(dn)
             self._by_dn[ndn] = e
+            self._by_exact_dn[dn] = e
             self._by_guid[guid] = e
             for attr in _WATCHED:
                 values = e.attrs.get(attr)
@@ -551,6 +563,11 @@ class Directory:
                     out.update(c.name.casefold() for c in self.schema.class_chain(cls.name))
             keys = self._class_keys[memo_key] = frozenset(out)
         return keys
+
+    def _find_dn(self, value: str) -> Entry | None:
+        """The entry a DN-valued attribute value names (exact spelling first, then normalized)."""
+        hit = self._by_exact_dn.get(value)
+        return hit if hit is not None else self._by_dn.get(_ndn(value))
 
     def _require(self, entry: Entry) -> None:
         if self._by_guid.get(entry.guid) is not entry:
@@ -606,8 +623,10 @@ class Directory:
             for v in values:
                 if not isinstance(v, str):
                     continue
-                nv = _ndn(v)
-                target = self._by_dn.get(nv)
+                target = self._by_exact_dn.get(v)
+                if target is None:
+                    nv = _ndn(v)
+                    target = self._by_dn.get(nv)
                 if target is None:
                     pending = self._pending[attr]
                     if add:

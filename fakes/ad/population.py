@@ -47,6 +47,7 @@ def populate(
     now = dc.clock.filetime()
     max_age = dc.policy().max_age or 42 * _DAY
     used_sam: set[str] = set()
+    next_n: dict[str, int] = {}
     used_cn: set[tuple[int, str]] = set()
     members: list[list[str]] = [[] for _ in ous]
     created: list[Entry] = []
@@ -57,10 +58,15 @@ def populate(
         first, last = rng.choice(firsts), rng.choice(lasts)
         d = i % len(ous)
         base = f"{first[0]}{last}".lower()[:17]
-        sam, n = base, 1
+        # base, base2, base3, ...: the first unused. Everything below next_n[base] was taken when
+        # we last looked and names are never freed, so start there: popular initials+surnames
+        # would otherwise rescan a growing chain at 100k users.
+        n = next_n.get(base, 1)
+        sam = base if n == 1 else f"{base}{n}"
         while sam in used_sam:
             n += 1
             sam = f"{base}{n}"
+        next_n[base] = n + 1
         used_sam.add(sam)
         cn = f"{first} {last}"
         if (d, cn.lower()) in used_cn:
@@ -123,9 +129,11 @@ def _admins(dc: DomainController, created: list[Entry], layout: OuLayout) -> Non
     """Put the first two IT users into Domain Admins and Account Operators (protected groups)."""
     if "IT" not in layout.departments:
         return
+    # Users were dealt round-robin to the departments, so IT's are every len(departments)-th one.
+    step = len(layout.departments)
     it = [
         e
-        for e in created
+        for e in created[layout.departments.index("IT") :: step]
         if e.attrs.get("department") == ["IT"]
         and e.attrs["useraccountcontrol"] == ["512"]
         and e.attrs["lockouttime"] == ["0"]
