@@ -40,9 +40,13 @@ def lab() -> Iterator[Lab]:
         yield built
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium driven by Playwright; skipped (with the reason) only when it is missing."""
+    """Debian's chromium driven by Playwright; skipped (with the reason) only when it is missing.
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running in the main
+    thread while it is open, which would break every later test that calls asyncio.run().
+    """
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
     )
