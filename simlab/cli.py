@@ -320,19 +320,43 @@ def events(ids, source, security, after, as_json, as_xml, lab_url) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text")
 @click.option("--spec", type=click.Path(exists=True, dir_okay=False), help="Build this lab and diagnose it.")
 @click.option("--fault", "faults", multiple=True, help="With --spec (or alone): apply these faults first.")
+@click.option("--ldap-url", help="Diagnose any DC at ldaps://host:port.")
+@click.option("--admin-dn", help="A Domain Admin's DN or UPN, for --ldap-url.")
+@click.option("--admin-password", envvar="SIMLAB_DOCTOR_PASSWORD", help="Its password.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA for LDAPS (and Graph).")
+@click.option("--base-dn", help="Domain DN (default: the rootDSE's defaultNamingContext).")
+@click.option("--graph-url", help="Graph base URL ending in /v1.0.")
+@click.option("--token", envvar="SIMLAB_GRAPH_TOKEN", help="Bearer token for Graph and the portal blades.")
+@click.option("--events", "events_file", type=click.Path(exists=True, dir_okay=False),
+              help="Connect Application log as JSON lines (simlab events --json).")
+@click.option("--connector", help="The AD DS connector account (default: the MSOL_ account).")
 @lab_option
-def doctor(user, fmt, spec, faults, lab_url) -> None:
-    """Diagnose password writeback: findings with evidence and the fix."""
-    if spec or faults:
-        from simlab.doctor import diagnose
+def doctor(user, fmt, spec, faults, ldap_url, admin_dn, admin_password, ca_file, base_dn, graph_url, token,
+           events_file, connector, lab_url) -> None:
+    """Diagnose password writeback: findings with evidence and the fix (exit 1 if any finding)."""
+    from simlab.doctor import EndpointSource, diagnose
+
+    if ldap_url:
+        if not (admin_dn and admin_password):
+            raise click.UsageError("--ldap-url needs --admin-dn and --admin-password")
+        source = EndpointSource(ldap_url=ldap_url, admin_dn=admin_dn, admin_password=admin_password,
+                                ca_file=ca_file, base_dn=base_dn, graph_url=graph_url, token=token,
+                                events_file=events_file, connector=connector)
+        _print_report(diagnose(source, user=user), fmt)
+    elif spec or faults:
         from simlab.lab import Lab
 
         with Lab(_load_spec(spec, None, None, faults)) as lab:
-            report = diagnose(lab, user=user)
-        click.echo({"text": report.to_text, "json": report.to_json, "markdown": report.to_markdown}[fmt]())
-        sys.exit(1 if report.findings else 0)
-    response = _control(lab_url, "GET", "/doctor", params={"user": user or "", "format": fmt})
-    click.echo(response.text)
+            _print_report(diagnose(lab, user=user), fmt)
+    else:
+        response = _control(lab_url, "GET", "/doctor", params={"user": user or "", "format": fmt})
+        click.echo(response.text)
+        sys.exit(1 if int(response.headers.get("x-simlab-findings", "0")) else 0)
+
+
+def _print_report(report: Any, fmt: str) -> None:
+    click.echo({"text": report.to_text, "json": report.to_json, "markdown": report.to_markdown}[fmt]())
+    sys.exit(1 if report.findings else 0)
 
 
 @cli.group()

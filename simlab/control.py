@@ -113,11 +113,11 @@ def build_app(lab: Lab, token: str) -> Starlette:
 
         report = diagnose(lab, user=request.query_params.get("user") or None)
         fmt = request.query_params.get("format", "text")
-        if fmt == "json":
-            return PlainTextResponse(report.to_json(), media_type="application/json")
-        if fmt == "markdown":
-            return PlainTextResponse(report.to_markdown(), media_type="text/markdown")
-        return PlainTextResponse(report.to_text())
+        renderers = {"json": (report.to_json, "application/json"),
+                     "markdown": (report.to_markdown, "text/markdown")}
+        body, media = renderers.get(fmt, (report.to_text, "text/plain"))
+        headers = {"X-Simlab-Findings": str(len(report.findings))}
+        return PlainTextResponse(body(), media_type=media, headers=headers)
 
     async def connect(request: Request) -> Response:
         from simlab.scenarios import ACTIONS

@@ -83,13 +83,14 @@ def test_the_five_minute_tour(tmp_path: Path):
         ids = [json.loads(line)["event_id"] for line in events.stdout.splitlines()]
         assert ids[-3:] == [6329, 33004, 31003] or 33004 in ids
 
-        doctor = simlab("doctor", "--format", "json", env=env)
-        if doctor.returncode == 0:  # doctor lands with its own module; when present it must name the fault
-            assert "missing-reset" in doctor.stdout
+        doctor = simlab("doctor", "--user", "alice", "--format", "json", env=env)
+        assert doctor.returncode == 1, doctor.stderr
+        assert {f["id"] for f in json.loads(doctor.stdout)["findings"]} == {"missing-reset"}
 
         fixed = simlab("connect", "set-writeback-permissions", env=env)
         assert fixed.returncode == 0, fixed.stderr
         assert simlab("sspr", "reset", "alice", "Fresh-Passw0rd-2026!", env=env).stdout.strip() == "success"
+        assert simlab("doctor", "--user", "alice", env=env).returncode == 0
 
         if shutil.which("ldapwhoami"):
             who = subprocess.run(
@@ -124,3 +125,48 @@ def test_the_five_minute_tour(tmp_path: Path):
 def test_serve_refuses_a_non_loopback_address():
     result = simlab("serve", "--host", "0.0.0.0", timeout=60)
     assert result.returncode != 0 and "loopback" in (result.stderr + result.stdout).lower()
+
+
+def test_doctor_against_an_endpoint_pair(tmp_path: Path):
+    """doctor needs no lab object: any LDAPS URL + admin credentials (+ Graph URL and token)."""
+    env = {**os.environ, "HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [*SIMLAB, "serve", "--users", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        ep = json.loads(proc.stdout.readline())
+        assert simlab("fault", "inheritance-disabled", env=env).returncode == 0
+        events = tmp_path / "events.jsonl"
+        events.write_text(simlab("events", "--json", env=env).stdout)
+        result = simlab(
+            "doctor",
+            "--ldap-url",
+            ep["ldaps_url"],
+            "--admin-dn",
+            ep["admin_dn"],
+            "--admin-password",
+            ep["admin_password"],
+            "--ca-file",
+            ep["ca_file"],
+            "--graph-url",
+            ep["graph_base_url"],
+            "--token",
+            ep["tokens"]["global_admin"],
+            "--events",
+            str(events),
+            "--user",
+            "alice",
+            "--format",
+            "json",
+            env=env,
+        )
+        assert result.returncode == 1, result.stderr
+        assert "inheritance-disabled" in {f["id"] for f in json.loads(result.stdout)["findings"]}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
