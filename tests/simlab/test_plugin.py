@@ -34,3 +34,22 @@ def test_fixtures_and_marker(pytester):
     )
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
+
+
+def test_labs_are_isolated_under_xdist(pytester):
+    """Two workers, labs built side by side: separate ports, separate state."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        @pytest.mark.simlab(spec={"population": {"users": 3}})
+        def test_each_worker_owns_its_lab(lab, n):
+            assert lab.sspr_reset("alice", f"Fresh-Passw0rd-2026!{n}").ok
+            assert lab.bind("alice", f"Fresh-Passw0rd-2026!{n}").ok
+            # no other test's reset reached this lab
+            assert len(lab.connect.eventlog.query(event_ids=[31002])) == 1
+        """
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=4)
