@@ -339,10 +339,11 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8", errors="surrogateescape") if isinstance(value, bytes) else value
 
 
-# Syntaxes whose str values reach match_key's final casefold branch unchanged.
-_CASEFOLD_SYNTAXES = frozenset(
-    (Syntax.STRING, Syntax.PRINTABLE, Syntax.DN_BINARY, Syntax.OID, Syntax.GENERALIZED_TIME)
-)
+# Syntaxes whose str values reach match_key's final casefold branch unchanged. Tuples, not sets:
+# membership then compares identities, while a set would call Enum's Python-level __hash__.
+_CASEFOLD_SYNTAXES = (Syntax.STRING, Syntax.OID, Syntax.PRINTABLE, Syntax.GENERALIZED_TIME, Syntax.DN_BINARY)
+_NUMERIC_SYNTAXES = (Syntax.INTEGER, Syntax.LARGE_INTEGER)
+_BINARY_SYNTAXES = tuple(s for s in Syntax if s.binary)
 
 
 def match_key(attr: AttributeType, value: bytes | str) -> object:
@@ -354,7 +355,7 @@ def match_key(attr: AttributeType, value: bytes | str) -> object:
     if type(value) is str and syntax in _CASEFOLD_SYNTAXES:
         return value.casefold()  # the common case (the last branch below), kept first for speed
     try:
-        if syntax.numeric:
+        if syntax in _NUMERIC_SYNTAXES:
             return int(_text(value).strip())
         if syntax is Syntax.DN:
             return normalize_dn(_text(value))
@@ -368,7 +369,7 @@ def match_key(attr: AttributeType, value: bytes | str) -> object:
             if isinstance(value, bytes) and len(value) == 16:
                 return value
             return UUID(_text(value)).bytes_le
-        if syntax.binary:
+        if syntax in _BINARY_SYNTAXES:
             return value if isinstance(value, bytes) else value.encode("utf-8")
         if syntax is Syntax.BOOLEAN:
             return _text(value).strip().upper()
