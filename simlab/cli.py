@@ -292,13 +292,14 @@ def sspr_change(user: str, current: str, new: str, lab_url: str | None) -> None:
 @click.option("--source", help="PasswordResetService, ADSync, Directory Synchronization...")
 @click.option("--security", is_flag=True, help="The DC's Security log instead of Connect's Application log.")
 @click.option("--after", type=int, default=0, help="Only records after this record ID.")
+@click.option("--since", help="Only events at or after this simulated time (ISO 8601, UTC if no zone).")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines.")
 @click.option("--xml", "as_xml", is_flag=True, help="wevtutil-style XML.")
 @lab_option
-def events(ids, source, security, after, as_json, as_xml, lab_url) -> None:
+def events(ids, source, security, after, since, as_json, as_xml, lab_url) -> None:
     """Read the served lab's Connect Application log (or the DC's Security log)."""
     params = {"id": ids or "", "source": source or "", "after": after, "log": "security" if security else "",
-              "format": "xml" if as_xml else "json"}
+              "format": "xml" if as_xml else "json", "since": since or ""}
     text = _control(lab_url, "GET", "/events", params=params).text
     if as_json or as_xml:
         click.echo(text, nl=False)
@@ -371,16 +372,10 @@ def connect() -> None:
 @lab_option
 def set_writeback_permissions(account, object_dn, include_adminsdholder, lab_url) -> None:
     """Set-ADSyncPasswordWritebackPermissions: Reset password, WP lockoutTime, WP pwdLastSet."""
-    import ssl
-
-    import ldap3
-
     from fakes.connect.adsyncconfig import set_password_writeback_permissions
 
     info = _control(lab_url, "GET", "/lab").json()
-    tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=info["ca_file"])
-    server = ldap3.Server(info["ldaps_url"], use_ssl=True, tls=tls, get_info=ldap3.NONE)
-    conn = ldap3.Connection(server, info["admin_dn"], info["admin_password"], auto_bind=True)
+    conn = _admin_ldap(info)
     sam = account or info["connector_dn"].split(",", 1)[0].split("=", 1)[1]
     grants = set_password_writeback_permissions(conn, base_dn=info["base_dn"], account=sam,
                                                 ad_object_dn=object_dn,
@@ -388,6 +383,72 @@ def set_writeback_permissions(account, object_dn, include_adminsdholder, lab_url
     for grant in grants:
         click.echo(str(grant))
     conn.unbind()
+
+
+@connect.command("wizard")
+@click.option("--writeback/--no-writeback", required=True, help="Optional features > Password writeback.")
+@click.option("--admin-upn", required=True, help="A Global (or Hybrid Identity) Administrator.")
+@click.option("--admin-password", required=True, prompt=True, hide_input=True)
+@lab_option
+def wizard(writeback: bool, admin_upn: str, admin_password: str, lab_url: str | None) -> None:
+    """Configure > Customize synchronization options > Optional features, then Configure."""
+    data = _control(lab_url, "POST", "/connect/wizard", json={"writeback": writeback, "admin_upn": admin_upn,
+                                                               "admin_password": admin_password}).json()
+    events = ", ".join(map(str, data["events"])) or "none"
+    if not data["ok"]:
+        click.echo(f"Configuration failed: {data['message']} (events: {events})")
+        sys.exit(1)
+    click.echo(f"Configuration complete. Password writeback: {data['password_writeback']} (events: {events})")
+
+
+@connect.command("config")
+@lab_option
+def connect_config(lab_url: str | None) -> None:
+    """View current configuration."""
+    click.echo(json.dumps(_control(lab_url, "GET", "/connect/config").json(), indent=2, default=str))
+
+
+@connect.command("service")
+@click.argument("state", type=click.Choice(["start", "stop"]))
+@lab_option
+def connect_service(state: str, lab_url: str | None) -> None:
+    """Start-Service / Stop-Service ADSync on the Connect server."""
+    data = _control(lab_url, "POST", f"/connect/{state}_service").json()
+    click.echo(f"ADSync: {data['service']}")
+
+
+@connect.command("sync")
+@click.option("--initial", is_flag=True, help="Full (Initial) instead of Delta.")
+@lab_option
+def connect_sync(initial: bool, lab_url: str | None) -> None:
+    """Start-ADSyncSyncCycle -PolicyType Delta|Initial."""
+    _control(lab_url, "POST", "/connect/full_sync" if initial else "/connect/sync")
+    click.echo("Result: Success")
+
+
+@connect.command("inheritance-disabled")
+@click.option("--search-base", help="Default: the domain.")
+@click.option("--object-class", default="organizationalUnit", show_default=True, help="Or * for all.")
+@lab_option
+def inheritance_disabled(search_base: str | None, object_class: str, lab_url: str | None) -> None:
+    """Get-ADSyncObjectsWithInheritanceDisabled, over LDAPS as the lab's Administrator."""
+    from fakes.connect.adsyncconfig import get_objects_with_inheritance_disabled
+
+    info = _control(lab_url, "GET", "/lab").json()
+    conn = _admin_ldap(info)
+    for dn in get_objects_with_inheritance_disabled(conn, search_base or info["base_dn"], object_class):
+        click.echo(dn)
+    conn.unbind()
+
+
+def _admin_ldap(info: dict[str, Any]) -> Any:
+    import ssl
+
+    import ldap3
+
+    tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=info["ca_file"])
+    server = ldap3.Server(info["ldaps_url"], use_ssl=True, tls=tls, get_info=ldap3.NONE)
+    return ldap3.Connection(server, info["admin_dn"], info["admin_password"], auto_bind=True)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,11 @@ def build_app(lab: Lab, token: str) -> Starlette:
         q = request.query_params
         log = lab.dc.security_log if q.get("log", "").lower() == "security" else lab.connect.eventlog
         ids = [int(i) for i in q.get("id", "").split(",") if i.strip()] or None
-        found = log.query(event_ids=ids, source=q.get("source") or None, after_record=int(q.get("after", 0)))
+        since = datetime.fromisoformat(q["since"]) if q.get("since") else None
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        found = log.query(event_ids=ids, source=q.get("source") or None, after_record=int(q.get("after", 0)),
+                          since=since)
         if q.get("format") == "xml":
             return Response(to_xml(found), media_type="application/xml")
         return PlainTextResponse(to_jsonl(found), media_type="application/x-ndjson")
@@ -124,6 +129,21 @@ def build_app(lab: Lab, token: str) -> Starlette:
 
         return JSONResponse(ACTIONS["connect"](lab, action=request.path_params["action"]))
 
+    async def wizard(request: Request) -> Response:
+        from fakes.connect.server import WizardError
+
+        body = await _json(request)
+        try:
+            result = lab.connect.configure_writeback(bool(body["writeback"]), admin_upn=body["admin_upn"],
+                                                     admin_password=body["admin_password"])
+        except WizardError as err:
+            return JSONResponse({"ok": False, "message": err.message, "events": list(err.event_ids)})
+        return JSONResponse({"ok": True, "password_writeback": result.password_writeback,
+                             "events": list(result.event_ids)})
+
+    async def connect_config(request: Request) -> Response:
+        return JSONResponse(lab.connect.view_configuration(), media_type="application/json")
+
     routes = [
         Route("/lab", guarded(info)),
         Route("/faults", guarded(faults)),
@@ -133,6 +153,8 @@ def build_app(lab: Lab, token: str) -> Starlette:
         Route("/sspr/{action}", guarded(sspr), methods=["POST"]),
         Route("/events", guarded(events)),
         Route("/doctor", guarded(doctor)),
+        Route("/connect/wizard", guarded(wizard), methods=["POST"]),
+        Route("/connect/config", guarded(connect_config)),
         Route("/connect/{action}", guarded(connect), methods=["POST"]),
     ]
     return Starlette(routes=routes)
