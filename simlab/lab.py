@@ -101,6 +101,7 @@ class Lab:
         self._apply_faults = apply_faults
         self._stack = contextlib.ExitStack()
         self.applied_faults: list[str] = []
+        self.ldif_import: Any = None  # simlab.ldif.LdifImport when spec.directory seeded the lab
         self.started = False
 
     # -- lifecycle -------------------------------------------------------------------
@@ -169,6 +170,7 @@ class Lab:
             self.dc.replication_delay = _minutes(spec.domain.replication_delay_minutes)
         self.gpo = DomainPolicyGpo(self.dc, spec.password_policy)
         self.gpo.apply_now()
+        self.ldif_import = self._seed_directory()
         self._named_users()
         self._protected_members()
         if spec.connect.tutorial_permissions:
@@ -227,8 +229,28 @@ class Lab:
         self.build_mark = self.oplog.mark()
         self.event_mark = self.connect.eventlog.last_record_id()
 
+    def _seed_directory(self) -> Any:
+        """Load ``spec.directory.ldif`` (after the GPO, so a file's own policy is noticed and overruled)."""
+        seed = self.spec.directory
+        if seed is None:
+            return None
+        from simlab.ldif import LdifError, load_ldif
+
+        applied = self.dc.policy()
+        try:
+            result = load_ldif(self.dc, seed.ldif, mode=seed.mode, flavor=seed.flavor,
+                               default_password=self.spec.population.password)
+        except LdifError as err:
+            raise LabError(f"directory.ldif: {err}") from err
+        if self.dc.policy() != applied:  # the file brought other policy values: the GPO wins again
+            self.gpo.applied = None
+            self.gpo.apply_now()
+        return result
+
     def _named_users(self) -> None:
         for named in self.spec.population.named:
+            if self.ldif_import is not None and self.dc.directory.lookup("samaccountname", named.sam):
+                continue  # seeded from the LDIF: the file's account wins
             self.create_user(named.sam, ou=named.ou, password=named.password or self.spec.population.password,
                              state=named.state, display_name=named.display_name)
 
@@ -243,6 +265,10 @@ class Lab:
                 if not hits:
                     raise LabError(f"protected: no group named {member.group!r}")
                 group_dn = hits[0].dn
+            group_entry = self.dc.directory.get(group_dn)
+            if group_entry is not None and self.dc.directory.get(user.dn) in self.dc.directory.members(
+                    group_entry):
+                continue  # already a member (seeded from an LDIF)
             self.dc.modify(admin, group_dn, [Change(ModOp.ADD, "member", (user.dn,))])
 
     def _sspr_policy(self) -> None:
@@ -332,7 +358,12 @@ class Lab:
 
     def grant_tutorial_permissions(self) -> None:
         """The tutorial's ADUC grants on the domain root, as Administrator (DACL write with SD flags)."""
-        self.edit_dacl(self.dc.domain_dn, lambda aces: aces + tutorial_aces(self.connector_sid()))
+        wanted = tutorial_aces(self.connector_sid())
+        # Idempotent: a directory seeded from a lab's LDIF already holds the grants (no write, no stamp).
+        dacl = self.dc.sds.parse(self.dc.root().sd).dacl
+        if dacl is not None and all(a in dacl.aces for a in wanted):
+            return
+        self.edit_dacl(self.dc.domain_dn, lambda aces: aces + [a for a in wanted if a not in aces])
 
     def edit_dacl(self, dn: str, change: Any, *, protect: bool | None = None) -> None:
         """Read-modify-write a DACL as ADUC does: explicit ACEs only, SD flags = DACL."""
@@ -351,6 +382,25 @@ class Lab:
         new = SecurityDescriptor(owner=None, group=None, dacl=Acl(tuple(change(explicit))), control=control)
         self.dc.modify(admin, dn, [Change(ModOp.REPLACE, "nTSecurityDescriptor", (new.to_bytes(),))],
                        controls=flags)
+
+    # -- LDIF and snapshots ------------------------------------------------------------------
+    def save_ldif(self, path: str | Path, *, secrets: bool = True) -> Path:
+        """Write the directory as LDIF (``secrets=False`` leaves out the lab-only password digests)."""
+        from simlab.ldif import save_ldif
+
+        return save_ldif(self.dc, path, secrets=secrets)
+
+    def snapshot(self) -> Any:
+        """Everything mutable in the lab, to :meth:`restore` later (no rebuild, same ports)."""
+        from simlab.snapshot import take_snapshot
+
+        return take_snapshot(self)
+
+    def restore(self, snap: Any) -> None:
+        """Return to ``snap`` (taken from this lab). The clock stays where it is."""
+        from simlab.snapshot import restore_snapshot
+
+        restore_snapshot(self, snap)
 
     # -- clients -------------------------------------------------------------------------
     def ldap(self, user: str | None = None, password: str | None = None, *,

@@ -144,6 +144,18 @@ class AuditSpec(_Strict):
     directory_service_changes: bool = False
 
 
+class DirectorySeedSpec(_Strict):
+    """Seed the lab's directory from LDIF (docs/spec.md, "Seeding from LDIF")."""
+
+    #: A simlab export (``simlab`` header) or an ldifde / ``ldapsearch -LLL`` export of a real AD.
+    #: Relative paths are resolved against the spec file's folder (or the working directory).
+    ldif: str
+    #: ``merge``: add to the provisioned domain, updating entries that exist; ``replace``: the
+    #: directory becomes exactly the file (which must hold the domain NC head).
+    mode: Literal["merge", "replace"] = "merge"
+    flavor: Literal["auto", "simlab", "foreign"] = "auto"
+
+
 class FaultRef(_Strict):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
@@ -160,6 +172,7 @@ class LabSpec(_Strict):
     connect: ConnectSpec = Field(default_factory=ConnectSpec)
     tenant: TenantSpec = Field(default_factory=TenantSpec)
     faults: list[FaultRef] = Field(default_factory=list)
+    directory: DirectorySeedSpec | None = None
 
     @field_validator("faults", mode="before")
     @classmethod
@@ -181,7 +194,12 @@ class LabSpec(_Strict):
     @classmethod
     def load(cls, path: Path | str) -> LabSpec:
         """Read a lab spec YAML file (errors name file, line and field)."""
-        return load_model(cls, path)
+        spec = load_model(cls, path)
+        seed = spec.directory
+        if seed is not None and not Path(seed.ldif).is_absolute():
+            resolved = str(Path(path).parent / seed.ldif)
+            spec = spec.model_copy(update={"directory": seed.model_copy(update={"ldif": resolved})})
+        return spec
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "<string>") -> LabSpec:
