@@ -23,6 +23,10 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+# Measure this work tree, not whatever copy of the package site-packages holds.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def _paged_in_process(dc, session, flt: str, attributes: list[str], page: int) -> int:

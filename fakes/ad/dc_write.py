@@ -75,8 +75,8 @@ class BulkCreator:
     The stored result is identical to ``create_entry(dc, parent, rdn, attrs, class_name, ...)``.
     """
 
-    __slots__ = ("_category", "_classes", "_explicit", "_naming", "_owner", "_parent_sd", "_sam_type", "_sd",
-                 "cls", "dc", "parent")
+    __slots__ = ("_category", "_classes", "_explicit", "_four", "_naming", "_now", "_owner", "_parent_sd",
+                 "_sam_type", "_sd", "cls", "dc", "parent")
 
     def __init__(
         self,
@@ -90,9 +90,15 @@ class BulkCreator:
         self.dc = dc
         self.parent = parent
         self.cls = cls = dc.schema.object_class(class_name)
-        self._classes = tuple(dc.schema.object_class_values(cls.name))
-        self._category = f"CN={cls.default_object_category},{dc.schema_dn}"
-        self._sam_type = _SAM_TYPE.get(cls.name.lower())
+        # Value lists every object of the batch has in common are shared, not copied: the store
+        # never mutates a value list in place (set_values replaces it), and at 100k users the
+        # copies would cost ~80 MB.
+        self._classes = dc.schema.object_class_values(cls.name)
+        self._category = [f"CN={cls.default_object_category},{dc.schema_dn}"]
+        self._four = ["4"]
+        self._now: list[str] = [""]
+        sam_type = _SAM_TYPE.get(cls.name.lower())
+        self._sam_type = [sam_type] if sam_type is not None else None
         naming = cls.name.lower()
         self._naming = "ou" if naming == "organizationalunit" else "dc" if naming == "domaindns" else "cn"
         self._explicit = explicit_sd or dc.sds.from_sddl(cls.default_sd)
@@ -104,7 +110,8 @@ class BulkCreator:
         """Create ``rdn`` under the parent; ``attrs`` is taken over (not copied).
 
         ``attrs`` must be a fresh dict keyed by lowercase attribute names (string literals or
-        :meth:`Directory.attr_key`) with non-empty list values the caller will not reuse.
+        :meth:`Directory.attr_key`) with non-empty list values. Lists may be shared between
+        objects (the store never mutates them in place); the dict itself may not.
         """
         dc = self.dc
         parent = self.parent
@@ -113,26 +120,28 @@ class BulkCreator:
             self._sd = dc.sds.compute(parent.sd, self._explicit, self.cls.schema_id_guid,
                                       owner=self._owner or da, group=da)
             self._parent_sd = parent.sd
-        now = _generalized_now(dc)
-        usn = str(dc.next_usn())
+        now = self._now
+        if now[0] != (text := _generalized_now(dc)):
+            now = self._now = [text]
+        usn = [str(dc.next_usn())]
         # Same keys, values and key order as create_entry() builds.
-        attrs["objectclass"] = list(self._classes)
+        attrs["objectclass"] = self._classes
         if "objectcategory" not in attrs:
-            attrs["objectcategory"] = [self._category]
+            attrs["objectcategory"] = self._category
         if "instancetype" not in attrs:
-            attrs["instancetype"] = ["4"]
-        attrs["whencreated"] = [now]
-        attrs["whenchanged"] = [now]
-        attrs["usncreated"] = [usn]
-        attrs["usnchanged"] = [usn]
+            attrs["instancetype"] = self._four
+        attrs["whencreated"] = now
+        attrs["whenchanged"] = now
+        attrs["usncreated"] = usn
+        attrs["usnchanged"] = usn
         if "name" not in attrs:
-            attrs["name"] = list(attrs.get(self._naming) or [first_rdn(rdn).split("=", 1)[1]])
+            attrs["name"] = attrs.get(self._naming) or [first_rdn(rdn).split("=", 1)[1]]
         if sid is not None:
             attrs["objectsid"] = [sid]
         elif self._sam_type is not None and "objectsid" not in attrs:
             attrs["objectsid"] = [dc.allocate_sid()]
         if self._sam_type is not None and "samaccounttype" not in attrs:
-            attrs["samaccounttype"] = [self._sam_type]
+            attrs["samaccounttype"] = self._sam_type
         return dc.directory.add_prepared(parent, rdn, attrs, guid=dc.new_guid(), sd=self._sd,
                                          object_class=self.cls.name)
 

@@ -53,7 +53,17 @@ def populate(
     created: list[Entry] = []
     domain = dc.dns_domain
     uac_normal = "512"
-    never = str(passwords.NEVER)
+    # Value lists common to many users are shared (the store never mutates value lists in place).
+    never, group_513, secret = [str(passwords.NEVER)], ["513"], [digest]
+    departments = [[dept] for dept in layout.departments]
+    common: dict[str, list[str]] = {}
+
+    def shared(value: str) -> list[str]:
+        found = common.get(value)
+        if found is None:
+            found = common[value] = [value]
+        return found
+
     for i in range(count):
         first, last = rng.choice(firsts), rng.choice(lasts)
         d = i % len(ous)
@@ -80,24 +90,25 @@ def populate(
             lockout, bad = str(now - 60 * 10_000_000), "5"
         elif roll < 0.035:
             pls = now - max_age - rng.randrange(1, 30) * _DAY
+        upn = f"{sam}@{domain}"
         attrs = {
             "cn": [cn],
             "givenname": [first],
             "sn": [last],
             "displayname": [f"{first} {last}"],
             "samaccountname": [sam],
-            "userprincipalname": [f"{sam}@{domain}"],
-            "mail": [f"{sam}@{domain}"],
-            "department": [layout.departments[d]],
+            "userprincipalname": [upn],
+            "mail": [upn],
+            "department": departments[d],
             "title": [rng.choice(jobs)[:64]],
-            "useraccountcontrol": [uac],
+            "useraccountcontrol": shared(uac),
             "pwdlastset": [str(pls)],
-            "primarygroupid": ["513"],
-            "accountexpires": [never],
-            "badpwdcount": [bad],
-            "lockouttime": [lockout],
-            "unicodepwd": [digest],
-            "ntpwdhistory": [digest],
+            "primarygroupid": group_513,
+            "accountexpires": never,
+            "badpwdcount": shared(bad),
+            "lockouttime": shared(lockout),
+            "unicodepwd": secret,
+            "ntpwdhistory": secret,
         }
         entry = makers[d].create(f"CN={escape_value(cn)}", attrs)
         members[d].append(entry.dn)
