@@ -340,8 +340,12 @@ class Lab:
                    Change(ModOp.REPLACE, "pwdLastSet", (b"-1",))]
         self.dc.modify(admin, dn, changes)
         if state == "locked":
-            self.dc.modify(self.dc.system_session(), dn,
-                           [Change(ModOp.REPLACE, "lockoutTime", (str(self.clock.filetime()).encode(),))])
+            # The DC locks accounts itself (bad passwords); LDAP may only write lockoutTime 0.
+            with self.dc.lock:
+                entry = self.dc.directory.get(dn)
+                assert entry is not None
+                self.dc.directory.set_values(entry, "lockouttime", [str(self.clock.filetime())])
+                self.dc.stamp(entry)
         elif state == "expired":
             self.dc.modify(admin, dn, [Change(ModOp.REPLACE, "pwdLastSet", (b"0",))])
         return UserRef(sam, dn, upn)

@@ -126,7 +126,9 @@ def parse_ldif(data: str | bytes, source: str = "<string>") -> LdifDocument:
     comments: list[str] = []
     version: int | None = None
     block: list[tuple[int, str]] = []
-    for number, line in _unfold(text.splitlines()):
+    # Only LF (optionally after CR) ends a line: str.splitlines() would also split on \f, \x1c, \u2028...
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
+    for number, line in _unfold(lines):
         if line.startswith("#"):
             comments.append(line)
             continue
@@ -205,13 +207,13 @@ def _attr_value(number: int, line: str, source: str) -> tuple[str, bytes]:
 
 # --------------------------------------------------------------------------- RFC 2849 writer
 def _safe(value: bytes) -> bool:
-    # SAFE-STRING (RFC 2849): ASCII without NUL/CR/LF, not starting with space, ':' or '<'. A trailing
-    # space is legal but invisible and stripped by some readers, so it is base64 too.
+    # SAFE-STRING (RFC 2849): ASCII without NUL/CR/LF, not starting with space, ':' or '<'. Other control
+    # characters and a trailing space are legal but fragile in other readers, so they are base64 too.
     if not value:
         return True
     if value[0] in b" :<" or value[-1:] == b" ":
         return False
-    return all(0 < b < 128 and b not in (10, 13) for b in value)
+    return all(31 < b < 127 for b in value)
 
 
 def format_line(name: str, value: bytes | str, *, force_base64: bool = False) -> str:
@@ -463,12 +465,14 @@ class _Loader:
             if key == "ntsecuritydescriptor":
                 out.sd = value
                 continue
+            if not self.simlab and (key in _DERIVED or key in _STAMPED):
+                continue
             at = schema.find_attribute(name)
             if at is None:
                 self.warn(rec.line, f"{rec.dn}: attribute {name} is not in the lab's schema; skipped",
                           ("attr", key) if not self.simlab else None)
                 continue
-            if not self.simlab and (at.constructed or key in _DERIVED or key in _STAMPED):
+            if not self.simlab and at.constructed:
                 continue
             converted = self.convert(at, value, rec)
             if converted is not None:
@@ -511,7 +515,11 @@ class _Loader:
                          ("pwdlastset", str(dc.clock.filetime())), ("accountexpires", str(passwords.NEVER)),
                          ("badpwdcount", "0"), ("lockouttime", "0")):
                 attrs.setdefault(k, [v])
-            attrs.update(parsed.secrets or self.default_secrets(rec))
+            if not parsed.secrets:
+                attrs.update(self.default_secrets(rec))
+                if attrs["pwdlastset"] != ["0"]:  # the lab just set it (0 = must change at next logon stays)
+                    attrs["pwdlastset"] = [str(dc.clock.filetime())]
+            attrs.update(parsed.secrets)
         return attrs, self.inherit(parent, cls.name, parsed.sd, rec)
 
     def inherit(self, parent: Entry | None, class_name: str, sd: bytes | None, rec: LdifRecord) -> bytes:
