@@ -106,12 +106,14 @@ class BulkCreator:
         self._parent_sd: bytes | None = None
         self._sd = b""
 
-    def create(self, rdn: str, attrs: dict[str, list], *, sid: bytes | None = None) -> Entry:
+    def create(self, rdn: str, attrs: dict[str, list], *, sid: bytes | None = None,
+               rdn_key: str | None = None) -> Entry:
         """Create ``rdn`` under the parent; ``attrs`` is taken over (not copied).
 
         ``attrs`` must be a fresh dict keyed by lowercase attribute names (string literals or
         :meth:`Directory.attr_key`) with non-empty list values. Lists may be shared between
-        objects (the store never mutates them in place); the dict itself may not.
+        objects (the store never mutates them in place); the dict itself may not. ``rdn_key``
+        is the normalised RDN when the caller has it (:func:`fakes.ad.dn.rdn_with_key`).
         """
         dc = self.dc
         parent = self.parent
@@ -143,7 +145,7 @@ class BulkCreator:
         if self._sam_type is not None and "samaccounttype" not in attrs:
             attrs["samaccounttype"] = self._sam_type
         return dc.directory.add_prepared(parent, rdn, attrs, guid=dc.new_guid(), sd=self._sd,
-                                         object_class=self.cls.name)
+                                         object_class=self.cls.name, rdn_key=rdn_key)
 
 
 _time_cache: dict[object, str] = {}

@@ -85,6 +85,8 @@ LINKED = ("member", "manager")
 _CATEGORY_CN = "~objectcategory.cn"  # secondary index: first RDN value of objectCategory
 _WATCHED = (*INDEXED, *(a for a in LINKED if a not in INDEXED))
 _LINKED_SET = frozenset(LINKED)
+# Attributes whose value lists bulk creators share between objects.
+_SHARED_KEYS = frozenset(("objectclass", "objectcategory"))
 # Indexed attributes of Unicode-string syntax, whose equality key is the casefolded value.
 _CASEFOLDED = frozenset(("samaccountname", "userprincipalname", "cn", "mail", "serviceprincipalname"))
 
@@ -137,6 +139,8 @@ class Directory:
         self._class_keys: dict[tuple, frozenset[str]] = {}  # objectClass values -> indexed keys
         self._category_cn: dict[str, str] = {}  # objectCategory DN -> casefolded first RDN value
         self._category_ndn: dict[str, object] = {}  # objectCategory DN -> its index key
+        # attr -> (the last value list seen, its index pairs): identity memo for shared lists.
+        self._shared_keys: dict[str, tuple[list, list[tuple[dict, object]]]] = {}
         self._parent_ndn: dict[Entry, tuple[str, str]] = {}  # parent -> (dn, normalized dn)
         # linked attr -> target entry -> {source entries}
         # (a target's sources are a bucket: one Entry, or a dict of them, like the index buckets;
@@ -205,15 +209,16 @@ class Directory:
         return self._insert(parent, rdn, clean, guid, sd, object_class)
 
     def add_prepared(self, parent: Entry, rdn: str, attrs: dict[str, list], *, guid: UUID, sd: bytes,
-                     object_class: str) -> Entry:
+                     object_class: str, rdn_key: str | None = None) -> Entry:
         """:meth:`add` for bulk creators that already hold store-ready attributes.
 
         The directory takes ``attrs`` over without copying it, so the caller must build a fresh
         dict per entry whose keys come from :meth:`attr_key`, whose values are non-empty lists
-        it will not touch again, and must name the structural ``object_class``. Everything else
-        (name clash checks, indexes, links) is exactly as in :meth:`add`.
+        it will not touch again, and must name the structural ``object_class``. ``rdn_key``, when
+        given, must be ``normalize_rdn(rdn)`` (see :func:`fakes.ad.dn.rdn_with_key`). Everything
+        else (name clash checks, indexes, links) is exactly as in :meth:`add`.
         """
-        return self._insert(parent, rdn, attrs, guid, sd, object_class)
+        return self._insert(parent, rdn, attrs, guid, sd, object_class, rdn_key)
 
     def attr_key(self, name: str) -> str:
         """The interned lowercase key under which ``name`` is stored in :attr:`Entry.attrs`."""
@@ -223,8 +228,9 @@ class Directory:
         return key
 
     def _insert(self, parent: Entry | None, rdn: str, clean: dict[str, list], guid: UUID | None, sd: bytes,
-                object_class: str) -> Entry:
-        rdn_key = normalize_rdn(rdn) if parent is not None else normalize_dn(rdn)
+                object_class: str, rdn_key: str | None = None) -> Entry:
+        if rdn_key is None:
+            rdn_key = normalize_rdn(rdn) if parent is not None else normalize_dn(rdn)
         siblings = parent.children if parent is not None else self._roots
         if rdn_key in siblings:
             raise EntryExists(f"{rdn},{parent.dn}" if parent else rdn)
@@ -245,19 +251,27 @@ class Directory:
         # Only a handful of attributes are indexed or linked: visit those, not every attribute.
         # This is _index_values(add=True) unrolled, the per-entry cost of bulk provisioning.
         indexes = self._index
+        shared = self._shared_keys
         for attr in _WATCHED:
             values = clean.get(attr)
             if not values:
                 continue
-            if attr in _LINKED_SET:
+            if attr in _CASEFOLDED and len(values) == 1 and type(v := values[0]) is str:
+                k = v.casefold()
+                pairs: Iterable[tuple[dict, object]] = ((indexes[attr], v if k == v else k),)
+            elif attr in _LINKED_SET:
                 self._index_values(entry, attr, values, add=True)
                 continue
-            index = indexes[attr]
-            keys = self._index_keys(attr, values)
-            if attr == "objectcategory":
-                for cn in self._category_cns(values):
-                    _bucket_add(indexes[_CATEGORY_CN], cn, entry)
-            for k in keys:
+            else:
+                # Bulk creators share one objectClass/objectCategory list between objects.
+                memo = shared.get(attr)
+                if memo is not None and memo[0] is values:
+                    pairs = memo[1]
+                else:
+                    pairs = self._index_pairs(attr, values)
+                    if attr in _SHARED_KEYS:
+                        shared[attr] = (values, pairs)
+            for index, k in pairs:
                 cur = index.get(k)
                 if cur is None:
                     index[k] = entry
@@ -522,6 +536,7 @@ class Directory:
         self._by_guid = {}
         self._roots = {}
         self._index = {a: {} for a in self._index}
+        self._shared_keys = {}  # its pairs point into the old index dicts
         self._links = {a: {} for a in LINKED}
         self._pending = {a: {} for a in LINKED}
         for e, guid, dn, parent_guid, rdn_key, attrs, sd, oc in snap:  # type: ignore[attr-defined]
@@ -592,6 +607,14 @@ class Directory:
         else:
             keys = [match_key(at, v) for v in values]
         return [k for k in keys if k is not None] if None in keys else keys
+
+    def _index_pairs(self, attr: str, values: list) -> list[tuple[dict, object]]:
+        """(index, key) for every index entry ``values`` of ``attr`` need."""
+        index = self._index[attr]
+        pairs: list[tuple[dict, object]] = [(index, k) for k in self._index_keys(attr, values)]
+        if attr == "objectcategory":
+            pairs.extend((self._index[_CATEGORY_CN], cn) for cn in self._category_cns(values))
+        return pairs
 
     def _category_cns(self, values: list) -> list[str]:
         """Casefolded first RDN values of objectCategory DNs (the ``(objectCategory=person)`` form)."""

@@ -29,6 +29,7 @@ __all__ = [
     "parent_dn",
     "parse_dn",
     "rdn_string",
+    "rdn_with_key",
     "unescape_value",
 ]
 
@@ -67,6 +68,17 @@ def escape_value(value: str) -> str:
 def rdn_string(attr: str, value: str) -> str:
     """``attr=value`` with the value escaped, e.g. ``rdn_string("CN", "Smith, John")``."""
     return f"{attr}={escape_value(value)}"
+
+
+def rdn_with_key(attr: str, value: str) -> tuple[str, str]:
+    """``(rdn_string(attr, value), normalize_rdn(that))`` computed together (bulk creation)."""
+    escaped = escape_value(value)
+    rdn = f"{attr}={escaped}"
+    # A value that needs no escaping and has no '#' takes normalize_rdn's fast path, whose
+    # result is then just the lowercased text.
+    if escaped is value and "#" not in value and _ATTR_RE.match(attr):
+        return rdn, f"{attr.lower()}={value.lower()}"
+    return rdn, normalize_rdn(rdn)
 
 
 def _check_attr(attr: str, text: str) -> str:

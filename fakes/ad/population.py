@@ -19,7 +19,7 @@ from faker.providers.person.en_US import Provider as PersonProvider
 
 from fakes.ad import passwords
 from fakes.ad.dc_write import BulkCreator, create_entry
-from fakes.ad.dn import escape_value
+from fakes.ad.dn import rdn_with_key
 
 if TYPE_CHECKING:
     from fakes.ad.dc import DomainController
@@ -110,7 +110,8 @@ def populate(
             "unicodepwd": secret,
             "ntpwdhistory": secret,
         }
-        entry = makers[d].create(f"CN={escape_value(cn)}", attrs)
+        rdn, rdn_key = rdn_with_key("CN", cn)
+        entry = makers[d].create(rdn, attrs, rdn_key=rdn_key)
         members[d].append(entry.dn)
         created.append(entry)
     for ou, dept, dns in zip(ous, layout.departments, members):

@@ -159,3 +159,34 @@ def test_filter_value_memo_stays_correct_past_its_capacity() -> None:
     assert [e.dn for e in d.walk(root) if unique(e) is True] == [f"CN=u{n - 1},DC=t,DC=test"]
     found = d.search(root, Scope.SUBTREE, parse_filter(f"(cn=u{n - 2})"))
     assert [e.dn for e in found] == [f"CN=u{n - 2},DC=t,DC=test"]
+
+
+_VALUE_CHARS = st.sampled_from(list("aZ ,+\"\\<>;=#\n\r\x00éẞİK1-"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["CN", "ou", "x-y", "1.2.3", "C N"]), st.text(alphabet=_VALUE_CHARS, max_size=12))
+def test_rdn_with_key_matches_rdn_string_then_normalize(attr: str, value: str) -> None:
+    rdn = dnmod.rdn_string(attr, value)
+    try:
+        expected: object = (rdn, normalize_rdn(rdn))
+    except DNError:
+        expected = DNError
+    try:
+        got: object = dnmod.rdn_with_key(attr, value)
+    except DNError:
+        got = DNError
+    assert got == expected
+
+
+def test_bulk_objects_stay_indexed_across_snapshot_restore() -> None:
+    dc = provision(users=0, seed=5)
+    ou = create_entry(dc, dc.root(), "OU=Snap", {"ou": ["Snap"]}, "organizationalUnit")
+    maker = BulkCreator(dc, ou, "user")
+    first = maker.create("CN=Before", _user_attrs(1))
+    snap = dc.directory.snapshot()
+    dc.directory.restore(snap)
+    after = maker.create("CN=After", _user_attrs(2))
+    people = dc.directory.search(ou, Scope.SUBTREE, parse_filter("(objectCategory=person)"))
+    assert [e.dn for e in people] == [first.dn, after.dn]
+    assert set(dc.directory.lookup("objectClass", "organizationalPerson")) >= {first, after}
