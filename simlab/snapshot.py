@@ -1,0 +1,201 @@
+"""Cheap lab snapshots: ``snap = lab.snapshot()`` ... ``lab.restore(snap)``, no rebuild and no new ports.
+
+A snapshot holds the lab's mutable state: the DC's directory (``Directory.snapshot``) and counters
+(USN, RID pool, seeded RNG, connector credentials, SDProp's state), the tenant (users, groups,
+roles, methods, SSPR policy and flows, on-premises integration, licence, audit log, operations,
+outbox, Graph fault plan and RNG), the Connect server (configuration, service state, sync engine),
+the GPO model, the faults applied, and how long each log was (the operation log, the Connect
+Application log and the DC's Security log are cut back to that length on restore).
+
+Not restored, by design: **the clock** (simulated time never goes back; timers such as SDProp,
+the sync scheduler and GPO refresh stay armed where they are, so the next sync or SDProp run
+may come at a different moment than it would have after the snapshot) and the served
+endpoints (same ports, same CA). Open LDAP connections of the writeback agent are closed, so
+it binds again as the restored connector account.
+
+The tenant, Connect server and logs have no snapshot API of their own, so their state is copied
+attribute by attribute here; a new attribute on those classes is picked up automatically unless
+it is a lock, a clock or a wired-in collaborator (see ``_SKIP``).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import random
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simlab.lab import Lab
+
+# Collaborators and plumbing, not state: kept as they are.
+_SKIP = frozenset({"lock", "_lock", "clock", "_clock", "relay", "audit", "faults", "oplog", "_signing",
+                   "tenant", "eventlog", "_config", "password_source", "_ids"})
+
+
+@dataclass(frozen=True, slots=True)
+class LabSnapshot:
+    """Opaque state of one lab at ``taken_at`` (simulated time); restore it with :meth:`Lab.restore`."""
+
+    owner: int  # id() of the DC it was taken from: a snapshot only fits the lab build it came from
+    taken_at: datetime
+    directory: object
+    dc: dict[str, Any]
+    tenant: dict[str, Any]
+    tenant_faults: dict[str, Any]
+    audit: tuple[Any, ...]
+    connect_config: Any
+    connect_running: bool
+    sync: dict[str, Any]
+    gpo: tuple[Any, Any]
+    applied_faults: tuple[str, ...]
+    log_lengths: tuple[int, int, int]  # operation log, Connect Application log, DC Security log
+
+
+class SnapshotError(RuntimeError):
+    """A snapshot that does not belong to this lab (another lab, or taken before a reset)."""
+
+
+def take_snapshot(lab: Lab) -> LabSnapshot:
+    """Copy everything mutable in ``lab`` (see the module docstring for what is and is not included)."""
+    dc, tenant, connect = lab.dc, lab.tenant, lab.connect
+    with dc.lock, tenant.lock:
+        directory = dc.directory.snapshot()
+        dc_state = {
+            "usn": dc.usn, "next_rid": dc.next_rid, "rng": dc.rng.getstate(),
+            "replication_delay": dc.replication_delay, "connector_dn": dc.connector_dn,
+            "connector_password": dc.connector_password, "admin_password": dc.admin_password,
+            "sdprop": (dc.sdprop.runs, dc.sdprop.ds_heuristics) if dc.sdprop is not None else None,
+        }
+        return LabSnapshot(
+            owner=id(dc),
+            taken_at=lab.clock.now(),
+            directory=directory,
+            dc=dc_state,
+            tenant=_freeze(tenant),
+            tenant_faults=_freeze(tenant.faults),
+            audit=tuple(tenant.audit),
+            connect_config=connect.config,
+            connect_running=connect.service_running,
+            sync=_freeze(connect.sync),
+            gpo=(lab.gpo.settings, lab.gpo.applied),
+            applied_faults=tuple(lab.applied_faults),
+            log_lengths=(len(lab.oplog), len(connect.eventlog), len(dc.security_log)),
+        )
+
+
+def restore_snapshot(lab: Lab, snap: LabSnapshot) -> None:
+    """Put ``lab`` back to ``snap``; the snapshot stays valid and can be restored again."""
+    if not isinstance(snap, LabSnapshot) or snap.owner != id(lab.dc):
+        raise SnapshotError("this snapshot was taken from another lab (or before Lab.reset rebuilt this one)")
+    dc, tenant, connect = lab.dc, lab.tenant, lab.connect
+    with dc.lock, tenant.lock:
+        dc.directory.restore(snap.directory)
+        s = snap.dc
+        dc.usn, dc.next_rid, dc.replication_delay = s["usn"], s["next_rid"], s["replication_delay"]
+        dc.rng.setstate(s["rng"])
+        dc.connector_dn, dc.connector_password = s["connector_dn"], s["connector_password"]
+        dc.admin_password = s["admin_password"]
+        if s["sdprop"] is not None:
+            dc.sdprop.runs, dc.sdprop.ds_heuristics = s["sdprop"]
+        _thaw(tenant, snap.tenant)
+        _thaw(tenant.faults, snap.tenant_faults)
+        _replace(tenant.audit, "_entries", list(snap.audit))
+        lab.gpo.settings, lab.gpo.applied = snap.gpo
+        lab.applied_faults[:] = snap.applied_faults
+    _restore_connect(connect, snap)
+    # Last: starting/stopping the service above writes 31015/31016, which the cut removes again.
+    oplog_len, app_len, sec_len = snap.log_lengths
+    _truncate(lab.oplog, "_ops", oplog_len)
+    if tenant.oplog is not None and tenant.oplog is not lab.oplog:
+        _truncate(tenant.oplog, "_ops", oplog_len)
+    _truncate(connect.eventlog, "_events", app_len)
+    _truncate(dc.security_log, "_events", sec_len)
+
+
+def _restore_connect(connect: Any, snap: LabSnapshot) -> None:
+    connect.writeback.close()  # cached binds were made with the credentials of the moment
+    with connect._lock:
+        connect._config = snap.connect_config
+        _thaw(connect.sync, snap.sync)
+    if snap.connect_running and not connect.service_running:
+        connect.start_service()
+    elif not snap.connect_running and connect.service_running:
+        connect.stop_service()
+    else:
+        connect._refresh_registration()  # writeback on/off or staging may differ from the snapshot's
+
+
+# --------------------------------------------------------------------------- attribute-level copies
+def _freeze(obj: object) -> dict[str, Any]:
+    return {k: _copy(v) for k, v in _state(obj).items() if k not in _SKIP}
+
+
+def _thaw(obj: object, saved: dict[str, Any]) -> None:
+    for name, value in saved.items():
+        current = getattr(obj, name, None)
+        if isinstance(current, random.Random) and isinstance(value, _RngState):
+            current.setstate(value.state)
+            continue
+        fresh = _copy(value)  # copy again: the snapshot must survive being restored twice
+        if isinstance(current, dict) and isinstance(fresh, dict):
+            current.clear()
+            current.update(fresh)
+        elif isinstance(current, list | deque) and type(current) is type(fresh):
+            current.clear()
+            current.extend(fresh)
+        elif isinstance(current, set) and isinstance(fresh, set):
+            current.clear()
+            current.update(fresh)
+        else:
+            setattr(obj, name, fresh)
+    # Attributes that did not exist yet at snapshot time (lazily created) are left alone.
+
+
+@dataclass(frozen=True, slots=True)
+class _RngState:
+    state: object
+
+
+def _copy(value: Any) -> Any:
+    """Containers copied (recursively), frozen values shared, mutable dataclasses deep-copied."""
+    if isinstance(value, random.Random):
+        return _RngState(value.getstate())
+    if isinstance(value, _RngState):
+        return value
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, deque):
+        return deque(_copy(v) for v in value)
+    if isinstance(value, set):
+        return set(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        params = getattr(type(value), "__dataclass_params__", None)
+        if params is not None and not params.frozen:
+            return copy.deepcopy(value)  # e.g. an SSPR flow: its verified-methods state mutates
+    return value
+
+
+def _state(obj: object) -> dict[str, Any]:
+    if hasattr(obj, "__dict__"):
+        return dict(vars(obj))
+    return {name: getattr(obj, name) for name in getattr(type(obj), "__slots__", ()) if hasattr(obj, name)}
+
+
+def _replace(log: Any, attr: str, values: list[Any]) -> None:
+    with log._lock:
+        getattr(log, attr)[:] = values
+
+
+def _truncate(log: Any, attr: str, length: int) -> None:
+    # The logs number records by position (record_id = index + 1), so cutting the tail is enough.
+    with log._lock:
+        del getattr(log, attr)[length:]
+
+
+__all__ = ["LabSnapshot", "SnapshotError", "restore_snapshot", "take_snapshot"]
