@@ -92,6 +92,22 @@ def test_the_five_minute_tour(tmp_path: Path):
         assert simlab("sspr", "reset", "alice", "Fresh-Passw0rd-2026!", env=env).stdout.strip() == "success"
         assert simlab("doctor", "--user", "alice", env=env).returncode == 0
 
+        # The Connect wizard refuses a wrong Global Administrator password: offboarding fails (31014).
+        refused = simlab(
+            "connect",
+            "wizard",
+            "--no-writeback",
+            "--admin-upn",
+            endpoints["tenant_admin_upn"],
+            "--admin-password",
+            "wrong",
+            env=env,
+        )
+        assert refused.returncode == 1 and "Error getting auth token." in refused.stdout
+        later = simlab("events", "--json", "--id", "31014", "--since", "2026-01-05T09:00:00", env=env)
+        assert [json.loads(line)["event_id"] for line in later.stdout.splitlines()] == [31014]
+        assert "MSOL_" in simlab("connect", "config", env=env).stdout
+
         if shutil.which("ldapwhoami"):
             who = subprocess.run(
                 [
