@@ -139,8 +139,9 @@ class Directory:
         self._class_keys: dict[tuple, frozenset[str]] = {}  # objectClass values -> indexed keys
         self._category_cn: dict[str, str] = {}  # objectCategory DN -> casefolded first RDN value
         self._category_ndn: dict[str, object] = {}  # objectCategory DN -> its index key
-        # attr -> (the last value list seen, its index pairs): identity memo for shared lists.
-        self._shared_keys: dict[str, tuple[list, list[tuple[dict, object]]]] = {}
+        # id(value list) -> (the list, attribute, its index pairs): identity memo for shared lists
+        # (holding the list keeps its id from being reused).
+        self._shared_keys: dict[int, tuple[list, str, list[tuple[dict, object]]]] = {}
         self._parent_ndn: dict[Entry, tuple[str, str]] = {}  # parent -> (dn, normalized dn)
         # linked attr -> target entry -> {source entries}
         # (a target's sources are a bucket: one Entry, or a dict of them, like the index buckets;
@@ -259,18 +260,24 @@ class Directory:
             if attr in _CASEFOLDED and len(values) == 1 and type(v := values[0]) is str:
                 k = v.casefold()
                 pairs: Iterable[tuple[dict, object]] = ((indexes[attr], v if k == v else k),)
+            elif attr == "objectsid" and len(values) == 1 and type(v := values[0]) is bytes \
+                    and v[:2] not in (b"S-", b"s-"):
+                pairs = ((indexes[attr], v),)  # match_key of a binary SID is the SID itself
             elif attr in _LINKED_SET:
                 self._index_values(entry, attr, values, add=True)
                 continue
-            else:
-                # Bulk creators share one objectClass/objectCategory list between objects.
-                memo = shared.get(attr)
-                if memo is not None and memo[0] is values:
-                    pairs = memo[1]
+            elif attr in _SHARED_KEYS:
+                # Bulk creators share one objectClass/objectCategory list per class and parent.
+                memo = shared.get(id(values))
+                if memo is not None and memo[0] is values and memo[1] == attr:
+                    pairs = memo[2]
                 else:
                     pairs = self._index_pairs(attr, values)
-                    if attr in _SHARED_KEYS:
-                        shared[attr] = (values, pairs)
+                    if len(shared) >= 64:
+                        shared.clear()
+                    shared[id(values)] = (values, attr, pairs)
+            else:
+                pairs = self._index_pairs(attr, values)
             for index, k in pairs:
                 cur = index.get(k)
                 if cur is None:
