@@ -309,6 +309,8 @@ def import_ldif(
     directory's export, ``"auto"`` picks by the simlab header comment.
     """
     doc = data if isinstance(data, LdifDocument) else parse_ldif(data, source)
+    if mode not in ("merge", "replace"):
+        raise ValueError(f"mode must be 'merge' or 'replace', not {mode!r}")
     simlab = doc.is_simlab_export if flavor == "auto" else flavor == "simlab"
     with dc.lock:
         loader = _Loader(dc, doc.source, simlab, default_password)
@@ -316,8 +318,8 @@ def import_ldif(
         records = sorted(doc.records, key=lambda r: _depth(r, doc.source))  # parents first, stable
         if mode == "replace":
             loader.replace_domain(records)
-        elif mode != "merge":
-            raise ValueError(f"mode must be 'merge' or 'replace', not {mode!r}")
+        if not simlab:
+            loader.scan_domains(records)
         for rec in records:
             loader.load(rec)
         loader.finish()
@@ -543,9 +545,7 @@ class _Loader:
         m = _DOMAIN_SID.match(sid)
         if m is None or m.group(1) == dc.domain_sid:
             return raw
-        if m.group(1) not in self._foreign_prefixes:
-            self._foreign_prefixes.add(m.group(1))
-            self.warn(rec.line, f"SIDs of domain {m.group(1)} are re-based onto the lab's {dc.domain_sid}")
+        self.learn_domain(m.group(1), rec)
         new = sid_to_bytes(f"{dc.domain_sid}-{m.group(2)}")
         if dc.directory.by_sid(new) is not None:
             fresh = dc.allocate_sid()
@@ -553,6 +553,28 @@ class _Loader:
                       f"given {sid_from_bytes(fresh)}")
             return fresh
         return new
+
+    def learn_domain(self, domain_sid: str, rec: LdifRecord) -> None:
+        if domain_sid != self.dc.domain_sid and domain_sid not in self._foreign_prefixes:
+            self._foreign_prefixes.add(domain_sid)
+            self.warn(rec.line, f"SIDs of domain {domain_sid} are re-based onto the lab's "
+                      f"{self.dc.domain_sid}")
+
+    def scan_domains(self, records: list[LdifRecord]) -> None:
+        """Learn the exported domain's SID up front, so SDs naming its accounts are re-based in any order."""
+        for rec in records:
+            for name, value in rec.attrs:
+                if name.lower() != "objectsid":
+                    continue
+                try:
+                    sid = sid_from_bytes(value)
+                except Exception:  # a malformed SID is reported when the entry itself loads
+                    continue
+                m = _DOMAIN_SID.match(sid)
+                if m is not None:
+                    self.learn_domain(m.group(1), rec)
+                elif sid.startswith("S-1-5-21-") and sid.count("-") == 6:  # the NC head: the domain SID
+                    self.learn_domain(sid, rec)
 
     # -- existing entries ---------------------------------------------------------------
     def merge(self, entry: Entry, parsed: _Parsed, rec: LdifRecord) -> None:

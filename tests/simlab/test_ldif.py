@@ -383,3 +383,24 @@ def test_binary_values_stay_base64_even_when_printable():
     dc.directory.set_values(root, "mS-DS-ConsistencyGuid", [b"ABCDEFGHIJKLMNOP"])
     text = export_ldif(dc)
     assert f"mS-DS-ConsistencyGuid:: {base64.b64encode(b'ABCDEFGHIJKLMNOP').decode()}" in text
+
+
+def test_a_foreign_sd_keeps_its_explicit_aces_rebased_and_inherits_the_rest():
+    from fakes.ad.security.descriptor import Acl, SecurityDescriptor
+
+    dc = provision(seed=3)
+    foreign_user = f"{FOREIGN_SID}-1104"
+    stale = Ace(K.ACCESS_ALLOWED_ACE_TYPE, K.INHERITED_ACE, K.RIGHT_DS_READ_PROPERTY, "S-1-5-11")
+    deny = Ace(K.ACCESS_DENIED_ACE_TYPE, 0, K.RIGHT_DS_CONTROL_ACCESS, foreign_user)
+    sd = SecurityDescriptor(owner=f"{FOREIGN_SID}-512", group=f"{FOREIGN_SID}-512", dacl=Acl((deny, stale)))
+    # Only the NC head names the exported domain; the OU has no SID, its SD names a foreign account.
+    text = (REAL_EXPORT.split("\n\n")[-1]
+            + "\n\ndn: OU=Sec,DC=contoso,DC=com\nobjectClass: organizationalUnit\n"
+            f"nTSecurityDescriptor:: {base64.b64encode(sd.to_bytes()).decode()}\n")
+    import_ldif(dc, text)
+    stored = dc.sds.parse(dc.directory.get("OU=Sec,DC=contoso,DC=com").sd)
+    explicit = [a for a in stored.dacl.aces if not a.inherited]
+    assert explicit == [deny.replace(sid=make_sid(dc.domain_sid, 1104))]
+    assert stored.owner == make_sid(dc.domain_sid, 512)
+    inherited = [a for a in stored.dacl.aces if a.inherited]
+    assert inherited and stale not in inherited  # the parent's inheritable ACEs, not the file's copies
