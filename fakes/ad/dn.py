@@ -76,9 +76,20 @@ def rdn_with_key(attr: str, value: str) -> tuple[str, str]:
     rdn = f"{attr}={escaped}"
     # A value that needs no escaping and has no '#' takes normalize_rdn's fast path, whose
     # result is then just the lowercased text.
-    if escaped is value and "#" not in value and _ATTR_RE.match(attr):
+    if escaped is value and "#" not in value and (attr in _GOOD_ATTRS or _good_attr(attr)):
         return rdn, f"{attr.lower()}={value.lower()}"
     return rdn, normalize_rdn(rdn)
+
+
+_GOOD_ATTRS: set[str] = set()  # attribute types already matched by _ATTR_RE (a handful: CN, OU, ...)
+
+
+def _good_attr(attr: str) -> bool:
+    if _ATTR_RE.match(attr) is None:
+        return False
+    if len(_GOOD_ATTRS) < 256:
+        _GOOD_ATTRS.add(attr)
+    return True
 
 
 def _check_attr(attr: str, text: str) -> str:
