@@ -12,6 +12,7 @@ served over HTTPS. Everything time-based reads the lab's :class:`SimClock`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import ssl
 import tempfile
@@ -189,6 +190,7 @@ class Lab:
         self.tenant = Tenant.create(
             domain=spec.domain.dns, clock=self.clock, seed=spec.seed, licence=spec.tenant.licence
         )
+        self.tenant.oplog = self.oplog  # Graph and portal requests join the LDAP ones in one log
         self.tenant.faults.configure(
             throttle_rate=spec.tenant.throttle_rate, retry_after=spec.tenant.retry_after_seconds
         )
@@ -199,6 +201,11 @@ class Lab:
             netbios=self.dc.netbios_name,
             ou_filter=tuple(spec.connect.ou_filter),
         )
+        if spec.connect.account != "express":
+            # Same MSOL_-style name, but "View current configuration" must not call it an Express account.
+            directory = dataclasses.replace(
+                directory, connector=dataclasses.replace(directory.connector, kind="custom")
+            )
         self.connect = ConnectServer.create(
             tenant=self.tenant,
             clock=self.clock,
@@ -322,6 +329,7 @@ class Lab:
         parent = ou or f"OU={self.spec.population.departments[0]},OU=Staff,{self.dc.domain_dn}"
         if "=" not in parent:
             parent = f"OU={parent},OU=Staff,{self.dc.domain_dn}"
+        self._ensure_ous(parent)
         display = display_name or sam.replace(".", " ").title()
         dn = f"CN={display},{parent}"
         upn = f"{sam}@{self.spec.domain.dns}"
@@ -349,6 +357,16 @@ class Lab:
         elif state == "expired":
             self.dc.modify(admin, dn, [Change(ModOp.REPLACE, "pwdLastSet", (b"0",))])
         return UserRef(sam, dn, upn)
+
+    def _ensure_ous(self, dn: str) -> None:
+        """Create the OU chain down to ``dn`` as Administrator (a lab with no seeded population has none)."""
+        if self.dc.directory.get(dn) is not None or dn.lower() == self.dc.domain_dn.lower():
+            return
+        rdn, _, parent = dn.partition(",")
+        self._ensure_ous(parent)
+        name = rdn.split("=", 1)[1]
+        attrs = {"objectClass": [b"organizationalUnit"], "ou": [name.encode()]}
+        self.dc.add(self.dc.admin_session(), dn, attrs)
 
     @property
     def connector_sam(self) -> str:

@@ -80,3 +80,13 @@ def test_docs_faults_md_is_the_generated_catalogue():
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "faults.md"
     assert doc.read_text() == catalogue_markdown(), "regenerate: simlab faults --markdown > docs/faults.md"
+
+
+def test_a_lab_without_seeded_users_still_has_its_named_users_and_logs_graph_requests():
+    from simlab import portal
+
+    with Lab(LabSpec(population={"users": 0})) as lab:
+        assert lab.sspr_reset("alice", "Fresh-Passw0rd-2026!").ok
+        assert lab.connect.view_configuration()["Synchronized directories"][0]["Account type"] == "Custom"
+        portal.get_onprem_policies(lab.tenant)
+        assert lab.oplog.query(protocol="graph", op="GET")[-1].target.endswith("OnPremisesPasswordResetPolicies")
