@@ -89,4 +89,6 @@ def test_a_lab_without_seeded_users_still_has_its_named_users_and_logs_graph_req
         assert lab.sspr_reset("alice", "Fresh-Passw0rd-2026!").ok
         assert lab.connect.view_configuration()["Synchronized directories"][0]["Account type"] == "Custom"
         portal.get_onprem_policies(lab.tenant)
-        assert lab.oplog.query(protocol="graph", op="GET")[-1].target.endswith("OnPremisesPasswordResetPolicies")
+        assert lab.oplog.query(protocol="graph", op="GET")[-1].target.endswith(
+            "OnPremisesPasswordResetPolicies"
+        )
