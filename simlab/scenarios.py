@@ -31,7 +31,7 @@ from simlab import expectations
 from simlab.faults import apply_fault
 from simlab.lab import Lab
 from simlab.spec import FaultRef, LabSpec
-from simlab.specfile import SpecError, load_yaml, validate
+from simlab.specfile import SpecError, child_node, read_yaml_file, validate
 
 
 class Step(BaseModel):
@@ -85,25 +85,13 @@ class Scenario(BaseModel):
 
     @classmethod
     def load(cls, path: Path | str) -> Scenario:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SpecError(str(path), [f"{path}: cannot read: {exc.strerror}"]) from None
-        data, node = load_yaml(text, str(path))
+        """Read a scenario file; its ``lab`` section is validated as a lab spec (errors: file:line: field)."""
+        data, node = read_yaml_file(path)
         if isinstance(data, dict):
-            data.setdefault("name", path.stem)
+            data.setdefault("name", Path(path).stem)
             data["source"] = str(path)
         scenario = validate(cls, data, node, str(path))
-        try:
-            scenario.lab_spec()
-        except Exception as exc:  # the lab section is validated as a LabSpec too
-            from pydantic import ValidationError
-
-            if isinstance(exc, ValidationError):
-                problems = [f"{path}: lab.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-                raise SpecError(str(path), problems) from None
-            raise
+        validate(LabSpec, scenario.lab, child_node(node, "lab"), str(path), prefix="lab.")
         return scenario
 
 

@@ -38,8 +38,11 @@ def load_yaml(text: str, source: str = "<string>") -> tuple[Any, yaml.Node | Non
     return data, node
 
 
-def validate(model: type[M], data: Any, node: yaml.Node | None, source: str) -> M:
-    """Validate ``data`` against ``model``; map each error to the YAML line it came from."""
+def validate(model: type[M], data: Any, node: yaml.Node | None, source: str, prefix: str = "") -> M:
+    """Validate ``data`` against ``model``; map each error to the YAML line it came from.
+
+    ``prefix`` names where ``data`` sits in a larger document (``lab.``) for the messages.
+    """
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
@@ -47,20 +50,34 @@ def validate(model: type[M], data: Any, node: yaml.Node | None, source: str) -> 
         for err in exc.errors():
             loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
             line = _line_of(node, loc)
-            field = ".".join(str(p) for p in loc) or "(top level)"
+            field = prefix + ".".join(str(p) for p in loc) if loc or prefix else "(top level)"
             where = f"{source}:{line}" if line else source
             problems.append(f"{where}: {field}: {err['msg']}")
         raise SpecError(source, problems) from None
 
 
-def load_model(model: type[M], path: Path | str) -> M:
-    """Read and validate a YAML file."""
+def read_yaml_file(path: Path | str) -> tuple[Any, yaml.Node | None]:
+    """Read and parse a YAML file; unreadable files and bad YAML become :class:`SpecError`."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(str(path), [f"{path}: cannot read: {exc.strerror}"]) from None
-    data, node = load_yaml(text, str(path))
+    return load_yaml(text, str(path))
+
+
+def child_node(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    """The value node under ``key`` of a mapping node (None when absent)."""
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return v
+    return None
+
+
+def load_model(model: type[M], path: Path | str) -> M:
+    """Read and validate a YAML file."""
+    data, node = read_yaml_file(path)
     return validate(model, data, node, str(path))
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -21,6 +23,29 @@ def simlab(*args: str, env: dict | None = None, timeout: float = 120) -> subproc
     return subprocess.run(
         [*SIMLAB, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT, check=False
     )
+
+
+@contextlib.contextmanager
+def served(tmp_path: Path, *args: str) -> Iterator[tuple[dict, dict, subprocess.Popen]]:
+    """`simlab serve` in a subprocess (HOME in tmp_path); yields its endpoints, env and process."""
+    env = {**os.environ, "HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [*SIMLAB, "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        yield json.loads(proc.stdout.readline()), env, proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("simlab serve did not stop on SIGTERM")
 
 
 def test_run_reports_and_exits_by_result(tmp_path: Path):
@@ -61,17 +86,7 @@ def test_faults_json_lists_the_catalogue():
 
 def test_the_five_minute_tour(tmp_path: Path):
     """serve a lab, break it, watch SSPR fail, read events, run doctor, fix it, see it work."""
-    env = {**os.environ, "HOME": str(tmp_path)}
-    proc = subprocess.Popen(
-        [*SIMLAB, "serve", "--users", "10"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        endpoints = json.loads(proc.stdout.readline())
+    with served(tmp_path, "--users", "10") as (endpoints, env, proc):
         assert endpoints["ldaps_url"].startswith("ldaps://127.0.0.1:")
         assert endpoints["graph_base_url"].startswith("https://127.0.0.1:")
 
@@ -127,13 +142,6 @@ def test_the_five_minute_tour(tmp_path: Path):
                 check=False,
             )
             assert who.stdout.strip() == "u:CONTOSO\\alice", who.stderr
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail("simlab serve did not stop on SIGTERM")
     assert proc.returncode == 0
     assert "lab stopped" in proc.stderr.read()
 
@@ -145,17 +153,7 @@ def test_serve_refuses_a_non_loopback_address():
 
 def test_doctor_against_an_endpoint_pair(tmp_path: Path):
     """doctor needs no lab object: any LDAPS URL + admin credentials (+ Graph URL and token)."""
-    env = {**os.environ, "HOME": str(tmp_path)}
-    proc = subprocess.Popen(
-        [*SIMLAB, "serve", "--users", "5"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        ep = json.loads(proc.stdout.readline())
+    with served(tmp_path, "--users", "5") as (ep, env, _):
         assert simlab("fault", "inheritance-disabled", env=env).returncode == 0
         events = tmp_path / "events.jsonl"
         events.write_text(simlab("events", "--json", env=env).stdout)
@@ -183,6 +181,3 @@ def test_doctor_against_an_endpoint_pair(tmp_path: Path):
         )
         assert result.returncode == 1, result.stderr
         assert "inheritance-disabled" in {f["id"] for f in json.loads(result.stdout)["findings"]}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
