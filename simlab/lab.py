@@ -18,7 +18,6 @@ import ssl
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -168,7 +167,8 @@ class Lab:
         )
         if spec.domain.dcs > 1:
             # A second DC: the agent's DC sees DACL edits only after replication.
-            self.dc.replication_delay = _minutes(spec.domain.replication_delay_minutes)
+            self.dc.replication_delay = spec.domain.replication_delay_minutes * 60.0
+        self.dc.audit_directory_service_changes = spec.audit.directory_service_changes
         self.gpo = DomainPolicyGpo(self.dc, spec.password_policy)
         self.gpo.apply_now()
         self.ldif_import = self._seed_directory()
@@ -571,8 +571,6 @@ class Lab:
         return self.graph_endpoints
 
 
-def _minutes(value: int) -> timedelta:
-    return timedelta(minutes=value)
 
 
 def _sd_flags_control(flags: int) -> Control:

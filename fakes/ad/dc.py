@@ -149,6 +149,8 @@ class DomainController:
         self.sds = SdStore(domain_sid)
         self.security_log = EventLog(clock, self.dns_host_name)
         self.replication_delay = 0.0
+        #: "Audit Directory Service Changes" (off by default on Windows DCs): when on, DACL edits write 5136.
+        self.audit_directory_service_changes = False
         self.usn = 4096
         self.next_rid = 1100
         self.admin_dn = ""

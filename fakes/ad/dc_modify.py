@@ -341,6 +341,8 @@ def _security_descriptor(
     def write() -> None:
         entry.sd = result
         dc.propagate(entry)
+        if not dc.audit_directory_service_changes:
+            return
         seclog.write(
             dc.security_log,
             seclog.DS_OBJECT_MODIFIED,

@@ -92,3 +92,13 @@ def test_a_lab_without_seeded_users_still_has_its_named_users_and_logs_graph_req
         assert lab.oplog.query(protocol="graph", op="GET")[-1].target.endswith(
             "OnPremisesPasswordResetPolicies"
         )
+
+
+@pytest.mark.parametrize("auditing", [False, True])
+def test_dacl_edits_reach_the_security_log_only_with_ds_auditing(auditing: bool):
+    spec = LabSpec(population={"users": 3}, audit={"directory_service_changes": auditing})
+    with Lab(spec) as lab:
+        mark = lab.dc.security_log.last_record_id()
+        apply_fault(lab, "missing-reset")
+        ids = [e.event_id for e in lab.dc.security_log.query(after_record=mark)]
+        assert (5136 in ids) is auditing
