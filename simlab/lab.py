@@ -14,74 +14,30 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
-import ssl
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import ldap3
-
-from fakes.ad.api import Change, Control, ModOp
-from fakes.ad.controls import SD_FLAGS, encode_sd_flags
+from fakes.ad.api import Change, ModOp
 from fakes.ad.ldap.serve import DcEndpoints, serve_dc
 from fakes.ad.provision import OuLayout, provision
-from fakes.ad.sid import sid_from_bytes
 from fakes.clock import SimClock
 from fakes.connect.config import DirectoryConnection, OptionalFeatures, WritebackOptions
 from fakes.connect.server import ConnectServer, WizardError
-from fakes.graph import sspr
-from fakes.graph.errors import SsprError
 from fakes.graph.tenant import Tenant
 from fakes.oplog import OperationLog
 from fakes.tls import CertificateAuthority
 from simlab.gpo import DomainPolicyGpo
+from simlab.lab_admin import DirectoryAdmin
+from simlab.lab_types import Attempt, BindResult, LabError, Transport, UserRef
+from simlab.lab_users import CloudActions
 from simlab.spec import LabSpec
-from simlab.tutorial import tutorial_aces
 
-Transport = Literal["ldap", "ldaps", "starttls"]
-DACL_SECURITY_INFORMATION = 0x4
+__all__ = ["Attempt", "BindResult", "Lab", "LabError", "Transport", "UserRef"]
 
 
-class LabError(RuntimeError):
-    """A lab could not be built or an action could not be carried out."""
-
-
-@dataclass(frozen=True)
-class UserRef:
-    """A directory user as scenarios name it."""
-
-    sam: str
-    dn: str
-    upn: str
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """How a user-facing action ended: ``code`` is the SSPR code (``SSPR_0029``) or error name."""
-
-    ok: bool
-    code: str | None = None
-    message: str = ""
-    reason: str = ""
-
-    @classmethod
-    def from_error(cls, err: SsprError) -> Attempt:
-        return cls(False, err.code, err.message, err.reason)
-
-
-@dataclass(frozen=True)
-class BindResult:
-    code: int
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.code == 0
-
-
-class Lab:
+class Lab(DirectoryAdmin, CloudActions):
     """One lab: build with :meth:`start` (or ``with``), tear down with :meth:`close`."""
 
     def __init__(
@@ -300,111 +256,6 @@ class Lab:
             if wanted is None or sam in wanted:
                 self.tenant.register_for_sspr(user)
 
-    # -- directory helpers -------------------------------------------------------------
-    def user(self, name: str) -> UserRef:
-        """Find a user by sAMAccountName, UPN or DN (in-process lookup; no access check)."""
-        directory = self.dc.directory
-        entry = directory.get(name) if "=" in name else None
-        if entry is None:
-            key = "userprincipalname" if "@" in name else "samaccountname"
-            hits = [e for e in directory.lookup(key, name) if e.object_class in ("user", "inetOrgPerson")]
-            entry = hits[0] if hits else None
-        if entry is None:
-            raise LabError(f"no user {name!r} in the lab's directory")
-        sam = entry.attrs["samaccountname"][0]
-        upn = (entry.attrs.get("userprincipalname") or [f"{sam}@{self.spec.domain.dns}"])[0]
-        return UserRef(sam, entry.dn, upn)
-
-    def create_user(
-        self,
-        sam: str,
-        *,
-        ou: str | None = None,
-        password: str | None = None,
-        state: str = "enabled",
-        display_name: str | None = None,
-    ) -> UserRef:
-        """Add a user the way an admin does in ADUC (as Administrator), then set its state."""
-        admin = self.dc.admin_session()
-        parent = ou or f"OU={self.spec.population.departments[0]},OU=Staff,{self.dc.domain_dn}"
-        if "=" not in parent:
-            parent = f"OU={parent},OU=Staff,{self.dc.domain_dn}"
-        self._ensure_ous(parent)
-        display = display_name or sam.replace(".", " ").title()
-        dn = f"CN={display},{parent}"
-        upn = f"{sam}@{self.spec.domain.dns}"
-        self.dc.add(admin, dn, {
-            "objectClass": [b"user"],
-            "sAMAccountName": [sam.encode()],
-            "userPrincipalName": [upn.encode()],
-            "displayName": [display.encode()],
-            "givenName": [display.split()[0].encode()],
-            "sn": [display.split()[-1].encode()],
-            "mail": [upn.encode()],
-        })
-        self.dc.set_password(dn, password or self.spec.population.password)
-        uac = b"514" if state == "disabled" else b"512"
-        changes = [Change(ModOp.REPLACE, "userAccountControl", (uac,)),
-                   Change(ModOp.REPLACE, "pwdLastSet", (b"-1",))]
-        self.dc.modify(admin, dn, changes)
-        if state == "locked":
-            # The DC locks accounts itself (bad passwords); LDAP may only write lockoutTime 0.
-            with self.dc.lock:
-                entry = self.dc.directory.get(dn)
-                assert entry is not None
-                self.dc.directory.set_values(entry, "lockouttime", [str(self.clock.filetime())])
-                self.dc.stamp(entry)
-        elif state == "expired":
-            self.dc.modify(admin, dn, [Change(ModOp.REPLACE, "pwdLastSet", (b"0",))])
-        return UserRef(sam, dn, upn)
-
-    def _ensure_ous(self, dn: str) -> None:
-        """Create the OU chain down to ``dn`` as Administrator (a lab with no seeded population has none)."""
-        if self.dc.directory.get(dn) is not None or dn.lower() == self.dc.domain_dn.lower():
-            return
-        rdn, _, parent = dn.partition(",")
-        self._ensure_ous(parent)
-        name = rdn.split("=", 1)[1]
-        attrs = {"objectClass": [b"organizationalUnit"], "ou": [name.encode()]}
-        self.dc.add(self.dc.admin_session(), dn, attrs)
-
-    @property
-    def connector_sam(self) -> str:
-        """The connector account's sAMAccountName (``MSOL_...``), as "View current configuration" shows."""
-        return self.dc.connector_dn.split(",", 1)[0].split("=", 1)[1]
-
-    def connector_sid(self) -> str:
-        entry = self.dc.directory.get(self.dc.connector_dn)
-        assert entry is not None
-        return sid_from_bytes(entry.attrs["objectsid"][0])
-
-    def grant_tutorial_permissions(self) -> None:
-        """The tutorial's ADUC grants on the domain root, as Administrator (DACL write with SD flags)."""
-        wanted = tutorial_aces(self.connector_sid())
-        # Idempotent: a directory seeded from a lab's LDIF already holds the grants (no write, no stamp).
-        dacl = self.dc.sds.parse(self.dc.root().sd).dacl
-        if dacl is not None and all(a in dacl.aces for a in wanted):
-            return
-        self.edit_dacl(self.dc.domain_dn, lambda aces: aces + [a for a in wanted if a not in aces])
-
-    def edit_dacl(self, dn: str, change: Any, *, protect: bool | None = None) -> None:
-        """Read-modify-write a DACL as ADUC does: explicit ACEs only, SD flags = DACL."""
-        from fakes.ad.security.descriptor import Acl, SecurityDescriptor
-
-        admin = self.dc.admin_session()
-        flags = (_sd_flags_control(DACL_SECURITY_INFORMATION),)
-        found = self.dc.search(admin, dn, 0, "(objectClass=*)", ["nTSecurityDescriptor"], controls=flags)
-        sd = SecurityDescriptor.from_bytes(found.entries[0].get("nTSecurityDescriptor")[0])
-        explicit = [a for a in (sd.dacl.aces if sd.dacl else ()) if not a.inherited]
-        control = sd.control
-        if protect is True:
-            control |= 0x1000
-        elif protect is False:
-            control &= ~0x1000
-        new = SecurityDescriptor(owner=None, group=None, dacl=Acl(tuple(change(explicit))), control=control)
-        self.dc.modify(admin, dn, [Change(ModOp.REPLACE, "nTSecurityDescriptor", (new.to_bytes(),))],
-                       controls=flags)
-
     # -- LDIF and snapshots ------------------------------------------------------------------
     def save_ldif(self, path: str | Path, *, secrets: bool = True) -> Path:
         """Write the directory as LDIF (``secrets=False`` leaves out the lab-only password digests)."""
@@ -423,98 +274,6 @@ class Lab:
         from simlab.snapshot import restore_snapshot
 
         restore_snapshot(self, snap)
-
-    # -- clients -------------------------------------------------------------------------
-    def ldap(self, user: str | None = None, password: str | None = None, *,
-             transport: Transport = "ldaps", bind: bool = True) -> ldap3.Connection:
-        """An ldap3 connection to the served DC (as Administrator unless told otherwise)."""
-        ep = self.ldap_endpoints
-        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ep.ca_file)
-        secure = transport == "ldaps"
-        server = ldap3.Server(ep.host, port=ep.ldaps_port if secure else ep.ldap_port, use_ssl=secure,
-                              tls=tls, get_info=ldap3.NONE)
-        who = user or ep.admin_dn
-        if user and "=" not in user and "@" not in user and "\\" not in user:
-            who = self.user(user).dn
-        conn = ldap3.Connection(server, user=who, password=password or ep.admin_password,
-                                raise_exceptions=False)
-        if transport == "starttls":
-            conn.open()
-            conn.start_tls()
-        if bind:
-            conn.bind()
-        return conn
-
-    def bind(self, user: str, password: str, *, transport: Transport = "ldaps") -> BindResult:
-        """Try a simple bind as ``user`` (sAMAccountName, UPN or DN) and report the result."""
-        conn = self.ldap(user, password, transport=transport, bind=False)
-        conn.bind()
-        result = BindResult(conn.result["result"], conn.result.get("message", ""))
-        conn.unbind()
-        return result
-
-    # -- the user's and the admin's cloud actions ----------------------------------------
-    def _tenant_user(self, name: str):
-        upn = self.upn(name)
-        user = self.tenant.get_user(upn)
-        if user is None:
-            raise LabError(f"{upn} is not in the tenant (not synced?)")
-        return user
-
-    def upn(self, name: str) -> str:
-        """The sign-in name for ``name``: as given if it has an @, else from AD, else name@domain."""
-        if "@" in name:
-            return name
-        try:
-            return self.user(name).upn
-        except LabError:
-            return f"{name}@{self.spec.domain.dns}"
-
-    def sspr_reset(self, user: str, new_password: str, *, unlock: bool = False) -> Attempt:
-        """The end-user flow at the SSPR portal: identify, verify, set a new password."""
-        upn = self.upn(user)
-        try:
-            flow = sspr.begin(self.tenant, upn)
-            self._verify(flow)
-            sspr.submit(self.tenant, flow, new_password, unlock=unlock)
-        except SsprError as err:
-            return Attempt.from_error(err)
-        return Attempt(True)
-
-    def sspr_unlock(self, user: str) -> Attempt:
-        """The end-user flow's "unlock my account" path (no new password)."""
-        upn = self.upn(user)
-        try:
-            flow = sspr.begin(self.tenant, upn)
-            self._verify(flow)
-            sspr.unlock_account(self.tenant, flow)
-        except SsprError as err:
-            return Attempt.from_error(err)
-        return Attempt(True)
-
-    def _verify(self, flow: Any) -> None:
-        for method in flow.methods[: flow.methods_required]:
-            sspr.send_code(self.tenant, flow, method.id)
-            code = self.tenant.outbox[-1][1]
-            sspr.verify(self.tenant, flow, method.id, code)
-        if len(flow.methods) < flow.methods_required:
-            raise SsprError("UserNotProperlyConfigured", reason="not enough registered methods")
-
-    def change_password(self, user: str, current: str, new: str) -> Attempt:
-        """A voluntary change in the cloud (My Account / /me/changePassword)."""
-        try:
-            sspr.change_password(self.tenant, self._tenant_user(user), current, new)
-        except SsprError as err:
-            return Attempt.from_error(err)
-        return Attempt(True)
-
-    def admin_reset(self, user: str, new_password: str | None = None) -> Attempt:
-        """An admin reset in the Entra admin center (writes back for synced users)."""
-        op = sspr.admin_reset(self.tenant, self.tenant.admin_upn, self._tenant_user(user), new_password)
-        if op.status == "succeeded":
-            return Attempt(True)
-        name, _, message = op.detail.partition(": ")
-        return Attempt(False, name, message)
 
     # -- time ------------------------------------------------------------------------------
     def advance(self, **kwargs: float) -> list[str]:
@@ -569,9 +328,3 @@ class Lab:
                         ca=self.ca)
         )
         return self.graph_endpoints
-
-
-
-
-def _sd_flags_control(flags: int) -> Control:
-    return Control(SD_FLAGS, True, encode_sd_flags(flags))
