@@ -25,6 +25,7 @@ from uuid import UUID
 
 from fakes.ad.dn import DNError, normalize_dn, parse_dn
 from fakes.ad.schema import AttributeType, Schema, Syntax
+from fakes.ad.sid import sid_from_bytes, sid_to_bytes
 
 if TYPE_CHECKING:
     from fakes.ad.directory import Directory, Entry
@@ -127,27 +128,6 @@ Filter = Union[And, Or, Not, Equal, Substrings, GreaterOrEqual, LessOrEqual, Pre
 
 # --------------------------------------------------------------------------------------
 # SIDs (binary <-> S-1-... text, MS-DTYP 2.4.2.2); small enough to keep local.
-
-
-def sid_to_bytes(sid: str) -> bytes:
-    """``"S-1-5-21-1-2-3-500"`` -> the binary SID stored in objectSid."""
-    parts = sid.strip().upper().split("-")
-    if len(parts) < 3 or parts[0] != "S":
-        raise ValueError(f"not a SID: {sid!r}")
-    revision, authority = int(parts[1]), int(parts[2])
-    subs = [int(p) for p in parts[3:]]
-    return struct.pack("<BB", revision, len(subs)) + authority.to_bytes(6, "big") + b"".join(
-        struct.pack("<I", s) for s in subs
-    )
-
-
-def sid_from_bytes(raw: bytes) -> str:
-    """Inverse of :func:`sid_to_bytes`."""
-    if len(raw) < 8 or len(raw) != 8 + 4 * raw[1]:
-        raise ValueError("not a binary SID")
-    authority = int.from_bytes(raw[2:8], "big")
-    subs = struct.unpack(f"<{raw[1]}I", raw[8:])
-    return "S-" + "-".join(str(x) for x in (raw[0], authority, *subs))
 
 
 # --------------------------------------------------------------------------------------

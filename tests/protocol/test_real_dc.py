@@ -16,10 +16,10 @@ from conftest import connect
 
 from fakes.ad import controls as ctl
 from fakes.ad import errors
-from fakes.ad.filters import sid_from_bytes
 from fakes.ad.ldap import DcEndpoints, serve_dc
 from fakes.ad.provision import provision
 from fakes.ad.security.descriptor import SecurityDescriptor
+from fakes.ad.sid import sid_from_bytes
 
 MODES = ["plain", "ldaps", "starttls"]
 USER_CLASS = "bf967aba-0de6-11d0-a285-00aa003049e2"

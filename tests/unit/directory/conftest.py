@@ -7,8 +7,8 @@ from uuid import UUID
 import pytest
 
 from fakes.ad.directory import Directory, Entry
-from fakes.ad.filters import sid_to_bytes
 from fakes.ad.schema import default_schema
+from fakes.ad.sid import sid_to_bytes
 
 DOMAIN_SID = "S-1-5-21-1004336348-1177238915-682003330"
 CATEGORY = "CN={},CN=Schema,CN=Configuration,DC=contoso,DC=com"
