@@ -13,45 +13,29 @@ or, for a leaf object, without the class and ``/I:T``; the domain root and Admin
 are then skipped. AdminSDHolder is only touched with ``include_admin_sd_holder=True``
 (current docs: ``-IncludeAdminSdHolders``, "not recommended").
 
-The SD codec here is deliberately tiny (DACL only, ACEs kept as opaque bytes except the
-ones added): Connect knows AD only through the wire format, like dsacls.
+Connect knows AD only through LDAP, like dsacls; it decodes the security descriptors it
+reads with the project's MS-DTYP codec (:mod:`fakes.ad.security`) and names rights with
+:mod:`fakes.ad.rights` — libraries, not the DC's state.
 """
 
 from __future__ import annotations
 
-import struct
-import uuid
 from dataclasses import dataclass
 
 import ldap3
 from ldap3.utils.conv import escape_filter_chars
 
+from fakes.ad.rights import AppliesTo, make_ace
+from fakes.ad.security.constants import DACL_SECURITY_INFORMATION, SE_DACL_PROTECTED
+from fakes.ad.security.descriptor import Ace, Acl, SecurityDescriptor
+from fakes.ad.sid import sid_from_bytes
 from fakes.connect.ldapconn import first_text, raw, result_of, sd_flags_control
 
-RESET_PASSWORD = uuid.UUID("00299570-246d-11d0-a768-00aa006e0529")
-LOCKOUT_TIME = uuid.UUID("28630ebf-41d5-11d1-a9c1-0000f80367c1")
-PWD_LAST_SET = uuid.UUID("bf967a0a-0de6-11d0-a285-00aa003049e2")
-USER_CLASS = uuid.UUID("bf967aba-0de6-11d0-a285-00aa003049e2")
-
-ACCESS_ALLOWED_OBJECT_ACE = 0x05
-CONTAINER_INHERIT = 0x02
-INHERIT_ONLY = 0x08
-INHERITED_ACE = 0x10
-ADS_RIGHT_DS_CONTROL_ACCESS = 0x100
-ADS_RIGHT_DS_WRITE_PROP = 0x20
-ACE_OBJECT_TYPE_PRESENT = 0x1
-ACE_INHERITED_OBJECT_TYPE_PRESENT = 0x2
-SE_DACL_PRESENT = 0x0004
-SE_DACL_PROTECTED = 0x1000
-SE_SELF_RELATIVE = 0x8000
-DACL_SECURITY_INFORMATION = 0x4
-ACL_REVISION_DS = 4
-
-#: (mask, object type) of each right the writeback cmdlet grants, in dsacls argument order.
-WRITEBACK_RIGHTS: tuple[tuple[int, uuid.UUID], ...] = (
-    (ADS_RIGHT_DS_CONTROL_ACCESS, RESET_PASSWORD),
-    (ADS_RIGHT_DS_WRITE_PROP, LOCKOUT_TIME),
-    (ADS_RIGHT_DS_WRITE_PROP, PWD_LAST_SET),
+#: What the writeback cmdlet grants, in dsacls argument order: (right, written property).
+WRITEBACK_GRANTS: tuple[dict[str, str], ...] = (
+    {"right": "Reset Password"},
+    {"write_property": "lockoutTime"},
+    {"write_property": "pwdLastSet"},
 )
 _CONTAINER_CLASSES = {"organizationalunit", "container", "domaindns", "builtindomain"}
 
@@ -73,57 +57,21 @@ class Grant:
     added: int
 
 
-def object_ace(
-    sid: bytes, mask: int, flags: int, object_type: uuid.UUID | None, inherited_object_type: uuid.UUID | None
-) -> bytes:
-    """Binary ACCESS_ALLOWED_OBJECT_ACE (MS-DTYP 2.4.4.3)."""
-    obj_flags = (ACE_OBJECT_TYPE_PRESENT if object_type else 0) | (
-        ACE_INHERITED_OBJECT_TYPE_PRESENT if inherited_object_type else 0
-    )
-    body = struct.pack("<II", mask, obj_flags)
-    if object_type:
-        body += object_type.bytes_le
-    if inherited_object_type:
-        body += inherited_object_type.bytes_le
-    body += sid
-    return struct.pack("<BBH", ACCESS_ALLOWED_OBJECT_ACE, flags, 4 + len(body)) + body
+def _with_explicit(sd: SecurityDescriptor, new: list[Ace]) -> tuple[SecurityDescriptor, int]:
+    """A DACL-only SD holding ``sd``'s explicit ACEs plus those of ``new`` not already there.
+
+    Inherited ACEs are left out on purpose: the DC recomputes them (FACTS 5.6), and it
+    re-sorts the explicit ones into canonical order.
+    """
+    explicit = [a for a in (sd.dacl.aces if sd.dacl else ()) if not a.inherited]
+    additions = [a for a in new if a not in explicit]
+    control = sd.control & SE_DACL_PROTECTED
+    return SecurityDescriptor(owner=None, group=None, dacl=Acl(tuple(explicit + additions)),
+                              control=control), len(additions)
 
 
-def parse_dacl(sd: bytes) -> tuple[int, list[bytes]]:
-    """(control flags, raw ACEs of the DACL) of a self-relative security descriptor."""
-    if len(sd) < 20:
-        raise ValueError("security descriptor too short")
-    control = struct.unpack_from("<H", sd, 2)[0]
-    dacl_offset = struct.unpack_from("<I", sd, 16)[0]
-    aces: list[bytes] = []
-    if control & SE_DACL_PRESENT and dacl_offset:
-        count = struct.unpack_from("<H", sd, dacl_offset + 4)[0]
-        pos = dacl_offset + 8
-        for _ in range(count):
-            size = struct.unpack_from("<H", sd, pos + 2)[0]
-            aces.append(sd[pos : pos + size])
-            pos += size
-    return control, aces
-
-
-def build_dacl_sd(control: int, aces: list[bytes]) -> bytes:
-    """A self-relative SD carrying only a DACL (what an SD-flags=DACL modify needs)."""
-    acl_body = b"".join(aces)
-    acl = struct.pack("<BBHHH", ACL_REVISION_DS, 0, 8 + len(acl_body), len(aces), 0) + acl_body
-    ctl = (control & SE_DACL_PROTECTED) | SE_DACL_PRESENT | SE_SELF_RELATIVE
-    return struct.pack("<BBHIIII", 1, 0, ctl, 0, 0, 0, 20) + acl
-
-
-def _insert_explicit(aces: list[bytes], new: list[bytes]) -> tuple[list[bytes], int]:
-    present = {a for a in aces if not a[1] & INHERITED_ACE}
-    additions = [a for a in new if a not in present]
-    # Explicit ACEs go before inherited ones; the DC canonicalises the rest (FACTS 5.6).
-    cut = next((i for i, a in enumerate(aces) if a[1] & INHERITED_ACE), len(aces))
-    return aces[:cut] + additions + aces[cut:], len(additions)
-
-
-def resolve_account(conn: ldap3.Connection, base_dn: str, account: str) -> tuple[str, bytes]:
-    """(DN, binary objectSid) for ``DOMAIN\\sam``, ``sam`` or a DN."""
+def resolve_account(conn: ldap3.Connection, base_dn: str, account: str) -> tuple[str, str]:
+    """(DN, objectSid as S-1-5-...) for ``DOMAIN\\sam``, ``sam`` or a DN."""
     if "=" in account:
         ok = conn.search(account, "(objectClass=*)", ldap3.BASE, attributes=["objectSid"])
     else:
@@ -135,10 +83,10 @@ def resolve_account(conn: ldap3.Connection, base_dn: str, account: str) -> tuple
     if not ok or len(entries) != 1 or not raw(entries[0], "objectSid"):
         code, message = result_of(conn)
         raise AdSyncConfigError(f"cannot resolve {account!r}", code or 32, message)
-    return entries[0]["dn"], raw(entries[0], "objectSid")[0]
+    return entries[0]["dn"], sid_from_bytes(raw(entries[0], "objectSid")[0])
 
 
-def grant_aces(conn: ldap3.Connection, dn: str, aces: list[bytes]) -> int:
+def grant_aces(conn: ldap3.Connection, dn: str, aces: list[Ace]) -> int:
     """Add ``aces`` (explicit) to ``dn``'s DACL over LDAP; returns how many were new."""
     ok = conn.search(
         dn,
@@ -151,13 +99,13 @@ def grant_aces(conn: ldap3.Connection, dn: str, aces: list[bytes]) -> int:
     if not ok or not entries or not raw(entries[0], "nTSecurityDescriptor"):
         code, message = result_of(conn)
         raise AdSyncConfigError(f"cannot read the security descriptor of {dn}", code, message)
-    control, current = parse_dacl(raw(entries[0], "nTSecurityDescriptor")[0])
-    merged, added = _insert_explicit(current, aces)
+    current = SecurityDescriptor.from_bytes(raw(entries[0], "nTSecurityDescriptor")[0])
+    merged, added = _with_explicit(current, aces)
     if not added:
         return 0
     conn.modify(
         dn,
-        {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [build_dacl_sd(control, merged)])]},
+        {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [merged.to_bytes()])]},
         controls=[sd_flags_control(DACL_SECURITY_INFORMATION)],
     )
     code, message = result_of(conn)
@@ -166,14 +114,16 @@ def grant_aces(conn: ldap3.Connection, dn: str, aces: list[bytes]) -> int:
     return added
 
 
-def writeback_aces(sid: bytes, *, leaf: bool = False) -> list[bytes]:
+def writeback_aces(sid: str, *, leaf: bool = False) -> list[Ace]:
     """The three ACEs of ``Set-ADSyncPasswordWritebackPermissions``.
 
     ``/I:S`` with the ``;user`` suffix on a container; for a leaf object ``/I:T`` without the class.
     """
     if leaf:
-        return [object_ace(sid, m, CONTAINER_INHERIT, g, None) for m, g in WRITEBACK_RIGHTS]
-    return [object_ace(sid, m, CONTAINER_INHERIT | INHERIT_ONLY, g, USER_CLASS) for m, g in WRITEBACK_RIGHTS]
+        here_and_below = AppliesTo.THIS_OBJECT_AND_DESCENDANTS
+        return [make_ace(sid, applies_to=here_and_below, **g) for g in WRITEBACK_GRANTS]
+    return [make_ace(sid, applies_to=AppliesTo.DESCENDANT_CLASS, descendant_class="user", **g)
+            for g in WRITEBACK_GRANTS]
 
 
 def set_password_writeback_permissions(
@@ -232,6 +182,6 @@ def get_objects_with_inheritance_disabled(
         if entry.get("type") != "searchResEntry":
             continue
         sd = raw(entry, "nTSecurityDescriptor")
-        if sd and parse_dacl(sd[0])[0] & SE_DACL_PROTECTED:
+        if sd and SecurityDescriptor.from_bytes(sd[0]).protected:
             found.append(first_text(entry, "distinguishedName") or entry["dn"])
     return found

@@ -1,27 +1,21 @@
-"""AdSyncConfig's wire-level ACEs equal the SDDL of FACTS 5.4 (checked with the DC's own SD codec)."""
+"""AdSyncConfig's ACEs equal the SDDL of FACTS 5.4, and merging them into a DACL behaves like dsacls."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fakes.ad.security.descriptor import Ace, SecurityDescriptor
+from fakes.ad.security.constants import SE_DACL_PROTECTED
+from fakes.ad.security.descriptor import SecurityDescriptor
 from fakes.ad.security.sddl import format_ace
-from fakes.ad.sid import sid_to_bytes
-from fakes.connect.adsyncconfig import (
-    SE_DACL_PROTECTED,
-    _insert_explicit,
-    build_dacl_sd,
-    parse_dacl,
-    writeback_aces,
-)
+from fakes.connect.adsyncconfig import _with_explicit, writeback_aces
 
 SID = "S-1-5-21-1004336348-1177238915-682003330-1105"
+DOMAIN = "S-1-5-21-1004336348-1177238915-682003330"
 
 
 def test_writeback_aces_are_the_dsacls_grant() -> None:
-    aces = [format_ace(Ace.from_bytes(a)[0]) for a in writeback_aces(sid_to_bytes(SID))]
-    assert aces == [
+    assert [format_ace(a) for a in writeback_aces(SID)] == [
         f"(OA;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;{SID})",
         f"(OA;CIIO;WP;28630ebf-41d5-11d1-a9c1-0000f80367c1;bf967aba-0de6-11d0-a285-00aa003049e2;{SID})",
         f"(OA;CIIO;WP;bf967a0a-0de6-11d0-a285-00aa003049e2;bf967aba-0de6-11d0-a285-00aa003049e2;{SID})",
@@ -29,31 +23,35 @@ def test_writeback_aces_are_the_dsacls_grant() -> None:
 
 
 def test_leaf_object_grant_has_no_class_and_applies_here_and_below() -> None:
-    aces = [format_ace(Ace.from_bytes(a)[0]) for a in writeback_aces(sid_to_bytes(SID), leaf=True)]
-    assert aces[0] == f"(OA;CI;CR;00299570-246d-11d0-a768-00aa006e0529;;{SID})"
+    assert (
+        format_ace(writeback_aces(SID, leaf=True)[0])
+        == f"(OA;CI;CR;00299570-246d-11d0-a768-00aa006e0529;;{SID})"
+    )
 
 
-def test_dacl_round_trip_through_the_dc_codec() -> None:
+def test_merge_keeps_protection_drops_inherited_and_is_idempotent() -> None:
     sd = SecurityDescriptor.from_sddl(
         "O:DAG:DAD:PAI(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;DA)(OA;CIIOID;CR;00299570-246d-11d0-a768-00aa006e0529;"
         f"bf967aba-0de6-11d0-a285-00aa003049e2;{SID})",
-        domain_sid="S-1-5-21-1004336348-1177238915-682003330",
+        domain_sid=DOMAIN,
     )
-    control, aces = parse_dacl(sd.to_bytes())
-    assert control & SE_DACL_PROTECTED
-    merged, added = _insert_explicit(aces, writeback_aces(sid_to_bytes(SID)))
+    merged, added = _with_explicit(sd, writeback_aces(SID))
     assert added == 3
-    rebuilt = SecurityDescriptor.from_bytes(build_dacl_sd(control, merged))
-    texts = [format_ace(a) for a in rebuilt.dacl.aces]
-    # new explicit ACEs go before the inherited one
-    assert texts[-1].startswith("(OA;CIIOID;CR;")
+    rebuilt = SecurityDescriptor.from_bytes(merged.to_bytes())
+    # Only explicit ACEs travel: the DC recomputes the inherited ones.
+    assert not any(a.inherited for a in rebuilt.dacl.aces) and len(rebuilt.dacl.aces) == 4
     assert rebuilt.control & SE_DACL_PROTECTED
-    again, added_again = _insert_explicit(merged, writeback_aces(sid_to_bytes(SID)))
-    assert added_again == 0 and again == merged
+    again, added_again = _with_explicit(rebuilt, writeback_aces(SID))
+    assert added_again == 0 and again.dacl.aces == rebuilt.dacl.aces
 
 
 @given(st.lists(st.integers(1, 2**31), min_size=1, max_size=5))
-def test_build_then_parse_keeps_aces(rids) -> None:
-    aces = [a for rid in rids for a in writeback_aces(sid_to_bytes(f"S-1-5-21-1-2-3-{rid}"))]
-    control, parsed = parse_dacl(build_dacl_sd(0, aces))
-    assert parsed == aces and not control & SE_DACL_PROTECTED
+def test_merging_grants_for_several_accounts_keeps_every_ace(rids) -> None:
+    empty = SecurityDescriptor(owner=None, group=None, dacl=None)
+    sd, total = empty, 0
+    for rid in rids:
+        sd, added = _with_explicit(sd, writeback_aces(f"S-1-5-21-1-2-3-{rid}"))
+        total += added
+    assert total == 3 * len(set(rids))
+    assert SecurityDescriptor.from_bytes(sd.to_bytes()).dacl.aces == sd.dacl.aces
+    assert not sd.control & SE_DACL_PROTECTED
