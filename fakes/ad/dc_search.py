@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from fakes.ad.directory import Entry
 
 _CONSTRUCTED = {
+    "createtimestamp": "createTimeStamp",
+    "modifytimestamp": "modifyTimeStamp",
+    "attributetypes": "attributeTypes",
+    "objectclasses": "objectClasses",
     "tokengroups": "tokenGroups",
     "canonicalname": "canonicalName",
     "msds-user-account-control-computed": "msDS-User-Account-Control-Computed",
@@ -46,6 +50,8 @@ _CONSTRUCTED = {
 _SPECIAL = frozenset(("distinguishedname", "objectguid", "memberof", "ntsecuritydescriptor", *_CONSTRUCTED))
 _PLUS = ("canonicalname", "msds-user-account-control-computed", "msds-userpasswordexpirytimecomputed")
 _cookies = itertools.count(1)
+STARTTLS_OID = "1.3.6.1.4.1.1466.20037"
+WHOAMI_OID = "1.3.6.1.4.1.4203.1.11.3"
 
 
 def root_dse(dc: DomainController, wanted: set[str] | None) -> SearchEntry:
@@ -65,6 +71,9 @@ def root_dse(dc: DomainController, wanted: set[str] | None) -> SearchEntry:
         "schemaNamingContext": [dc.schema_dn],
         "serverName": [server],
         "supportedControl": list(ctl.SUPPORTED_CONTROLS),
+        # A Windows DC also lists TTL refresh, fast concurrent bind and batch request; only the
+        # extended operations this DC answers are advertised.
+        "supportedExtension": [STARTTLS_OID, WHOAMI_OID],
         "supportedLDAPVersion": ["3", "2"],
         "supportedLDAPPolicies": [
             "MaxPoolThreads",
@@ -329,6 +338,17 @@ class _Reader:
         dc = self.dc
         if name == "canonicalname":
             put(name, [dc.directory.canonical_name(entry).encode()])
+        elif name in ("createtimestamp", "modifytimestamp"):
+            stored = entry.attrs.get("whencreated" if name == "createtimestamp" else "whenchanged")
+            if stored:
+                put(name, [v if isinstance(v, bytes) else v.encode() for v in stored])
+        elif name in ("attributetypes", "objectclasses"):
+            # Constructed on the subSchema object only (MS-ADTS 3.1.1.3.1.1.4), from the live schema.
+            if entry.object_class == "subSchema":
+                from fakes.ad.config_nc import subschema_values
+
+                key = "attributeTypes" if name == "attributetypes" else "objectClasses"
+                put(name, [v.encode() for v in subschema_values(dc.schema)[key]])
         elif name == "tokengroups":
             if self.base_scope and entry.object_class in ("user", "inetOrgPerson", "computer", "group"):
                 token = dc.token_for(entry)

@@ -22,6 +22,7 @@ import random
 from dataclasses import dataclass, replace
 
 from fakes.ad import passwords
+from fakes.ad.config_nc import build_config_nc
 from fakes.ad.dc import DomainController
 from fakes.ad.dc_write import create_entry
 from fakes.ad.directory import Directory, Entry
@@ -181,6 +182,7 @@ def _build(
     rng = dc.rng
     with dc.lock:
         _infrastructure(dc, admin_password, policy)
+        build_config_nc(dc)
         if connector_rights is not None:
             _connector(dc, express=connector_rights == "express")
         dc.sdprop = SDProp(dc)

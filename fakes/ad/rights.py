@@ -20,7 +20,10 @@ from fakes.ad.security import constants as c
 from fakes.ad.security.descriptor import Ace
 
 __all__ = [
+    "APPLIES_TO",
     "EXTENDED_RIGHTS",
+    "LOCALIZATION_IDS",
+    "VALID_ACCESSES",
     "AppliesTo",
     "ExtendedRight",
     "RightsError",
@@ -144,6 +147,47 @@ EXTENDED_RIGHTS: tuple[ExtendedRight, ...] = (
         for cn, g in PROPERTY_SETS.items()
     ),
 )
+# appliesTo of each controlAccessRight object, as class lDAPDisplayNames (resolved to schemaIDGUIDs by
+# the schema). Read in Samba's extended-rights.ldif (MS-ADTS 6.1.1.2.7 transcription); classes the lab
+# schema lacks (msDS-ManagedServiceAccount) are left out.
+_PASSWORD_TARGETS = ("computer", "user", "inetOrgPerson")
+_REPLICATION_TARGETS = ("dMD", "configuration", "domainDNS")
+APPLIES_TO: dict[str, tuple[str, ...]] = {
+    "User-Force-Change-Password": _PASSWORD_TARGETS,
+    "User-Change-Password": _PASSWORD_TARGETS,
+    "Send-As": _PASSWORD_TARGETS,
+    "Receive-As": _PASSWORD_TARGETS,
+    "Unexpire-Password": ("domainDNS",),
+    "Update-Password-Not-Required-Bit": ("domainDNS",),
+    "Enable-Per-User-Reversibly-Encrypted-Password": ("domainDNS",),
+    "DS-Replication-Get-Changes": _REPLICATION_TARGETS,
+    "DS-Replication-Synchronize": _REPLICATION_TARGETS,
+    "DS-Replication-Manage-Topology": _REPLICATION_TARGETS,
+    "DS-Replication-Get-Changes-All": _REPLICATION_TARGETS,
+    "Validated-DNS-Host-Name": ("computer",),
+    "Validated-SPN": ("computer",),
+    "Self-Membership": ("group",),
+    "User-Account-Restrictions": ("inetOrgPerson", "computer", "user"),
+    "User-Logon": ("inetOrgPerson", "user"),
+    "Domain-Password": ("domainDNS", "domain"),
+    "General-Information": ("inetOrgPerson", "user"),
+    "Public-Information": ("inetOrgPerson", "computer", "user"),
+    "Personal-Information": ("inetOrgPerson", "computer", "contact", "user"),
+    "Web-Information": ("inetOrgPerson", "contact", "user"),
+    "Email-Information": ("inetOrgPerson", "group", "user"),
+    "Membership": ("inetOrgPerson", "user"),
+    "RAS-Information": ("inetOrgPerson", "user"),
+    "DNS-Host-Name-Attributes": ("computer",),
+    "Domain-Other-Parameters": ("domainDNS",),
+    "Private-Information": ("user", "inetOrgPerson"),
+    "Terminal-Server-License-Server": ("user", "inetOrgPerson"),
+}
+# localizationDisplayId values read on Microsoft Learn (adschema r-* pages); others are not published here.
+LOCALIZATION_IDS: dict[str, int] = {"User-Change-Password": 2, "User-Force-Change-Password": 3}
+# validAccesses by kind (MS-ADTS 5.1.3.2.1): CR for extended rights, VW for validated writes, RP|WP for
+# property sets.
+VALID_ACCESSES: dict[str, int] = {"extended": 0x100, "validated": 0x8, "property-set": 0x30}
+
 _BY_NAME = {n.casefold(): r for r in EXTENDED_RIGHTS for n in (r.cn, r.display_name, r.aduc_label)}
 _BY_GUID = {r.guid: r for r in EXTENDED_RIGHTS if r.kind != "property-set"}
 _PS_BY_GUID = {r.guid: r for r in EXTENDED_RIGHTS if r.kind == "property-set"}

@@ -241,7 +241,127 @@ ATTRIBUTES: tuple[tuple[str, str, str, bool, bool, str, str | None, int | None, 
      "bf967a78-0de6-11d0-a285-00aa003049e2", None, None, ""),
     ("wWWHomePage", "1.2.840.113556.1.2.464", "2.5.5.12", True, False,
      "bf967a7a-0de6-11d0-a285-00aa003049e2", PROPERTY_SETS["Web-Information"], 2048, ""),
+    # --- Configuration/schema NC attributes (schemaIDGUIDs read in MS-ADLS / MS-ADA1-3 copies; OIDs and
+    # single-valued/NO-USER-MODIFICATION cross-checked against ldap3's AD 2012 R2 subschema capture).
+    ("appliesTo", "1.2.840.113556.1.4.341", "2.5.5.12", False, False,
+     "8297931d-86d3-11d0-afda-00c04fd930c9", None, 36, ""),
+    ("attributeID", "1.2.840.113556.1.2.30", "2.5.5.2", True, True,
+     "bf967922-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("attributeSecurityGUID", "1.2.840.113556.1.4.149", "2.5.5.10", True, False,
+     "bf967924-0de6-11d0-a285-00aa003049e2", None, 16, ""),
+    ("attributeSyntax", "1.2.840.113556.1.2.32", "2.5.5.2", True, True,
+     "bf967925-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("attributeTypes", "2.5.21.5", "2.5.5.12", False, True,
+     "9a7ad944-ca53-11d1-bbd0-0080c76670c0", None, None, "co"),
+    ("defaultObjectCategory", "1.2.840.113556.1.4.783", "2.5.5.1", True, False,
+     "26d97367-6070-11d1-a9c6-0000f80367c1", None, None, ""),
+    ("defaultSecurityDescriptor", "1.2.840.113556.1.4.224", "2.5.5.12", True, False,
+     "807a6d30-1669-11d0-a064-00aa006c33ed", None, 32767, ""),
+    ("dITContentRules", "2.5.21.2", "2.5.5.12", False, True,
+     "9a7ad946-ca53-11d1-bbd0-0080c76670c0", None, None, "co"),
+    ("dMDLocation", "1.2.840.113556.1.2.36", "2.5.5.1", True, True,
+     "f0f8ff8b-1191-11d0-a060-00aa006c33ed", None, None, ""),
+    ("dnsRoot", "1.2.840.113556.1.4.28", "2.5.5.12", False, False,
+     "bf967959-0de6-11d0-a285-00aa003049e2", None, 255, ""),
+    ("governsID", "1.2.840.113556.1.2.22", "2.5.5.2", True, True,
+     "bf96797d-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("hasMasterNCs", "1.2.840.113556.1.2.14", "2.5.5.1", False, True,
+     "bf967982-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("invocationId", "1.2.840.113556.1.2.115", "2.5.5.10", True, True,
+     "bf96798e-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("isSingleValued", "1.2.840.113556.1.2.33", "2.5.5.8", True, True,
+     "bf967992-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("lDAPDisplayName", "1.2.840.113556.1.2.460", "2.5.5.12", True, False,
+     "bf96799a-0de6-11d0-a285-00aa003049e2", None, 256, ""),
+    ("localizationDisplayId", "1.2.840.113556.1.4.1353", "2.5.5.9", True, False,
+     "a746f0d1-78d0-11d2-9916-0000f87a57d4", None, None, ""),
+    ("mayContain", "1.2.840.113556.1.2.25", "2.5.5.2", False, False,
+     "bf9679bf-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("msDS-hasMasterNCs", "1.2.840.113556.1.4.1836", "2.5.5.1", False, True,
+     "ae2de0e2-59d7-4d47-8d47-ed4dfe4357ad", None, None, ""),
+    ("mustContain", "1.2.840.113556.1.2.24", "2.5.5.2", False, False,
+     "bf9679d3-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("nCName", "1.2.840.113556.1.2.16", "2.5.5.1", True, True,
+     "bf9679d6-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("nETBIOSName", "1.2.840.113556.1.4.87", "2.5.5.12", True, False,
+     "bf9679d8-0de6-11d0-a285-00aa003049e2", None, 16, ""),
+    ("objectClassCategory", "1.2.840.113556.1.2.370", "2.5.5.9", True, True,
+     "bf9679e6-0de6-11d0-a285-00aa003049e2", None, 3, ""),
+    ("objectClasses", "2.5.21.6", "2.5.5.12", False, True,
+     "9a7ad94b-ca53-11d1-bbd0-0080c76670c0", None, None, "co"),
+    ("objectVersion", "1.2.840.113556.1.2.76", "2.5.5.9", True, False,
+     "16775848-47f3-11d1-a9c3-0000f80367c1", None, None, ""),
+    ("oMObjectClass", "1.2.840.113556.1.2.218", "2.5.5.10", True, True,
+     "bf9679ec-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("oMSyntax", "1.2.840.113556.1.2.231", "2.5.5.9", True, True,
+     "bf9679ed-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("options", "1.2.840.113556.1.4.307", "2.5.5.9", True, False,
+     "19195a53-6da0-11d0-afd3-00c04fd930c9", None, None, ""),
+    ("possSuperiors", "1.2.840.113556.1.2.8", "2.5.5.2", False, False,
+     "bf9679fa-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("rangeLower", "1.2.840.113556.1.2.34", "2.5.5.9", True, False,
+     "bf967a0c-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("rangeUpper", "1.2.840.113556.1.2.35", "2.5.5.9", True, False,
+     "bf967a0d-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("rDNAttID", "1.2.840.113556.1.2.26", "2.5.5.2", True, True,
+     "bf967a0f-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("rightsGuid", "1.2.840.113556.1.4.340", "2.5.5.12", True, False,
+     "8297931c-86d3-11d0-afda-00c04fd930c9", None, 36, ""),
+    ("schemaIDGUID", "1.2.840.113556.1.4.148", "2.5.5.10", True, True,
+     "bf967923-0de6-11d0-a285-00aa003049e2", None, 16, ""),
+    ("searchFlags", "1.2.840.113556.1.2.334", "2.5.5.9", True, False,
+     "bf967a2d-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("serverReference", "1.2.840.113556.1.4.515", "2.5.5.1", True, False,
+     "26d9736d-6070-11d1-a9c6-0000f80367c1", None, None, ""),
+    ("subClassOf", "1.2.840.113556.1.2.21", "2.5.5.2", True, True,
+     "bf967a3b-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("subSchemaSubEntry", "2.5.18.10", "2.5.5.1", False, True,
+     "9a7ad94d-ca53-11d1-bbd0-0080c76670c0", None, None, "co"),
+    ("systemMayContain", "1.2.840.113556.1.4.196", "2.5.5.2", False, True,
+     "bf967a44-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("systemMustContain", "1.2.840.113556.1.4.197", "2.5.5.2", False, True,
+     "bf967a45-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("systemOnly", "1.2.840.113556.1.4.170", "2.5.5.8", True, True,
+     "bf967a46-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    # schemaIDGUID follows the System-* series (bf967a43..46 read); this one not read (unverified).
+    ("systemPossSuperiors", "1.2.840.113556.1.4.195", "2.5.5.2", False, True,
+     "bf967a47-0de6-11d0-a285-00aa003049e2", None, None, ""),
+    ("validAccesses", "1.2.840.113556.1.4.1356", "2.5.5.9", True, False,
+     "4d2fa380-7f54-11d2-992a-0000f87a57d4", None, None, ""),
 )
+
+# oMSyntax for INTEGER-syntax attributes that are enumerations (10) rather than integers (2).
+OM_ENUMERATION = frozenset({"objectClassCategory", "searchFlags", "groupType", "sAMAccountType"})
+# searchFlags values read in MS-ADLS/MS-ADA (fATTINDEX 1, fANR 4, fPRESERVEONDELETE 8, fCOPY 16);
+# attributes not listed are published with 0 (not verified for each).
+SEARCH_FLAGS: dict[str, int] = {
+    "name": 13, "objectClass": 9, "objectSid": 9, "objectGUID": 9, "lDAPDisplayName": 9, "sn": 5,
+    "mail": 1, "ou": 1, "objectCategory": 1, "instanceType": 8, "nTSecurityDescriptor": 8,
+    "memberOf": 16, "manager": 16, "dnsRoot": 1, "nETBIOSName": 1, "attributeSyntax": 8, "governsID": 8,
+    "oMSyntax": 8, "nCName": 8, "subClassOf": 8, "systemFlags": 8, "invocationId": 1,
+    "showInAdvancedViewOnly": 17,
+}
+# CN of classSchema objects whose CN differs from their defaultObjectCategory's CN.
+CLASS_CN: dict[str, str] = {
+    "user": "User", "inetOrgPerson": "inetOrgPerson", "organizationalPerson": "Organizational-Person",
+    "contact": "Contact",
+}
+# CN of attributeSchema objects that are not the mechanical hyphenation of the lDAPDisplayName
+# (read in MS-ADLS this pass); the rest are derived (sAMAccountName -> SAM-Account-Name).
+ATTRIBUTE_CN: dict[str, str] = {
+    "cn": "Common-Name", "name": "RDN", "memberOf": "Is-Member-Of-DL", "mail": "E-mail-Addresses",
+    "sn": "Surname", "ou": "Organizational-Unit-Name", "objectGUID": "Object-Guid", "l": "Locality-Name",
+    "nTSecurityDescriptor": "NT-Security-Descriptor", "lDAPDisplayName": "LDAP-Display-Name",
+    "attributeID": "Attribute-ID", "schemaIDGUID": "Schema-ID-GUID", "nETBIOSName": "NETBIOS-Name",
+    "nCName": "NC-Name", "dMDLocation": "DMD-Location", "oMSyntax": "OM-Syntax",
+    "oMObjectClass": "OM-Object-Class", "rDNAttID": "RDN-Att-ID", "governsID": "Governs-ID",
+    "attributeSecurityGUID": "Attribute-Security-GUID", "dITContentRules": "DIT-Content-Rules",
+    "subSchemaSubEntry": "SubSchemaSubEntry", "msDS-hasMasterNCs": "ms-DS-Has-Master-NCs",
+    "msDS-Behavior-Version": "ms-DS-Behavior-Version", "dnsRoot": "Dns-Root",
+    "modifyTimeStamp": "Modify-Time-Stamp", "mS-DS-ConsistencyGuid": "MS-DS-Consistency-Guid",
+    "msDS-User-Account-Control-Computed": "ms-DS-User-Account-Control-Computed",
+    "hasMasterNCs": "Has-Master-NCs", "invocationId": "Invocation-Id", "manager": "Manager",
+}
 
 # Attributes every object carries (MS-ADSC class top systemMustContain/mayContain subset).
 _TOP_MUST = ("objectClass", "objectCategory", "nTSecurityDescriptor", "instanceType")
@@ -251,6 +371,7 @@ _TOP_MAY = (
     "canonicalName", "allowedAttributes", "allowedAttributesEffective", "allowedChildClasses",
     "allowedChildClassesEffective", "sDRightsEffective", "createTimeStamp", "modifyTimeStamp",
     "wellKnownObjects", "fSMORoleOwner", "memberOf", "directReports", "wWWHomePage", "info",
+    "objectVersion", "subSchemaSubEntry", "displayName",
 )
 _SECURITY_PRINCIPAL_MAY = (
     "objectSid", "sAMAccountName", "sAMAccountType", "tokenGroups", "sIDHistory", "adminCount",
@@ -348,7 +469,46 @@ CLASSES: tuple[tuple[str, str, str, str | None, str, tuple[str, ...], tuple[str,
     ("dMD", "1.2.840.113556.1.3.9", "bf967a8f-0de6-11d0-a285-00aa003049e2",  # unverified
      "top", "structural", ("cn",), ("fSMORoleOwner",), ("configuration",), _SD_ADMIN_READ, "DMD"),
     ("classSchema", "1.2.840.113556.1.3.13", "bf967a83-0de6-11d0-a285-00aa003049e2",  # unverified
-     "top", "structural", ("cn",), (), ("dMD",), _SD_ADMIN_READ, "Class-Schema"),
+     "top", "structural",
+     ("cn", "subClassOf", "governsID", "objectClassCategory", "schemaIDGUID", "defaultObjectCategory"),
+     ("possSuperiors", "mustContain", "mayContain", "rDNAttID", "lDAPDisplayName", "systemOnly",
+      "systemMayContain", "systemMustContain", "systemPossSuperiors", "defaultSecurityDescriptor"),
+     ("dMD",), _SD_ADMIN_READ, "Class-Schema"),
     ("attributeSchema", "1.2.840.113556.1.3.14", "bf967a80-0de6-11d0-a285-00aa003049e2",  # unverified
-     "top", "structural", ("cn",), (), ("dMD",), _SD_ADMIN_READ, "Attribute-Schema"),
+     "top", "structural",
+     ("cn", "attributeID", "attributeSyntax", "isSingleValued", "oMSyntax", "lDAPDisplayName",
+      "schemaIDGUID"),
+     ("rangeLower", "rangeUpper", "oMObjectClass", "searchFlags", "attributeSecurityGUID", "systemOnly"),
+     ("dMD",), _SD_ADMIN_READ, "Attribute-Schema"),
+    # Configuration NC classes: governsIDs and must/may from ldap3's AD 2012 R2 subschema capture;
+    # controlAccessRight's GUID and default SD read in MS-ADSC 2.26; site and nTDSDSA GUIDs are the
+    # appliesTo values of Samba's extended-rights.ldif; the others are unverified.
+    ("controlAccessRight", "1.2.840.113556.1.5.77", "8297931e-86d3-11d0-afda-00c04fd930c9",
+     "top", "structural", (), ("rightsGuid", "appliesTo", "localizationDisplayId", "validAccesses"),
+     ("container",), _SD_ADMIN_READ, "Control-Access-Right"),
+    ("crossRef", "1.2.840.113556.1.3.11", "bf967a8d-0de6-11d0-a285-00aa003049e2",  # unverified
+     "top", "structural", ("cn", "nCName", "dnsRoot"), ("nETBIOSName", "msDS-Behavior-Version"),
+     ("crossRefContainer",), _SD_ADMIN_READ, "Cross-Ref"),
+    ("sitesContainer", "1.2.840.113556.1.5.107", "7a4117da-cd67-11d0-afff-0000f80367c1",  # unverified
+     "top", "structural", (), (), ("configuration",), _SD_ADMIN_READ, "Sites-Container"),
+    ("site", "1.2.840.113556.1.5.31", "bf967ab3-0de6-11d0-a285-00aa003049e2",
+     "top", "structural", (), ("gPLink", "gPOptions"), ("sitesContainer",), _SD_ADMIN_READ, "Site"),
+    ("serversContainer", "1.2.840.113556.1.5.7000.48", "f780acc0-56f0-11d1-a9c6-0000f80367c1",  # unverified
+     "top", "structural", (), (), ("site",), _SD_ADMIN_READ, "Servers-Container"),
+    ("server", "1.2.840.113556.1.5.17", "bf967a92-0de6-11d0-a285-00aa003049e2",  # unverified
+     "top", "structural", (), ("serverReference", "dNSHostName"), ("serversContainer",), _SD_ADMIN_READ,
+     "Server"),
+    # unverified GUID:
+    ("applicationSettings", "1.2.840.113556.1.5.7000.49", "f780acc1-56f0-11d1-a9c6-0000f80367c1",
+     "top", "abstract", (), (), ("server",), "", "Application-Settings"),
+    ("nTDSDSA", "1.2.840.113556.1.5.7000.47", "f0f8ffab-1191-11d0-a060-00aa006c33ed",
+     "applicationSettings", "structural", (),
+     ("hasMasterNCs", "dMDLocation", "invocationId", "options", "serverReference", "msDS-hasMasterNCs",
+      "msDS-Behavior-Version"),
+     ("server",), _SD_ADMIN_READ, "NTDS-DSA"),
+    ("nTDSService", "1.2.840.113556.1.5.72", "19195a5f-6da0-11d0-afd3-00c04fd930c9",  # unverified
+     "top", "structural", (), ("dSHeuristics",), ("container",), _SD_ADMIN_READ, "NTDS-Service"),
+    ("subSchema", "2.5.20.1", "5a8b3261-c38d-11d1-bbc9-0080c76670c0",  # unverified
+     "top", "structural", (), ("dITContentRules", "attributeTypes", "objectClasses", "modifyTimeStamp"),
+     ("dMD",), _SD_ADMIN_READ, "SubSchema"),
 )

@@ -6,7 +6,11 @@ special accounts (Administrator, krbtgt) — and, for each object whose
 nTSecurityDescriptor differs from AdminSDHolder's, replaces it wholesale and sets
 ``adminCount`` = 1. ``adminCount`` alone never triggers protection, and nothing ever
 clears it (like Windows). dSHeuristics' 16th character (dwAdminSDExMask) can exclude
-Account/Server/Print/Backup Operators.
+Account/Server/Print/Backup Operators; it is read from the directory object
+(``CN=Directory Service,CN=Windows NT,CN=Services,<config NC>``) on every run, so an
+administrator's LDAP modify takes effect at the next pass. Protected objects are visited in a
+fixed order (protected groups in MS-ADTS order, then members depth-first in ``member`` order), so
+the uSNs a run assigns are the same for every lab built from one seed.
 """
 
 from __future__ import annotations
@@ -46,8 +50,6 @@ class SDProp:
         self.dc = dc
         self.period = period
         self.runs = 0
-        #: dSHeuristics as stored on CN=Directory Service (16th char = dwAdminSDExMask).
-        self.ds_heuristics = ""
         self._timer = dc.clock.schedule(period, self._tick, every=period, name="SDProp")
 
     def stop(self) -> None:
@@ -56,6 +58,31 @@ class SDProp:
     def _tick(self) -> None:
         with self.dc.lock:
             self.run()
+
+    @property
+    def ds_heuristics(self) -> str:
+        """dSHeuristics as stored on CN=Directory Service ("" when unset or the object is absent)."""
+        from fakes.ad.config_nc import directory_service_dn
+
+        entry = self.dc.directory.get(directory_service_dn(self.dc))
+        values = entry.attrs.get("dsheuristics") if entry is not None else None
+        if not values:
+            return ""
+        v = values[0]
+        return v.decode() if isinstance(v, bytes) else v
+
+    @ds_heuristics.setter
+    def ds_heuristics(self, value: str) -> None:
+        # Kept for callers that restore a snapshot: writes the directory object without an
+        # originating-update stamp (the snapshot's uSNs are restored separately).
+        from fakes.ad.config_nc import directory_service_dn
+
+        entry = self.dc.directory.get(directory_service_dn(self.dc))
+        if entry is None:
+            if not value:
+                return
+            raise LookupError("CN=Directory Service is missing: this DC was provisioned without a config NC")
+        self.dc.directory.set_values(entry, "dsheuristics", [value] if value else [])
 
     def exclusion_mask(self) -> int:
         h = self.ds_heuristics
@@ -66,8 +93,8 @@ class SDProp:
                 return 0
         return 0
 
-    def protected(self) -> set[Entry]:
-        """The objects SDProp stamps right now."""
+    def protected(self) -> list[Entry]:
+        """The objects SDProp stamps right now, in the order it stamps them."""
         dc = self.dc
         mask = self.exclusion_mask()
         roots: list[Entry] = []
@@ -81,16 +108,17 @@ class SDProp:
             e = dc.directory.by_sid(S.make_sid(dc.domain_sid, rid))
             if e is not None:
                 roots.append(e)
-        out: set[Entry] = set()
-        stack = list(roots)
+        # A dict keeps discovery order (a set of Entry would iterate in memory-address order).
+        out: dict[Entry, None] = {}
+        stack = list(reversed(roots))
         while stack:
             e = stack.pop()
             if e in out:
                 continue
-            out.add(e)
+            out[e] = None
             if e.object_class == "group":
-                stack.extend(dc.directory.members(e))
-        return out
+                stack.extend(reversed(dc.directory.members(e)))
+        return list(out)
 
     def run(self) -> int:
         """One pass; returns how many objects were re-stamped."""
