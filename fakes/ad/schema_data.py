@@ -445,7 +445,7 @@ CLASSES: tuple[tuple[str, str, str, str | None, str, tuple[str, ...], tuple[str,
     ("organizationalUnit", "2.5.6.5", "bf967aa5-0de6-11d0-a285-00aa003049e2",
      "top", "structural", ("ou",), ("gPLink", "gPOptions", "telephoneNumber", "manager"),
      ("organizationalUnit", "domainDNS", "domain"), _SD_OU, "Organizational-Unit"),
-    ("container", "2.5.6.11", "bf967a8b-0de6-11d0-a285-00aa003049e2",  # unverified
+    ("container", "1.2.840.113556.1.3.23", "bf967a8b-0de6-11d0-a285-00aa003049e2",  # GUID unverified
      "top", "structural", ("cn",), (), ("domainDNS", "organizationalUnit", "container", "configuration",
                                         "builtinDomain", "domain"), _SD_OU, "Container"),
     ("domain", "1.2.840.113556.1.5.66", "19195a5a-6da0-11d0-afd3-00c04fd930c9",  # unverified
