@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from fakes.ad import passwords
@@ -419,9 +419,10 @@ class _Loader:
         if existing is not None:
             self.merge(existing, parsed, rec)
             return
-        if len(rdns) == 1 or _same_dn(rec.dn, dc.domain_dn):
+        if len(rdns) == 1 or _is_nc_head(dc, rec.dn, parsed):
+            # Naming-context heads (the domain, Configuration, Schema) are roots of their own tree.
             parent = None
-            if not _same_dn(rec.dn, dc.domain_dn):
+            if not _is_nc_head(dc, rec.dn, parsed):
                 raise self.error(rec.line, f"{rec.dn} is outside the lab's domain {dc.domain_dn}")
             rdn = rec.dn
         else:
@@ -689,3 +690,14 @@ def _rdn_value(rdn: str) -> str:
 __all__ = ["HEADER", "PASSWORD_DIGEST", "PASSWORD_HISTORY", "LdifDocument", "LdifError", "LdifImport",
            "LdifRecord", "LdifWarning", "export_ldif", "format_line", "format_record", "import_ldif",
            "load_ldif", "parse_ldif", "save_ldif"]
+
+
+def _is_nc_head(dc: DomainController, dn: str, parsed: Any) -> bool:
+    """The domain NC head, or another NC the DC holds (Configuration, Schema) flagged as a head."""
+    if _same_dn(dn, dc.domain_dn):
+        return True
+    known = [getattr(dc, "config_dn", ""), getattr(dc, "schema_dn", "")]
+    if not any(k and _same_dn(dn, k) for k in known):
+        return False
+    instance_type = (parsed.attrs.get("instancetype") or ["0"])[0]
+    return bool(int(instance_type) & 1)  # IT_NC_HEAD

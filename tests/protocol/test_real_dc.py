@@ -125,7 +125,7 @@ def test_tutorial_flow_as_connector(lab, mode):
         assert (msol.result["result"], msol.result["message"]) == (53, errors.password_policy_reset().message)
 
     # Admin follows the tutorial: minimum password age 0, and the connector's ACEs on the domain root.
-    assert admin.modify(dc.domain_dn, {"minPwdAge": [(ldap3.MODIFY_REPLACE, ["0"])]}), admin.result
+    assert admin.modify(dc.domain_dn, {"minPwdAge": [(ldap3.MODIFY_REPLACE, [0])]}), admin.result
     admin.search(ep.connector_dn, "(objectClass=*)", search_scope=ldap3.BASE, attributes=["objectSid"])
     sid = sid_from_bytes(admin.response[0]["raw_attributes"]["objectSid"][0])
     sd_flags = [(ctl.SD_FLAGS, True, ctl.encode_sd_flags(ctl.DACL_SECURITY_INFORMATION))]

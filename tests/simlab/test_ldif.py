@@ -212,7 +212,7 @@ def test_export_carries_binary_ids_sd_and_lab_only_secrets(small_dc_ldif: str):
     assert sid_from_bytes(values["objectSid"]) == make_sid(dc.domain_sid, 500)
     assert values["nTSecurityDescriptor"] == admin.sd
     assert values[PASSWORD_DIGEST] == passwords.password_digest(dc.admin_password)
-    assert "objectSid:: " in small_dc_ldif and "unicodePwd" not in small_dc_ldif
+    assert "objectSid:: " in small_dc_ldif and "\nunicodePwd:" not in small_dc_ldif
     # Parents first: every record's parent came earlier.
     seen: set[str] = set()
     for r in doc.records:
@@ -404,3 +404,16 @@ def test_a_foreign_sd_keeps_its_explicit_aces_rebased_and_inherits_the_rest():
     assert stored.owner == make_sid(dc.domain_sid, 512)
     inherited = [a for a in stored.dacl.aces if a.inherited]
     assert inherited and stale not in inherited  # the parent's inheritable ACEs, not the file's copies
+
+
+def test_replace_import_keeps_naming_contexts_as_separate_roots():
+    from fakes.ad.api import Scope
+
+    dc = provision(seed=4, users=3)
+    fresh = provision(seed=4, users=0)
+    import_ldif(fresh, export_ldif(dc), mode="replace")
+    for nc in (fresh.config_dn, fresh.schema_dn):
+        assert fresh.directory.get(nc).parent is None, nc
+    admin = fresh.admin_session()
+    count = len(fresh.search(admin, fresh.domain_dn, Scope.SUBTREE, "(objectClass=*)").entries)
+    assert count == len(dc.search(dc.admin_session(), dc.domain_dn, Scope.SUBTREE, "(objectClass=*)").entries)
