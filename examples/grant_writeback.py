@@ -39,8 +39,8 @@ CONTROL_ACCESS, WRITE_PROPERTY = 0x100, 0x20
 def object_ace(mask: int, flags: int, sid: bytes, object_type: UUID, inherited: UUID | None) -> bytes:
     """ACCESS_ALLOWED_OBJECT_ACE (MS-DTYP 2.4.4.3)."""
     present = 0x1 | (0x2 if inherited else 0)
-    body = struct.pack("<II", mask, present) + object_type.bytes_le + (inherited.bytes_le if inherited else b"")
-    body += sid
+    body = struct.pack("<II", mask, present) + object_type.bytes_le
+    body += (inherited.bytes_le if inherited else b"") + sid
     return struct.pack("<BBH", ACCESS_ALLOWED_OBJECT, flags, 4 + len(body)) + body
 
 
