@@ -6,6 +6,7 @@ runs in a fresh subprocess so RSS numbers do not include earlier runs.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -70,7 +71,9 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--one":
         print(json.dumps(run(int(sys.argv[2]))))
         return
-    sizes = [int(a) for a in sys.argv[1:]] or [1_000, 10_000, 100_000]
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("sizes", nargs="*", type=int, default=[1_000, 10_000, 100_000])
+    sizes = parser.parse_args().sizes
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     print(f"{'entries':>8} {'build s':>8} {'us/entry':>9} {'+RSS MB':>8} {'RSS MB':>7} {'eq us':>7} "
           f"{'substr ms':>10}")

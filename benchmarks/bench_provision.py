@@ -18,6 +18,7 @@ Run: ``python benchmarks/bench_provision.py [--ldap] [--repeat N] [sizes...]`` (
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import subprocess
@@ -108,13 +109,13 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["--one"]:
         print(json.dumps(measure(int(argv[1]), ldap=argv[2:] == ["--ldap"])))
         return
-    ldap = "--ldap" in argv
-    repeat = 1
-    if "--repeat" in argv:
-        i = argv.index("--repeat")
-        repeat = int(argv[i + 1])
-        del argv[i : i + 2]
-    sizes = [int(a) for a in argv if a != "--ldap"] or [1000, 10_000, 100_000]
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
+    parser.add_argument("sizes", nargs="*", type=int, default=[1000, 10_000, 100_000])
+    parser.add_argument("--ldap", action="store_true", help="also measure paged import over LDAP")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size; medians are printed")
+    args = parser.parse_args(argv)
+    ldap, repeat, sizes = args.ldap, args.repeat, args.sizes
     cols = ["users", "entries", "build_s", "build_cpu_s", "rss_mb", "search_ms_median", "paged_per_s",
             "distinct_sds"] + (["ldap_paged_per_s"] if ldap else [])
     heads = ["users", "entries", "build s", "cpu s", "RSS MB", "search ms", "paged/s", "SDs", "ldap paged/s"]
