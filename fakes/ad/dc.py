@@ -217,6 +217,12 @@ class DomainController:
             if primary is not None:
                 groups.add(primary)
                 groups.update(self.directory.transitive_groups(primary))
+        # Well-known SIDs in the token count as members through their foreignSecurityPrincipal
+        # objects (Authenticated Users is in Pre-Windows 2000 Compatible Access, for one).
+        for wellknown in (EVERYONE, AUTHENTICATED_USERS):
+            fsp = self.directory.by_sid(wellknown)
+            if fsp is not None:
+                groups.update(self.directory.transitive_groups(fsp))
         for g in groups:
             gsid = self.sid_of(g)
             if gsid:

@@ -327,6 +327,23 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
     _add_member(dc, groups[545], groups[513])
     _add_member(dc, groups[546], guest)
     _add_member(dc, groups[546], groups[514])
+    # Well-known principals appear in group membership as foreignSecurityPrincipal objects. Since
+    # Windows Server 2003, Authenticated Users is in Pre-Windows 2000 Compatible Access (which can
+    # read users: the root's (OA;CIIO;RPLCLORC;;<user>;RU) ACE) and, with Interactive, in Users.
+    fsps = create_entry(
+        dc,
+        root,
+        "CN=ForeignSecurityPrincipals",
+        {"cn": ["ForeignSecurityPrincipals"], "description": ["Default container for security identifiers "
+                                                              "(SIDs) associated with objects from external, "
+                                                              "trusted domains"]},
+        "container",
+    )
+    for sid, member_of in (("S-1-5-11", (545, 554)), ("S-1-5-4", (545,)), ("S-1-5-9", ())):
+        fsp = create_entry(dc, fsps, f"CN={sid}", {"cn": [sid]}, "foreignSecurityPrincipal",
+                           sid=sid_to_bytes(sid))
+        for rid in member_of:
+            _add_member(dc, groups[rid], fsp)
     dc.admin_dn = admin.dn
     dc.admin_password = admin_password
 
