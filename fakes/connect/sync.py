@@ -16,7 +16,6 @@ from an optional ``password_source`` the lab wires in.
 from __future__ import annotations
 
 import base64
-import struct
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 
 import ldap3
 
+from fakes.ad.sid import sid_from_bytes
 from fakes.clock import SimClock, from_filetime
 from fakes.connect import events as ev
 from fakes.connect.config import ConnectConfig, DirectoryConnection
@@ -86,16 +86,6 @@ class SyncReport:
     deleted: int
     passwords_synced: int
     seconds: float
-
-
-def sid_to_text(value: bytes) -> str:
-    """A binary objectSid as ``S-1-5-21-...``."""
-    if len(value) < 8:
-        raise ValueError("SID too short")
-    revision, count = value[0], value[1]
-    authority = int.from_bytes(value[2:8], "big")
-    subs = struct.unpack_from(f"<{count}I", value, 8)
-    return "S-" + "-".join(str(x) for x in (revision, authority, *subs))
 
 
 def in_scope(sam: str, uac: int, critical: bool) -> bool:
@@ -242,7 +232,7 @@ class SyncEngine:
             sam_account_name=sam,
             upn=upn,
             display_name=first_text(entry, "displayName") or sam,
-            sid=sid_to_text(sid[0]),
+            sid=sid_from_bytes(sid[0]),
             enabled=not uac & 0x2,
             mail=first_text(entry, "mail"),
             pwd_last_set=first_int(entry, "pwdLastSet"),

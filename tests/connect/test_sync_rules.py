@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
-
-from fakes.ad.sid import sid_to_bytes
-from fakes.connect.sync import in_ou_filter, in_scope, sid_to_text
+from fakes.connect.sync import in_ou_filter, in_scope
 
 
 def test_service_and_system_accounts_are_not_projected() -> None:
@@ -27,7 +23,3 @@ def test_ou_filter() -> None:
     )
 
 
-@given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=5))
-def test_sid_text_matches_the_dc_codec(subs) -> None:
-    text = "S-1-5-" + "-".join(map(str, subs))
-    assert sid_to_text(sid_to_bytes(text)) == text
