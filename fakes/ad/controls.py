@@ -148,7 +148,8 @@ def _read_tlv(data: bytes, pos: int) -> tuple[int, int, int]:
     return tag, pos, pos + length
 
 
-def _encode_length(length: int) -> bytes:
+def ber_length(length: int) -> bytes:
+    """BER definite length octets (short form below 128, long form above)."""
     if length < 0x80:
         return bytes((length,))
     body = length.to_bytes((length.bit_length() + 7) // 8, "big")
@@ -156,7 +157,7 @@ def _encode_length(length: int) -> bytes:
 
 
 def _tlv(tag: int, value: bytes) -> bytes:
-    return bytes((tag,)) + _encode_length(len(value)) + value
+    return bytes((tag,)) + ber_length(len(value)) + value
 
 
 def ber_integer(value: int) -> bytes:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fakes.ad.api import Control
+from fakes.ad.controls import ber_length
 
 #: Default cap for one LDAPMessage; a larger declared length disconnects the client.
 MAX_MESSAGE = 10 * 1024 * 1024
@@ -470,11 +471,7 @@ def _filter(buf: memoryview, pos: int, end: int, depth: int) -> tuple[tuple, int
 # ------------------------------------------------------------------------------ writing
 
 
-def _len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(body),)) + body
+_len = ber_length
 
 
 def tlv(tag: int, value: bytes) -> bytes:
