@@ -181,3 +181,16 @@ def test_doctor_against_an_endpoint_pair(tmp_path: Path):
         )
         assert result.returncode == 1, result.stderr
         assert "inheritance-disabled" in {f["id"] for f in json.loads(result.stdout)["findings"]}
+
+        # The msgraph-sdk example talks HTTPS to the served Graph with the lab CA and a ready-made token.
+        endpoints_file = tmp_path / "endpoints.json"
+        endpoints_file.write_text(json.dumps(ep))
+        listed = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "graph_list_synced_users.py"), str(endpoints_file)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert "alice@contoso.com\talice\tCN=Alice Adams,OU=Sales,OU=Staff,DC=contoso,DC=com" in listed.stdout
