@@ -127,10 +127,6 @@ class Extensible:
 Filter = Union[And, Or, Not, Equal, Substrings, GreaterOrEqual, LessOrEqual, Present, Approx, Extensible]  # noqa: UP007
 
 # --------------------------------------------------------------------------------------
-# SIDs (binary <-> S-1-... text, MS-DTYP 2.4.2.2); small enough to keep local.
-
-
-# --------------------------------------------------------------------------------------
 # Parsing and printing
 
 _SPECIAL_OUT = frozenset(b"*()\\\x00")

@@ -132,24 +132,20 @@ def format_sddl(sd: SecurityDescriptor, domain_sid: str | None = None) -> str:
     if sd.group is not None:
         parts.append("G:" + _format_sid(sd.group, domain_sid))
     if sd.control & SE_DACL_PRESENT:
-        flags = _format_acl_flags(
-            sd.control, SE_DACL_PROTECTED, SE_DACL_AUTO_INHERIT_REQ, SE_DACL_AUTO_INHERITED
-        )
-        body = (
-            "NO_ACCESS_CONTROL" if sd.dacl is None
-            else "".join(format_ace(a, domain_sid) for a in sd.dacl.aces)
-        )
-        parts.append("D:" + flags + body)
+        parts.append("D:" + _format_acl(sd.control, sd.dacl, domain_sid, SE_DACL_PROTECTED,
+                                        SE_DACL_AUTO_INHERIT_REQ, SE_DACL_AUTO_INHERITED))
     if sd.control & SE_SACL_PRESENT:
-        flags = _format_acl_flags(
-            sd.control, SE_SACL_PROTECTED, SE_SACL_AUTO_INHERIT_REQ, SE_SACL_AUTO_INHERITED
-        )
-        body = (
-            "NO_ACCESS_CONTROL" if sd.sacl is None
-            else "".join(format_ace(a, domain_sid) for a in sd.sacl.aces)
-        )
-        parts.append("S:" + flags + body)
+        parts.append("S:" + _format_acl(sd.control, sd.sacl, domain_sid, SE_SACL_PROTECTED,
+                                        SE_SACL_AUTO_INHERIT_REQ, SE_SACL_AUTO_INHERITED))
     return "".join(parts)
+
+
+def _format_acl(control: int, acl: Acl | None, domain_sid: str | None, protected: int,
+                auto_inherit_req: int, auto_inherited: int) -> str:
+    """Flags and ACEs of one ACL part (``D:`` or ``S:``); a NULL ACL is NO_ACCESS_CONTROL."""
+    flags = _format_acl_flags(control, protected, auto_inherit_req, auto_inherited)
+    body = "NO_ACCESS_CONTROL" if acl is None else "".join(format_ace(a, domain_sid) for a in acl.aces)
+    return flags + body
 
 
 # --- reading ---
