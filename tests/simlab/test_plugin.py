@@ -53,3 +53,29 @@ def test_labs_are_isolated_under_xdist(pytester):
     )
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-n", "2")
     result.assert_outcomes(passed=4)
+
+
+def test_shared_lab_is_restored_between_tests(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        SPEC = {"population": {"users": 3}}
+        seen = []
+
+        @pytest.mark.simlab(spec=SPEC)
+        def test_first_breaks_it(shared_lab):
+            seen.append(id(shared_lab))
+            from simlab.faults import apply_fault
+            apply_fault(shared_lab, "missing-reset")
+            assert shared_lab.sspr_reset("alice", "Fresh-Passw0rd-2026!").code == "SSPR_0029"
+
+        @pytest.mark.simlab(spec=SPEC)
+        def test_second_gets_it_back_healthy(shared_lab):
+            assert id(shared_lab) in seen  # the same lab object, not a rebuild
+            assert shared_lab.applied_faults == []
+            assert shared_lab.sspr_reset("alice", "Fresh-Passw0rd-2026!").ok
+        """
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
