@@ -67,3 +67,18 @@ def test_lockout_window_cannot_exceed_duration():
 def test_json_schema_is_exported():
     schema = LabSpec.json_schema()
     assert "tenant" in schema["properties"] and "$defs" in schema
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).resolve().parents[2] / "labs").glob("*.yaml")), ids=lambda p: p.stem
+)
+def test_shipped_lab_specs_build_and_behave_as_documented(path: Path):
+    from simlab.lab import Lab
+
+    spec = LabSpec.load(path).model_copy(
+        update={"population": LabSpec.load(path).population.model_copy(update={"users": 5})}
+    )
+    with Lab(spec) as lab:
+        attempt = lab.sspr_reset("alice", "Fresh-Passw0rd-2026!")
+    expected = {"before-tutorial": "SSPR_0010", "healthy": None, "express-install": None}[path.stem]
+    assert attempt.code == expected
