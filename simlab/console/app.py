@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from simlab.console import pages_ad, pages_connect, pages_entra, training
+from simlab.console import pages_ad, pages_aduc_user, pages_connect, pages_entra, pages_licences, training
 from simlab.console.state import ConsoleState
 from simlab.console.web import HERE, form, redirect, render, state_of
 
@@ -116,7 +116,9 @@ def build_app(lab: Lab) -> Starlette:
         Route("/training/check", training_check, methods=["POST"]),
         Route("/training/stop", training_stop, methods=["POST"]),
         *pages_entra.routes(),
+        *pages_licences.routes(),
         *pages_ad.routes(),
+        *pages_aduc_user.routes(),
         *pages_connect.routes(),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]

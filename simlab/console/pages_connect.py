@@ -97,17 +97,85 @@ async def staging(request: Request) -> Response:
 
 
 async def connector(request: Request) -> Response:
+    """Connector Properties > Connect to Active Directory Forest: signing and the account's password.
+
+    A blank password keeps the stored one (the real page shows it masked); a typed one replaces
+    what Connect binds with, which is the fix after someone reset the account in ADUC.
+    """
     state = state_of(request)
+    connect = state.lab.connect
     data = await form(request)
     domain = data.get("domain", "")
     sign = ticked(data, "sign_and_encrypt")
+    password = data.get("password", "")
     try:
-        state.lab.connect.update_directory(domain, sign_and_encrypt=sign)
+        current = next(d for d in connect.config.directories if d.domain.lower() == domain.lower())
+        changes: dict[str, object] = {"sign_and_encrypt": sign}
+        if password:
+            changes["connector"] = dataclasses.replace(current.connector, password=password)
+        connect.update_directory(domain, **changes)
+    except (KeyError, StopIteration):
+        state.notify("error", f"no synchronized directory {domain!r}")
+    else:
+        what = f"Sign and Encrypt LDAP Traffic={sign}" + (", connector account password" if password else "")
+        state.step(f"Synchronization Service Manager: {domain} {what}")
+        state.notify("ok", f"Connector {domain} saved.")
+    return redirect("/connect")
+
+
+async def ou_filtering(request: Request) -> Response:
+    """Customize synchronization options > Domain and OU filtering."""
+    lab = state_of(request).lab
+    from fakes.ad.api import Scope
+    from simlab.console.pages_ad import CONTAINER_FILTER, _admin_search
+
+    root = lab.dc.domain_dn
+    ous = sorted(
+        (e.dn for e in _admin_search(lab, root, Scope.SUBTREE, CONTAINER_FILTER, ["name"])),
+        key=lambda dn: list(reversed(dn.lower().split(","))),
+    )
+    directory = lab.connect.config.directories[0]
+    return render(
+        request,
+        "connect_ou.html",
+        domain=directory.domain,
+        ous=ous,
+        root=root,
+        selected={dn.lower() for dn in directory.ou_filter},
+        all_ous=not directory.ou_filter,
+    )
+
+
+async def ou_filtering_save(request: Request) -> Response:
+    state = state_of(request)
+    connect = state.lab.connect
+    body = (await request.body()).decode("utf-8", "replace")
+    from urllib.parse import parse_qsl
+
+    pairs = parse_qsl(body, keep_blank_values=True)
+    data = dict(pairs)
+    domain = data.get("domain", "")
+    chosen = tuple(v for k, v in pairs if k == "ou")
+    everything = data.get("scope") == "all"
+    if not everything and not chosen:
+        state.notify("error", "Select at least one organizational unit, or Sync all domains and OUs.")
+        return redirect("/connect/ou-filtering")
+    try:
+        connect.update_directory(domain, ou_filter=() if everything else chosen)
     except KeyError as err:
         state.notify("error", str(err).strip("'\""))
+        return redirect("/connect/ou-filtering")
+    state.step(f"Connect wizard: Domain and OU filtering ({'all' if everything else len(chosen)} OUs)")
+    if ticked(data, "start_sync"):
+        # "Start the synchronization process when configuration completes": a full (Initial) cycle.
+        try:
+            report = connect.run_sync_cycle("Initial")
+        except RuntimeError as err:
+            state.notify("error", f"Configuration complete, but the synchronization did not run: {err}")
+            return redirect("/connect")
+        state.notify("ok", f"Configuration complete. Initial synchronization: {_summary(report)}")
     else:
-        state.step(f"Synchronization Service Manager: {domain} Sign and Encrypt LDAP Traffic={sign}")
-        state.notify("ok", f"Connector {domain} saved.")
+        state.notify("ok", "Configuration complete. Changes apply at the next synchronization cycle.")
     return redirect("/connect")
 
 
@@ -173,6 +241,8 @@ def routes() -> list[Route]:
         Route("/connect/features", features_save, methods=["POST"]),
         Route("/connect/staging", staging, methods=["POST"]),
         Route("/connect/connector", connector, methods=["POST"]),
+        Route("/connect/ou-filtering", ou_filtering),
+        Route("/connect/ou-filtering", ou_filtering_save, methods=["POST"]),
         Route("/connect/service", service, methods=["POST"]),
         Route("/connect/sync", sync_cycle, methods=["POST"]),
         Route("/events", events),

@@ -23,9 +23,11 @@ if TYPE_CHECKING:
     from simlab.lab import Lab
     from simlab.spec import LabSpec
 
-#: Faults whose fix the console offers (ADUC ACLs and inheritance, GPO, Connect wizard/service/
-#: connector, portal blade, clock). Others need tools the console does not draw (group
-#: membership, licences, Synchronization Service Manager credentials).
+#: Faults whose fix the console offers (ADUC ACLs, inheritance, user Properties, GPO, Connect
+#: wizard/service/connector/OU filtering, portal blades, Licences, clock). Not offered:
+#: missing-change (no symptom to check while the default Change password ACEs stand),
+#: cloud-only-user (the reset succeeds; the fix is a hard match the console does not draw)
+#: and graph-throttled (a tooling fault, not an SSPR action).
 CONSOLE_FIXABLE: tuple[str, ...] = (
     "missing-reset",
     "missing-wp-pwdlastset",
@@ -45,8 +47,16 @@ CONSOLE_FIXABLE: tuple[str, ...] = (
     "writeback-off-portal",
     "unlock-off",
     "cloud-sync-writeback-without-agent",
+    "protected-user",
+    "user-cannot-change-password",
+    "user-outside-ou-filter",
+    "user-not-synced",
+    "no-licence",
+    "connector-password-changed",
+    "connector-password-expired",
+    "connector-locked",
 )
-CHECKABLE_ACTIONS = ("reset", "unlock")
+CHECKABLE_ACTIONS = ("reset", "unlock", "change")
 PAR_STEPS = 6
 HINT_COST = 15
 EXTRA_STEP_COST = 2
@@ -66,6 +76,9 @@ class Exercise:
 
 
 def _ticket(user: str, action: str) -> str:
+    if action == "change":
+        where = "change my password in My Account"
+        return f'{user} writes: "I tried to {where} and it didn\'t work. Can you fix it?"'
     what = "unlock my account" if action == "unlock" else "reset my password"
     return f'{user} writes: "I tried to {what} at aka.ms/sspr and it didn\'t work. Can you fix it?"'
 
@@ -176,7 +189,12 @@ def _new_password() -> str:
 def check(lab: Lab, session: TrainingSession) -> CheckResult:
     """Replay the ticket's action end to end and record whether writeback now works."""
     ex = session.exercise
-    result = _check_unlock(lab, ex.user) if ex.action == "unlock" else _check_reset(lab, ex.user)
+    if ex.action == "unlock":
+        result = _check_unlock(lab, ex.user)
+    elif ex.action == "change":
+        result = _check_change(lab, ex.user)
+    else:
+        result = _check_reset(lab, ex.user)
     session.checks.append(result)
     if result.ok:
         session.finished = True
@@ -186,6 +204,10 @@ def check(lab: Lab, session: TrainingSession) -> CheckResult:
 def _check_reset(lab: Lab, user: str) -> CheckResult:
     password = _new_password()
     attempt = lab.sspr_reset(user, password)
+    if not attempt.ok and attempt.code == "SSPR_0014" and _register(lab, user):
+        # An account that only now reached the tenant (sync fixed) has no security info yet: the
+        # user registers at aka.ms/ssprsetup, as they would, and tries again.
+        attempt = lab.sspr_reset(user, password)
     now = lab.clock.now()
     if not attempt.ok:
         return CheckResult(False, f"{user}'s reset failed: {error_text(attempt.code, attempt.message)}", now)
@@ -224,3 +246,42 @@ def _check_unlock(lab: Lab, user: str) -> CheckResult:
     return CheckResult(
         True, f"{user} unlocked the account at aka.ms/sspr; lockoutTime is 0 on-premises.", now
     )
+
+
+def _register(lab: Lab, user: str) -> bool:
+    """The user registers security info (aka.ms/ssprsetup); False if the tenant lacks the user."""
+    try:
+        cloud = lab.tenant.get_user(lab.upn(user))
+    except (KeyError, LookupError):
+        return False
+    if cloud is None:
+        return False
+    lab.tenant.register_for_sspr(cloud)
+    return True
+
+
+def current_password(lab: Lab, user: str) -> str:
+    """The user's password as the lab's spec set it (named user's own, else the population's)."""
+    for named in lab.spec.population.named:
+        if named.sam.lower() == user.lower() and named.password:
+            return named.password
+    return lab.spec.population.password
+
+
+def _check_change(lab: Lab, user: str) -> CheckResult:
+    # The user changes their own password in the cloud (My Account): writeback runs a change
+    # (old + new unicodePwd) as the connector account, which Deny Change password ACEs refuse.
+    password = _new_password()
+    attempt = lab.change_password(user, current_password(lab, user), password)
+    now = lab.clock.now()
+    if not attempt.ok:
+        return CheckResult(False, f"{user}'s change failed: {error_text(attempt.code, attempt.message)}", now)
+    bound = lab.bind(user, password)
+    if not bound.ok:
+        return CheckResult(
+            False,
+            f"The change was accepted but the new password does not work on-premises "
+            f"(bind: {bound.code} {bound.message}).",
+            now,
+        )
+    return CheckResult(True, f"{user} changed the password and signed in on-premises with it.", now)
