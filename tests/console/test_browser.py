@@ -158,6 +158,48 @@ def test_exercise_from_fault_to_fix(page) -> None:
         shot(page, "exercise-04-solved")
 
 
+
+def test_protected_user_exercise_by_clicking(page) -> None:
+    """protected-user: Member Of > remove from Domain Admins, then Enable inheritance (adminCount stays 1)."""
+    exercise = next(e for e in exercises() if e.fault == "protected-user")
+    with Lab(small_spec()) as lab, serve_console(lab) as base:
+        page.goto(f"{base}/training")
+        page.get_by_label("Exercise", exact=True).select_option(str(exercise.number))
+        page.get_by_role("button", name="Start exercise").click()
+        expect(page.locator("#ticket")).to_contain_text("alice")
+        page.get_by_role("button", name="Check my fix").click()
+        expect(page.locator(".msg-error")).to_contain_text("SSPR_0029")
+
+        # ADUC: Staff > Sales > Alice Adams > Properties: Member Of shows Domain Admins and adminCount 1.
+        page.get_by_role("link", name="AD Users and Computers").click()
+        tree = page.get_by_role("navigation", name="Directory tree")
+        tree.get_by_role("link", name="Sales", exact=True).click()
+        page.get_by_role("link", name="Properties of Alice Adams").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Alice Adams Properties")
+        expect(page.locator("#admincount")).to_contain_text("1")
+        assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
+        assert page.evaluate(_UNLABELLED) == []
+        shot(page, "protected-user-01-member-of")
+        page.get_by_role("button", name="Remove Alice Adams from Domain Admins").click()
+        expect(page.locator(".msg-ok")).to_contain_text("removed from Domain Admins")
+        expect(page.locator("#groups")).not_to_contain_text("Domain Admins")
+
+        # Still failing: adminCount=1 kept the AdminSDHolder DACL with inheritance off.
+        page.get_by_role("link", name="Security > Advanced…").click()
+        expect(page.locator("#inheritance-state")).to_contain_text("Inheritance is disabled")
+        page.get_by_role("button", name="Enable inheritance").click()
+        expect(page.locator("#inheritance-state")).to_contain_text("Inheritance is enabled")
+        shot(page, "protected-user-02-inheritance-enabled")
+
+        page.get_by_role("link", name="Training").click()
+        page.get_by_role("button", name="Check my fix").click()
+        expect(page.locator("#status")).to_have_text("Solved")
+        expect(page.locator("#steps")).to_have_text("2")
+        expected = score(solved=True, steps=2, hints_used=0, failed_checks=1)
+        expect(page.locator("#score")).to_have_text(f"{expected} / 100")
+        shot(page, "protected-user-03-solved")
+
+
 PAGES = [
     "/",
     "/entra/password-reset/onprem",
@@ -169,6 +211,8 @@ PAGES = [
     "/gpo",
     "/connect",
     "/connect/features",
+    "/connect/ou-filtering",
+    "/entra/licences",
     "/events",
     "/training",
 ]
