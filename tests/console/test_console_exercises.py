@@ -194,3 +194,21 @@ def test_ou_filtering_needs_a_selection(client: TestClient, lab: Lab) -> None:
     r = client.post("/connect/ou-filtering", data={"domain": lab.spec.domain.dns, "scope": "selected"})
     assert "Select at least one organizational unit" in " ".join(_messages(r.text))
     assert lab.connect.config.directories[0].ou_filter == ()
+
+
+def test_protected_user_needs_inheritance_back_after_leaving_the_group(client: TestClient, lab: Lab) -> None:
+    _start(client, "protected-user")
+    dn = lab.user("alice").dn
+    client.post("/aduc/user/memberof/remove", data={"dn": dn, "group": _group_dn(lab, "Domain Admins")})
+    half = client.post("/training/check").text
+    assert _status(half) != "Solved" and "SSPR_0029" in " ".join(_messages(half))
+
+
+def test_connect_password_alone_does_not_fix_a_password_nobody_knows(client: TestClient, lab: Lab) -> None:
+    _start(client, "connector-password-changed")
+    client.post(
+        "/connect/connector",
+        data={"domain": lab.spec.domain.dns, "sign_and_encrypt": "on", "password": NEW_CONNECTOR_PASSWORD},
+    )
+    assert lab.connect.config.directories[0].connector.password == NEW_CONNECTOR_PASSWORD
+    assert _status(client.post("/training/check").text) != "Solved"
