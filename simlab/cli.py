@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -61,8 +62,16 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui
     except (SpecError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        # A second Ctrl-C / SIGTERM while shutting down means "now": don't wait for cleanup.
+        if stop.is_set():
+            click.echo("simlab: forced exit", err=True)
+            os._exit(130)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     with Lab(lab_spec, host=host, ldap_port=ldap_port, ldaps_port=ldaps_port, workdir=workdir) as lab:
         graph = lab.serve_graph()
         # The lab's CA file outlives the Graph server's temporary copy: keep the lab's.
@@ -187,8 +196,6 @@ def _control(lab_url: str | None, method: str, path: str, **kwargs: Any) -> http
         last = {}
     url = lab_url or last.get("control_url")
     token = last.get("control_token") if (not lab_url or lab_url == last.get("control_url")) else None
-    import os
-
     token = os.environ.get("SIMLAB_CONTROL_TOKEN", token)
     try:
         response = httpx.request(method, f"{url}{path}", headers={"Authorization": f"Bearer {token}"},
