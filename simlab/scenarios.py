@@ -207,14 +207,9 @@ def _graph(
     lab: Lab, path: str, method: str = "GET", body: dict | None = None, as_user: str | None = None
 ) -> dict:
     """One Graph request as the tenant's Global Administrator (or ``as_user``), no retries."""
-    import httpx
+    from simlab import portal
 
-    from fakes.graph.auth import make_token
-
-    token = make_token(lab.tenant, as_user or lab.tenant.admin_upn)
-    url = "https://graph.microsoft.com" + path
-    with lab.graph_mock(), httpx.Client() as client:
-        response = client.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"})
+    response = portal.call(lab.tenant, method, "https://graph.microsoft.com" + path, body, as_user)
     try:
         payload = response.json()
     except ValueError:
