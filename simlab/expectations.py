@@ -161,11 +161,7 @@ def _sd_flags_value(flags: int) -> bytes:
 
 def _subst(lab: Any, text: str) -> str:
     """``{connector_sid}``/``{domain_sid}`` placeholders in expected SDDL."""
-    from fakes.ad.sid import sid_from_bytes
-
-    entry = lab.dc.directory.get(lab.dc.connector_dn)
-    connector_sid = sid_from_bytes(entry.attrs["objectsid"][0]) if entry else ""
-    return text.replace("{connector_sid}", connector_sid).replace("{domain_sid}", lab.dc.domain_sid).lower()
+    return text.replace("{connector_sid}", lab.connector_sid()).replace("{domain_sid}", lab.dc.domain_sid).lower()
 
 
 _FINAL_KEYS = {"events", "events_absent", "security_events", "audit", "ldap", "dacl_changes", "oplog"}
