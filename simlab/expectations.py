@@ -161,7 +161,8 @@ def _sd_flags_value(flags: int) -> bytes:
 
 def _subst(lab: Any, text: str) -> str:
     """``{connector_sid}``/``{domain_sid}`` placeholders in expected SDDL."""
-    return text.replace("{connector_sid}", lab.connector_sid()).replace("{domain_sid}", lab.dc.domain_sid).lower()
+    text = text.replace("{connector_sid}", lab.connector_sid())
+    return text.replace("{domain_sid}", lab.dc.domain_sid).lower()
 
 
 _FINAL_KEYS = {"events", "events_absent", "security_events", "audit", "ldap", "dacl_changes", "oplog"}
