@@ -155,7 +155,12 @@ class SearchResult:
 class Session:
     """One client connection's state as the DC sees it.
 
-    ``encrypted`` is True on LDAPS or after StartTLS; unicodePwd writes need it.
+    ``encrypted`` is True on LDAPS, after StartTLS, or once an NTLM/SPNEGO bind turned
+    on sealing (MS-ADTS 3.1.1.3.1.5.1: a 128-bit SASL confidentiality layer counts as
+    an encrypted connection); unicodePwd writes need it. ``tls`` is the transport alone
+    (LDAPS or StartTLS). ``signing``/``sealing`` describe the SASL security layer after
+    an NTLM bind (Sicily or GSS-SPNEGO); ``mechanism`` names how the session bound
+    ("SIMPLE", "SICILY", "GSS-SPNEGO", or "" while anonymous).
     ``principal_dn``/``principal_sid`` are None while anonymous. ``token`` holds the
     principal's SID and every (transitive) group SID plus well-known ones
     (Everyone, Authenticated Users, ...), computed at bind time.
@@ -164,6 +169,10 @@ class Session:
 
     peer: str = ""
     encrypted: bool = False
+    tls: bool = False
+    signing: bool = False
+    sealing: bool = False
+    mechanism: str = ""
     principal_dn: str | None = None
     principal_sid: str | None = None
     token: frozenset[str] = frozenset()

@@ -33,6 +33,7 @@ from fakes.ad.api import (
     SearchResult,
     Session,
 )
+from fakes.ad.bind_policy import LdapServerPolicy
 from fakes.ad.directory import Directory, Entry
 from fakes.ad.dn import DNError, first_rdn, normalize_dn, parent_dn
 from fakes.ad.schema import Schema, SchemaError
@@ -151,6 +152,8 @@ class DomainController:
         self.replication_delay = 0.0
         #: "Audit Directory Service Changes" (off by default on Windows DCs): when on, DACL edits write 5136.
         self.audit_directory_service_changes = False
+        #: "LDAP server signing requirements" / "channel binding token requirements" (DC policy).
+        self.ldap_policy = LdapServerPolicy()
         self.usn = 4096
         self.next_rid = 1100
         self.admin_dn = ""
@@ -301,7 +304,7 @@ class DomainController:
     # ------------------------------------------------------------------ sessions and bind
     def new_session(self, *, peer: str = "", encrypted: bool = False) -> Session:
         """A fresh anonymous connection state."""
-        return Session(peer=peer, encrypted=encrypted)
+        return Session(peer=peer, encrypted=encrypted, tls=encrypted)
 
     def system_session(self) -> Session:
         """A session acting as the DC itself (SYSTEM): no access checks, password rules still apply."""

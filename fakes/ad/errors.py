@@ -53,13 +53,42 @@ BIND_ACCOUNT_DISABLED = "533"
 BIND_ACCOUNT_EXPIRED = "701"
 BIND_MUST_RESET = "773"
 BIND_ACCOUNT_LOCKED = "775"
+#: SEC_E_BAD_BINDINGS: the NTLM channel binding token is missing or wrong (LDAP channel binding policy).
+BIND_BAD_BINDINGS = "80090346"
 
 BIND_TEMPLATE = "80090308: LdapErr: DSID-0C09042F, comment: AcceptSecurityContext error, data {data}, v4563"
 
 
-def bind_failed(data: str = BIND_INVALID_CREDENTIALS) -> LdapError:
-    """49 invalidCredentials with the AcceptSecurityContext ``data`` code (525, 52e, 533, 775, ...)."""
-    return _head(ResultCode.INVALID_CREDENTIALS, BIND_TEMPLATE.format(data=data))
+# Channel-binding failures carry the SSPI status both as the leading code and as ``data``
+# (public captures against hardened DCs: "80090346: LdapErr: DSID-0C09069E, comment:
+# AcceptSecurityContext error, data 80090346, v2580"; v4563 is the Server 2019 build).
+BIND_SSPI_TEMPLATE = (
+    "{data}: LdapErr: DSID-0C0906B5, comment: AcceptSecurityContext error, data {data}, v4563"
+)
+
+
+def bind_failed(data: str = BIND_INVALID_CREDENTIALS, *, sspi: bool = False) -> LdapError:
+    """49 invalidCredentials with the AcceptSecurityContext ``data`` code (525, 52e, 533, 775, ...).
+
+    ``sspi=True`` is for SSPI status codes (0x80090346 bad bindings) that Windows reports
+    as the leading code too.
+    """
+    template = BIND_SSPI_TEMPLATE if sspi else BIND_TEMPLATE
+    return _head(ResultCode.INVALID_CREDENTIALS, template.format(data=data))
+
+
+# 8 strongerAuthRequired when "LDAP server signing requirements" is "Require signing" and the
+# bind would leave plain LDAP without integrity (captures: ldap3#1030 DSID-0C090259 v4563,
+# Windows Server 2019; impacket#884 DSID-0C09026E v2580). The backslash is Windows' own.
+STRONGER_AUTH_REQUIRED = (
+    "00002028: LdapErr: DSID-0C090259, comment: The server requires binds to turn on integrity "
+    "checking if SSL\\TLS are not already active on the connection, data 0, v4563"
+)
+
+
+def stronger_auth_required() -> LdapError:
+    """8 strongerAuthRequired: signing required and the bind offers none (nor TLS)."""
+    return _head(ResultCode.STRONGER_AUTH_REQUIRED, STRONGER_AUTH_REQUIRED)
 
 
 # Windows Server 2016 capture (v3839 = build 14393).
