@@ -30,8 +30,11 @@ __all__ = [
     "applies_to_of",
     "describe_ace",
     "format_dsacls",
+    "applies_to_from_words",
+    "applies_to_text",
     "make_ace",
     "parse_dsacls_grant",
+    "permission_from_words",
     "right_by_guid",
     "right_by_name",
 ]
@@ -318,6 +321,91 @@ _SIMPLE = (
 )
 
 
+#: ADUC's "Permissions" words that are plain access-mask bits (no object GUID), plus its two
+#: summary rows "Read" and "Write" (the generic rights as AD maps them, MS-ADTS 5.1.3.2).
+GENERAL_PERMISSIONS: dict[str, int] = {
+    "full control": _FULL,
+    "read": c.DS_GENERIC_READ,
+    "write": c.DS_GENERIC_WRITE,
+    **{label.casefold(): bit for bit, label in _SIMPLE},
+}
+_WORD_KWARGS = {"write": "write_property", "read": "read_property"}
+
+
+def permission_from_words(text: str, schema: Schema | None = None) -> dict[str, object]:
+    """``make_ace`` keywords for one ADUC permission line.
+
+    Accepts the Permissions list ("Full control", "Read", "Write all properties", "Reset password",
+    "Unexpire Password", any extended right's CN/display name), and the Properties list as
+    "Write <attribute or property set>" / "Read <...>" ("Write pwdLastSet", "Write Account
+    Restrictions"). Raises :class:`RightsError` for anything else.
+    """
+    schema = schema or default_schema()
+    words = " ".join(text.split())
+    key = words.casefold()
+    if key in GENERAL_PERMISSIONS:
+        return {"mask": GENERAL_PERMISSIONS[key]}
+    found = _BY_NAME.get(key)
+    if found is not None:
+        return {"right": found.cn}
+    verb, _, target = words.partition(" ")
+    if verb.casefold() in _WORD_KWARGS and target:
+        _property_guid(schema, target)  # raises RightsError with the attribute's name when unknown
+        return {_WORD_KWARGS[verb.casefold()]: target}
+    raise RightsError(
+        f"unknown right {text!r}: use an ADUC permission (Full control, Read, Write all properties, "
+        "Reset password, Unexpire Password...) or 'Write <attribute>' / 'Read <attribute>'"
+    )
+
+
+_APPLIES_SHORT = {
+    "this": AppliesTo.THIS_OBJECT_ONLY,
+    "tree": AppliesTo.THIS_OBJECT_AND_DESCENDANTS,
+    "descendants": AppliesTo.ALL_DESCENDANTS,
+}
+
+
+def applies_to_from_words(text: str, schema: Schema | None = None) -> tuple[AppliesTo, str | None]:
+    """ADUC's "Applies to" words -> (:class:`AppliesTo`, descendant class lDAPDisplayName or None).
+
+    "This object only", "This object and all descendant objects", "All descendant objects",
+    "Descendant User objects" (any class: "Descendant Organizational Unit objects",
+    "Descendant inetOrgPerson objects"); the short forms ``this``, ``tree``, ``descendants`` and
+    ``descendant:<class>`` are accepted too.
+    """
+    schema = schema or default_schema()
+    words = " ".join(text.split())
+    key = words.casefold()
+    for choice in (AppliesTo.THIS_OBJECT_ONLY, AppliesTo.THIS_OBJECT_AND_DESCENDANTS, AppliesTo.ALL_DESCENDANTS):
+        if key == choice.value.casefold():
+            return choice, None
+    if key in _APPLIES_SHORT:
+        return _APPLIES_SHORT[key], None
+    cls_words = None
+    if key.startswith("descendant:"):
+        cls_words = words.split(":", 1)[1]
+    elif key.startswith("descendant ") and key.endswith(" objects"):
+        cls_words = words[len("descendant "):-len(" objects")]
+    if cls_words:
+        # ADUC shows class names with spaces ("Organizational Unit"); the schema has none.
+        cls = schema.find_class(cls_words.replace(" ", ""))
+        if cls is not None:
+            return AppliesTo.DESCENDANT_CLASS, cls.name
+        raise RightsError(f"unknown class {cls_words!r} in Applies to {text!r}")
+    raise RightsError(
+        f"unknown Applies to {text!r}: use 'This object only', 'This object and all descendant objects', "
+        "'All descendant objects' or 'Descendant <Class> objects'"
+    )
+
+
+def applies_to_text(ace: Ace, schema: Schema | None = None) -> str:
+    """ADUC's "Applies to" column for ``ace`` ("Descendant User objects", "This object only"...)."""
+    applies, cls = applies_to_of(ace, schema)
+    if applies is AppliesTo.DESCENDANT_CLASS:
+        return applies.value.format(cls[:1].upper() + cls[1:] if cls else "?")
+    return applies.value
+
+
 def _access_text(ace: Ace, schema: Schema) -> str:
     mask, g = ace.mask, ace.object_type
     if g is None:
@@ -351,12 +439,7 @@ def describe_ace(
     """The ADUC Advanced Security row for ``ace`` (type, principal, access, applies to, inherited)."""
     schema = schema or default_schema()
     principal = (resolve_name(ace.sid) if resolve_name else None) or ace.sid
-    applies, cls = applies_to_of(ace, schema)
-    if applies is AppliesTo.DESCENDANT_CLASS:
-        display_cls = cls[:1].upper() + cls[1:] if cls else "?"
-        applies_text = applies.value.format(display_cls)
-    else:
-        applies_text = applies.value
+    applies_text = applies_to_text(ace, schema)
     return {
         "type": "Deny" if ace.is_deny else ("Audit" if ace.is_audit else "Allow"),
         "principal": principal,
