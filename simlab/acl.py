@@ -200,7 +200,9 @@ def matches(
     return sid is not None and ace.sid == sid
 
 
-def remove_aces(sd: SecurityDescriptor, predicate: Callable[[Ace], bool]) -> tuple[SecurityDescriptor, list[Ace]]:
+def remove_aces(
+    sd: SecurityDescriptor, predicate: Callable[[Ace], bool]
+) -> tuple[SecurityDescriptor, list[Ace]]:
     """``sd`` without the explicit ACEs ``predicate`` selects, and the ACEs removed.
 
     Inherited ACEs are never removed (AD recomputes them from the parent); use :func:`find_origin`
@@ -312,7 +314,8 @@ def format_table(table: Sequence[AceRow], *, width: int = 0) -> str:
         return text if len(text) <= n else text[: n - 1] + "…"
     lines = ["  ".join(cut(h, w).ljust(w) for h, w in zip(heads, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(cut(c, w).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    for row in cells:
+        lines.append("  ".join(cut(c, w).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
 
 
@@ -444,8 +447,8 @@ def netbios_name(conn: Any, base_dn: str) -> str:
     config = _raw_first(root, "configurationNamingContext") if root else None
     if not config:
         return fallback
-    entry = _one(conn, f"CN=Partitions,{config.decode()}", f"(&(objectClass=crossRef)(nCName={_escape(base_dn)}))",
-                 ["nETBIOSName"])
+    flt = f"(&(objectClass=crossRef)(nCName={_escape(base_dn)}))"
+    entry = _one(conn, f"CN=Partitions,{config.decode()}", flt, ["nETBIOSName"])
     value = _raw_first(entry, "nETBIOSName") if entry else None
     return value.decode() if value else fallback
 

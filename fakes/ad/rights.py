@@ -27,11 +27,11 @@ __all__ = [
     "AppliesTo",
     "ExtendedRight",
     "RightsError",
+    "applies_to_from_words",
     "applies_to_of",
+    "applies_to_text",
     "describe_ace",
     "format_dsacls",
-    "applies_to_from_words",
-    "applies_to_text",
     "make_ace",
     "parse_dsacls_grant",
     "permission_from_words",
@@ -376,7 +376,7 @@ def applies_to_from_words(text: str, schema: Schema | None = None) -> tuple[Appl
     schema = schema or default_schema()
     words = " ".join(text.split())
     key = words.casefold()
-    for choice in (AppliesTo.THIS_OBJECT_ONLY, AppliesTo.THIS_OBJECT_AND_DESCENDANTS, AppliesTo.ALL_DESCENDANTS):
+    for choice in _APPLIES_SHORT.values():
         if key == choice.value.casefold():
             return choice, None
     if key in _APPLIES_SHORT:
