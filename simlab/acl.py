@@ -53,6 +53,7 @@ __all__ = [
     "SecurityDescriptor",
     "add_ace",
     "build_ace",
+    "constants",
     "describe",
     "explicit_dacl",
     "find_origin",
@@ -92,6 +93,9 @@ WELL_KNOWN: dict[str, str] = {
     "Authenticated Users": "S-1-5-11",
     "SYSTEM": "S-1-5-18",
 }
+#: The numeric constants (ACE flags, access bits, SD control and SD flags values).
+constants = K
+
 _WK_BY_NAME = {k.casefold(): v for k, v in WELL_KNOWN.items()} | {"principal self": "S-1-5-10"}
 _WK_BY_SID = {v: k for k, v in WELL_KNOWN.items()}
 
@@ -306,10 +310,13 @@ def format_table(table: Sequence[AceRow], *, width: int = 0) -> str:
     heads = ("Type", "Principal", "Access", "Inherited from", "Applies to")
     cells = [(r.type, r.principal, r.access, r.inherited_from, r.applies_to) for r in table]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(heads)]
-    if width and sum(widths) + 2 * (len(widths) - 1) > width:
-        # Shrink the widest columns first; long cells are cut with an ellipsis, like ADUC's list.
-        while sum(widths) + 2 * (len(widths) - 1) > width and max(widths) > 12:
-            widths[widths.index(max(widths))] -= 1
+    # Too wide for the terminal: give up space in ADUC's least telling columns first (Inherited
+    # from, Applies to, Principal, then Access); cut cells end with an ellipsis, like ADUC's list.
+    for col in (3, 4, 1, 2, 0):
+        excess = sum(widths) + 2 * (len(widths) - 1) - width if width else 0
+        if excess > 0:
+            widths[col] = max(min(widths[col], 14), widths[col] - excess)
+
     def cut(text: str, n: int) -> str:
         return text if len(text) <= n else text[: n - 1] + "…"
     lines = ["  ".join(cut(h, w).ljust(w) for h, w in zip(heads, widths, strict=True)).rstrip()]
@@ -359,7 +366,9 @@ def read_ancestors(conn: Any, dn: str, base_dn: str) -> list[tuple[str, Security
     from ldap3.utils.dn import to_dn
 
     parts = to_dn(dn)  # RDNs, escaped commas kept inside their RDN
-    out = []
+    out: list[tuple[str, SecurityDescriptor]] = []
+    if dn.strip().lower() == base_dn.lower():
+        return out
     for i in range(1, len(parts)):
         parent = ",".join(parts[i:])
         out.append((parent, read(conn, parent, flags=K.DACL_SECURITY_INFORMATION)))

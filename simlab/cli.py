@@ -458,6 +458,9 @@ def _admin_ldap(info: dict[str, Any]) -> Any:
     return ldap3.Connection(server, info["admin_dn"], info["admin_password"], auto_bind=True)
 
 
+cli.add_command(__import__("simlab.cli_acl", fromlist=["acl_group"]).acl_group)  # `simlab acl ...`
+
+
 def main() -> None:
     cli()
 

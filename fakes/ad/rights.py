@@ -350,7 +350,11 @@ def permission_from_words(text: str, schema: Schema | None = None) -> dict[str, 
         return {"right": found.cn}
     verb, _, target = words.partition(" ")
     if verb.casefold() in _WORD_KWARGS and target:
-        _property_guid(schema, target)  # raises RightsError with the attribute's name when unknown
+        try:
+            _property_guid(schema, target)
+        except RightsError:
+            why = f"no attribute or property set called {target!r}"
+            raise RightsError(f"unknown right {text!r}: {why}") from None
         return {_WORD_KWARGS[verb.casefold()]: target}
     raise RightsError(
         f"unknown right {text!r}: use an ADUC permission (Full control, Read, Write all properties, "
