@@ -249,10 +249,13 @@ def explicit_dacl(sd: SecurityDescriptor) -> SecurityDescriptor:
     return SecurityDescriptor(None, None, Acl(explicit), control=sd.control & K.SE_DACL_PROTECTED)
 
 
-def find_origin(ace: Ace, ancestors: Iterable[tuple[str, SecurityDescriptor]]) -> str | None:
-    """The nearest ancestor (``(dn, sd)`` pairs, nearest first) whose explicit ACE ``ace`` inherits.
+def find_origin(
+    ace: Ace, ancestors: Iterable[tuple[str, SecurityDescriptor]]
+) -> tuple[str, Ace] | None:
+    """Where inherited ``ace`` is set: the nearest ancestor's DN and its explicit ACE.
 
-    None for an explicit ACE or when no ancestor carries a matching inheritable ACE.
+    ``ancestors`` are ``(dn, sd)`` pairs, nearest first. None for an explicit ACE or when no
+    ancestor carries a matching inheritable ACE.
     """
     if not ace.inherited:
         return None
@@ -266,7 +269,7 @@ def find_origin(ace: Ace, ancestors: Iterable[tuple[str, SecurityDescriptor]]) -
                 and map_generic(a.mask) == map_generic(ace.mask)
                 and a.object_type == ace.object_type
             ):
-                return dn
+                return dn, a
     return None
 
 
@@ -299,7 +302,8 @@ def rows(
     out = []
     for ace in _aces(sd):
         d = describe_ace(ace, domain_sid or "", resolve, schema)
-        origin = "None" if not ace.inherited else (find_origin(ace, ancestors) or "Parent Object")
+        found = find_origin(ace, ancestors)
+        origin = "None" if not ace.inherited else (found[0] if found else "Parent Object")
         out.append(AceRow(str(d["type"]), str(d["principal"]), str(d["access"]), origin,
                           applies_to_text(ace, schema), format_ace(ace, domain_sid)))
     return out

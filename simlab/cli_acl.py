@@ -234,9 +234,10 @@ def remove(dn: str, principal: str | None, rights: tuple[str, ...], applies_to: 
                          and any(t(a.replace(flags=a.flags & ~acl.constants.INHERITED_ACE)) for t in tests)]
             where = ""
             if inherited:
-                origin = acl.find_origin(inherited[0], acl.read_ancestors(s.conn, target, s.base_dn))
-                where = (f" The matching entry is inherited from {origin or 'the parent object'}: remove it "
-                         f"there (simlab acl remove \"{origin}\" ...).")
+                found = acl.find_origin(inherited[0], acl.read_ancestors(s.conn, target, s.base_dn))
+                origin = found[0] if found else "the parent object"
+                where = (f" The matching entry is inherited from {origin}: remove it there "
+                         f"(simlab acl remove \"{origin}\" ...).")
             raise click.ClickException(f"No explicit permission entry on {target} matches.{where}")
         acl.write(s.conn, target, new)
         for ace in removed:

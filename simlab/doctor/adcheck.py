@@ -18,7 +18,9 @@ from fakes.ad.security.access import has_control_access, property_access
 from fakes.ad.security.descriptor import Ace, SecurityDescriptor
 from fakes.ad.security.inheritance import map_generic
 from fakes.ad.security.sddl import format_ace
-from simlab.doctor.adread import SELF, Account, Ancestor, DomainInfo
+from simlab.doctor import acecheck
+from simlab.doctor.acecheck import DenyCause, Right, denied_rights, reaches_users
+from simlab.doctor.adread import Account, Ancestor, DomainInfo
 from simlab.doctor.catalogue import ev, finding
 from simlab.doctor.model import Check, Evidence, Finding
 from simlab.tutorial import GRANTS_BY_KEY
@@ -32,6 +34,7 @@ LOCKOUT = _SCHEMA.attribute("lockoutTime")
 PWDLASTSET = _SCHEMA.attribute("pwdLastSet")
 EVERYONE = "S-1-1-0"
 _AD = "Active Directory (LDAP)"
+_DENIED_AT_ROOT = "explicit-deny: a Deny entry on the domain root"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,11 @@ OPERATIONS = (
 )
 
 
+RIGHTS = tuple(Right(op.key, op.label, op.bit, frozenset(op.guids())) for op in OPERATIONS)
+UNEXPIRE_RIGHT = Right("unexpire", "Unexpire Password", K.RIGHT_DS_CONTROL_ACCESS,
+                       frozenset({None, UNEXPIRE}))
+
+
 @dataclass(frozen=True, slots=True)
 class AdContext:
     """The domain and the connector account as read, with the names used in fixes."""
@@ -94,6 +102,10 @@ class AdContext:
             ace, self.domain.sid, lambda s: self.account_name if s == self.connector.sid else None
         )
         return f"{d['type']} {d['principal']}: {d['access']} — Applies to: {d['applies_to']}"
+
+    def deny(self, cause: DenyCause, **kwargs: object) -> Finding:
+        return acecheck.deny_finding(cause, account=self.account_name, sddl=self.sddl(cause.ace),
+                                     row=self.row(cause.ace), **kwargs)  # type: ignore[arg-type]
 
 
 def _mask(ace: Ace) -> int:
@@ -125,8 +137,18 @@ def root_permissions(ctx: AdContext) -> tuple[list[Finding], list[Check]]:
     findings: list[Finding] = []
     checks: list[Check] = []
     where = f"nTSecurityDescriptor of {ctx.domain.dn} (SD flags: DACL)"
+    causes = root_denies(ctx)
+    findings += [
+        ctx.deny(c, note=f"Every user object below {ctx.domain.dn} inherits it"
+                 if any(r.key != "unexpire" for r in c.rights) else "")
+        for c in causes
+    ]
+    denied = {r.key for c in causes for r in c.rights}
     for op in OPERATIONS:
         label = GRANTS_BY_KEY[op.key].label
+        if op.key in denied:
+            checks.append(Check(f"root grant: {label}", "finding", _DENIED_AT_ROOT))
+            continue
         if any(_reaches_users(a, op, ctx.token) for a in aces):
             checks.append(Check(f"root grant: {label}", "ok", "reaches Descendant User objects"))
             continue
@@ -154,12 +176,29 @@ def root_permissions(ctx: AdContext) -> tuple[list[Finding], list[Check]]:
         severity = "warning" if op.key == "change" else "error"
         findings.append(finding(fid, severity, evidence, fix))
         checks.append(Check(f"root grant: {label}", "finding", fid))
-    findings_u, check_u = _unexpire(ctx, own, where)
+    findings_u, check_u = _unexpire(ctx, own, where, "unexpire" in denied)
     return findings + findings_u, [*checks, check_u]
 
 
-def _unexpire(ctx: AdContext, own: list[Ace], where: str) -> tuple[list[Finding], Check]:
+def root_denies(ctx: AdContext) -> list[DenyCause]:
+    """Explicit Deny entries on the domain root that take a writeback right from the connector:
+    the user rights where users inherit them, Unexpire Password where the domain object has it."""
+    out = []
+    for a in ctx.domain.sd.dacl.aces if ctx.domain.sd.dacl else ():
+        if a.inherited or not a.is_deny:
+            continue
+        on_users = a.replace(flags=a.flags & ~K.INHERIT_ONLY_ACE) if reaches_users(a, USER_CLASS) else None
+        rights = denied_rights(on_users, RIGHTS, ctx.token) if on_users else []
+        rights += denied_rights(a, [UNEXPIRE_RIGHT], ctx.token)
+        if rights:
+            out.append(DenyCause(a, ctx.domain.dn, ctx.domain.dn, tuple(rights)))
+    return out
+
+
+def _unexpire(ctx: AdContext, own: list[Ace], where: str, denied: bool) -> tuple[list[Finding], Check]:
     # Unexpire Password is checked on the domain object itself (FACTS 6.4), so it must be effective there.
+    if denied:
+        return [], Check("root grant: Unexpire Password", "finding", _DENIED_AT_ROOT)
     if has_control_access(ctx.domain.sd, ctx.token, UNEXPIRE):
         return [], Check("root grant: Unexpire Password", "ok", "effective on the domain object")
     related = [a for a in own if a.is_allow and a.object_type == UNEXPIRE]
@@ -303,84 +342,67 @@ def _denies(
     access_ev: Evidence,
     name: str,
 ) -> list[Finding]:
-    writeback_guids = {
-        None,
-        RESET,
-        CHANGE,
-        LOCKOUT.schema_id_guid,
-        PWDLASTSET.schema_id_guid,
-        LOCKOUT.property_set,
-        PWDLASTSET.property_set,
-    }
-    denies = [
-        a
-        for a in (sd.dacl.aces if sd.dacl else ())
-        if a.is_deny
-        and not a.inherit_only
-        and a.object_type in writeback_guids
-        and (a.sid in ctx.token or a.sid == SELF)
-    ]
-    # ADUC's "User cannot change password": explicit Deny Change Password for Everyone and SELF.
-    checkbox = [
-        a for a in denies if a.object_type == CHANGE and a.sid in (EVERYONE, SELF) and not a.inherited
-    ]
-    others = [a for a in denies if a not in checkbox and a.sid in ctx.token]
+    """Deny entries that take writeback rights from the connector on ``user``, one finding each."""
+    aces = sd.dacl.aces if sd.dacl else ()
+    ancestors = [(a.dn, a.sd) for a in chain] + [(ctx.domain.dn, ctx.domain.sd)]
+    root = ctx.domain.dn.lower()
+    checkbox = acecheck.user_cannot_change(
+        a for a in aces if a.is_deny and not a.inherit_only and a.object_type == CHANGE
+    )
     out = []
     if checkbox:
         out.append(
             finding(
                 "user-cannot-change-password",
                 "warning",
-                [
-                    *(
-                        ev(_AD, f"explicit ACE on {user.dn}", f"{ctx.sddl(a)}  [{ctx.row(a)}]")
-                        for a in checkbox
-                    ),
-                ],
+                [ev(_AD, f"explicit ACE on {user.dn}", f"{ctx.sddl(a)}  [{ctx.row(a)}]") for a in checkbox],
                 [f"ADUC > {user.sam} > Properties > Account: untick 'User cannot change password', OK."],
                 user=name,
             )
         )
+    causes: dict[tuple[str, Ace], tuple[DenyCause, str]] = {}
+    for a in aces:
+        if a in checkbox:
+            continue
+        rights = denied_rights(a, RIGHTS, ctx.token)
+        if rights:
+            cause = acecheck.cause_for(a, user.dn, rights, ancestors)
+            if cause.set_on.lower() != root:  # root denies are reported by root_permissions
+                causes.setdefault((cause.set_on.lower(), cause.ace), (cause, ""))
+            continue
+        if denied_rights(a, [UNEXPIRE_RIGHT], ctx.token):
+            cause = acecheck.cause_for(a, user.dn, [UNEXPIRE_RIGHT], ancestors)
+            if cause.set_on.lower() != root or cause.ace.inherit_only:
+                causes.setdefault((cause.set_on.lower(), cause.ace), (cause, "ineffective"))
     # Denies set on the user's OUs count even when this user does not inherit them (inheritance
     # disabled on it): they still bite every other user below that OU.
-    rows = [(f"{'inherited' if a.inherited else 'explicit'} ACE on {user.dn}"
-             + (f" (set on {origin})" if (origin := _origin(a, chain)) else ""), a, origin or user.dn)
-            for a in others]
-    seen = {r[2] for r in rows}
     for anc in chain:
         for a in anc.sd.dacl.aces if anc.sd.dacl else ():
-            if (anc.dn not in seen and a.is_deny and not a.inherited and a.sid in ctx.token
-                    and a.object_type in writeback_guids and a.flags & K.CONTAINER_INHERIT_ACE
-                    and a.inherited_object_type in (None, USER_CLASS)):
-                rows.append((f"explicit ACE on {anc.dn} (applies to the user objects below it)", a, anc.dn))
-    if rows:
-        out.append(
-            finding(
-                "explicit-deny",
-                "error",
-                [*(ev(_AD, label, f"{ctx.sddl(a)}  [{ctx.row(a)}]") for label, a, _ in rows), access_ev],
-                [
-                    f"ADUC > {dn} > Security > Advanced: remove the Deny entry '{ctx.row(a)}'."
-                    for _, a, dn in rows
-                ],
-                user=name,
-            )
-        )
+            if a.is_deny and reaches_users(a, USER_CLASS) and (anc.dn.lower(), a) not in causes:
+                rights = denied_rights(a.replace(flags=a.flags & ~K.INHERIT_ONLY_ACE), RIGHTS, ctx.token)
+                if rights:
+                    cause = DenyCause(a, anc.dn, user.dn, tuple(rights))
+                    causes[(anc.dn.lower(), a)] = (cause, "not inherited")
+    for cause, kind in causes.values():
+        if kind == "ineffective":
+            out.append(_ineffective(ctx, cause, name))
+            continue
+        note = ("The user itself does not inherit it (inheritance disabled), every other user below does"
+                if kind else "")
+        out.append(ctx.deny(cause, extra=[access_ev], user=name, note=note))
     return out
 
 
-def _origin(ace: Ace, chain: list[Ancestor]) -> str | None:
-    """The nearest container carrying ``ace`` explicitly (where an inherited deny was set)."""
-    if not ace.inherited:
-        return None
-    for anc in chain:
-        for a in anc.sd.dacl.aces if anc.sd.dacl else ():
-            if (
-                not a.inherited
-                and a.ace_type == ace.ace_type
-                and a.sid == ace.sid
-                and a.mask == ace.mask
-                and a.object_type == ace.object_type
-            ):
-                return anc.dn
-    return None
+def _ineffective(ctx: AdContext, cause: DenyCause, name: str) -> Finding:
+    """A Deny Unexpire Password below the domain object: AD checks that right on the domain object only."""
+    return finding(
+        "ineffective-deny",
+        "info",
+        [ev(_AD, f"explicit ACE on {cause.set_on}", f"{ctx.sddl(cause.ace)}  [{ctx.row(cause.ace)}]"),
+         ev("doctor", "why it does nothing", "Unexpire Password is checked on the domain object "
+            f"({ctx.domain.dn}), never on users or OUs (FACTS 6.4)")],
+        [acecheck.remove_command(cause.set_on, ctx.sddl(cause.ace)),
+         f"ADUC > {cause.set_on} > Security > Advanced: remove '{ctx.row(cause.ace)}'."],
+        user=name,
+        title=f"Deny Unexpire Password for {ctx.account_name} on {cause.set_on} has no effect on writeback",
+    )

@@ -15,6 +15,8 @@ from simlab.faults import FAULTS
 #: Findings with no catalogue entry: id -> (category, title).
 EXTRA: dict[str, tuple[str, str]] = {
     "writeback-access-denied": ("permissions", "The connector account cannot write this user's password"),
+    "writeback-unexplained": ("writeback", "A writeback failed and doctor cannot say why"),
+    "ineffective-deny": ("permissions", "A Deny entry that cannot affect writeback"),
     "connector-disabled": ("account", "The connector account is disabled"),
     "connector-not-found": ("account", "The connector account Connect uses does not exist in AD"),
     "writeback-connector-not-enabled": ("connect", "Writeback is on, but not on this directory's connector"),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import replace
 from typing import Any
 
 from simlab.doctor import accountcheck, adcheck, adread, connectcheck, tenantcheck
 from simlab.doctor.catalogue import ev, finding
 from simlab.doctor.connectcheck import ConnectView
-from simlab.doctor.model import Check, Finding, Report
+from simlab.doctor.model import Check, Evidence, Finding, Report
 from simlab.doctor.sources import EventRecord, Source, as_source
 
 _AD = "Active Directory (LDAP)"
@@ -101,11 +103,16 @@ def _diagnose(src: Source, conn: Any, user: str | None) -> Report:
     if view is not None:
         take(connectcheck.writeback_cause(view, events or [], state.cloud_sync() if state else None))
     findings = [_with_symptoms(f, events or []) for f in findings]
+    findings += _unexplained(findings, events or [], user)
     return Report(src.name, user, tuple(findings), tuple(checks), now.isoformat(), tuple(notes))
 
 
 #: Connect events that show a finding's symptom, by finding category (FACTS 1.1).
 SYMPTOM_EVENTS = {"permissions": (33004,), "policy": (33008,), "connect": (33009,)}
+
+
+def _event_ev(e: EventRecord) -> Evidence:
+    return ev("Connect Application log", f"event {e.event_id} ({e.level}) at {e.time.isoformat()}", e.message)
 
 
 def _with_symptoms(f: Finding, events: list[EventRecord]) -> Finding:
@@ -114,11 +121,49 @@ def _with_symptoms(f: Finding, events: list[EventRecord]) -> Finding:
     seen = [e for e in events if e.event_id in ids][-2:]
     if not seen:
         return f
-    extra = tuple(
-        ev("Connect Application log", f"event {e.event_id} ({e.level}) at {e.time.isoformat()}", e.message)
-        for e in seen
-    )
+    extra = tuple(_event_ev(e) for e in seen)
     return replace(f, evidence=f.evidence + extra)
+
+
+#: Writeback failures (Connect 33xxx, FACTS 1.1) and the finding categories that can explain them.
+#: 33005-33007 (account disabled, locked out, wrong current password) explain themselves.
+EXPLAINED_BY = {
+    33001: {"connect", "account"},
+    33002: {"connect", "tenant"},
+    33003: {"connect"},
+    33004: {"permissions"},
+    33008: {"policy"},
+    33009: {"connect", "account"},
+    32000: set(),
+}
+_SUCCESSES = (31002, 31007, 31010)
+_CONTEXT_DN = re.compile(r"Context: ((?:CN|OU)=.+?), Details:")
+
+
+def _unexplained(findings: list[Finding], events: list[EventRecord], user: str | None) -> list[Finding]:
+    """Say so when the log shows a writeback failure no finding accounts for, with what was read."""
+    last_ok = max((i for i, e in enumerate(events) if e.event_id in _SUCCESSES), default=-1)
+    failures = [e for e in events[last_ok + 1:] if e.event_id in EXPLAINED_BY]
+    categories = {f.category for f in findings if f.severity != "info"}
+    open_ = [e for e in failures if not EXPLAINED_BY[e.event_id] & categories]
+    if not open_:
+        return []
+    fix = ["doctor could not name the cause from what an admin can read (LDAP, Graph, the event log)."]
+    named = [m.group(1) for e in open_ if (m := _CONTEXT_DN.search(e.message))]
+    if user is None:
+        who = shlex.quote(named[-1]) if named else "<sAMAccountName>"
+        fix.append(f"Run it for the user the event names: simlab doctor --user {who}")
+    fix.append("ADUC > the user (Context: in the event) > Security > Advanced > Effective Access: select the "
+               "AD DS Connector account and look for the right the event says is missing.")
+    return [
+        finding(
+            "writeback-unexplained",
+            "error",
+            [_event_ev(e) for e in open_[-2:]],
+            fix,
+            user=user,
+        )
+    ]
 
 
 def _connector_context(
