@@ -316,10 +316,11 @@ def format_table(table: Sequence[AceRow], *, width: int = 0) -> str:
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(heads)]
     # Too wide for the terminal: give up space in ADUC's least telling columns first (Inherited
     # from, Applies to, Principal, then Access); cut cells end with an ellipsis, like ADUC's list.
-    for col in (3, 4, 1, 2, 0):
-        excess = sum(widths) + 2 * (len(widths) - 1) - width if width else 0
-        if excess > 0:
-            widths[col] = max(min(widths[col], 14), widths[col] - excess)
+    for floor in (14, 6):
+        for col in (3, 4, 1, 2):
+            excess = sum(widths) + 2 * (len(widths) - 1) - width if width else 0
+            if excess > 0:
+                widths[col] = max(min(widths[col], floor), widths[col] - excess)
 
     def cut(text: str, n: int) -> str:
         return text if len(text) <= n else text[: n - 1] + "…"
