@@ -231,7 +231,7 @@ def remove(dn: str, principal: str | None, rights: tuple[str, ...], applies_to: 
         new, removed = acl.remove_aces(sd, lambda a: any(t(a) for t in tests))
         if not removed:
             inherited = [a for a in (sd.dacl.aces if sd.dacl else ()) if a.inherited
-                         and any(t(a.replace(flags=a.flags & ~acl.constants.INHERITED_ACE)) for t in tests)]
+                         and any(t(as_set) for t in tests for as_set in _as_set_on_parent(a))]
             where = ""
             if inherited:
                 found = acl.find_origin(inherited[0], acl.read_ancestors(s.conn, target, s.base_dn))
@@ -242,6 +242,13 @@ def remove(dn: str, principal: str | None, rights: tuple[str, ...], applies_to: 
         acl.write(s.conn, target, new)
         for ace in removed:
             click.echo(f"Removed {acl.describe(ace, s.who(ace.sid))} from {target}")
+
+
+def _as_set_on_parent(ace: acl.Ace) -> list[acl.Ace]:
+    """The explicit forms an inherited ACE may have on its parent (with or without Inherit only)."""
+    k = acl.constants
+    explicit = ace.flags & ~k.INHERITED_ACE
+    return [ace.replace(flags=explicit), ace.replace(flags=explicit | k.INHERIT_ONLY_ACE)]
 
 
 @acl_group.command("set", epilog=SHORTCUTS_HELP)

@@ -166,7 +166,10 @@ def test_read_edit_write_with_ldap3(lab):
 
     before = acl.read(conn, dn)
     deny = acl.build_ace(sid, "Write lockoutTime", deny=True)
+    mark = lab.oplog.mark()
     acl.write(conn, dn, acl.add_ace(before, deny))
+    (op,) = lab.oplog.query(protocol="ldap", op="modify", after=mark)
+    assert op.target.lower() == dn.lower() and op.result == 0  # the lab's operation log has the write
     after = acl.read(conn, dn)
     assert after.dacl.aces[0] == deny
     assert after.owner == before.owner  # a DACL-only write leaves the owner alone
