@@ -314,13 +314,13 @@ def format_table(table: Sequence[AceRow], *, width: int = 0) -> str:
     heads = ("Type", "Principal", "Access", "Inherited from", "Applies to")
     cells = [(r.type, r.principal, r.access, r.inherited_from, r.applies_to) for r in table]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(heads)]
-    # Too wide for the terminal: give up space in ADUC's least telling columns first (Inherited
-    # from, Applies to, Principal, then Access); cut cells end with an ellipsis, like ADUC's list.
-    for floor in (14, 6):
-        for col in (3, 4, 1, 2):
-            excess = sum(widths) + 2 * (len(widths) - 1) - width if width else 0
-            if excess > 0:
-                widths[col] = max(min(widths[col], floor), widths[col] - excess)
+    if width and sum(widths) + 2 * (len(widths) - 1) > width:
+        # Too wide for the terminal: share the room fairly (narrow columns keep their width, the
+        # rest split what is left); cut cells end with an ellipsis, like ADUC's list.
+        room = max(width - widths[0] - 2 * (len(widths) - 1), 4 * 6)
+        for n, col in enumerate(sorted(range(1, len(widths)), key=lambda i: widths[i])):
+            widths[col] = min(widths[col], room // (len(widths) - 1 - n))
+            room -= widths[col]
 
     def cut(text: str, n: int) -> str:
         return text if len(text) <= n else text[: n - 1] + "…"
@@ -412,13 +412,20 @@ def _raw_first(entry: dict, name: str) -> bytes | None:
     return None
 
 
-def default_naming_context(conn: Any) -> str:
-    """The domain DN from the rootDSE."""
+def _root_dse(conn: Any, name: str) -> bytes | None:
+    """One rootDSE attribute. Asked for as ``*``: ldap3 checks named attributes against the
+    schema it read at bind, where rootDSE operational attributes do not appear."""
     import ldap3
 
-    conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["defaultNamingContext"])
+    conn.search("", "(objectClass=*)", ldap3.BASE, attributes=[ldap3.ALL_ATTRIBUTES])
     entry = next((e for e in conn.response or [] if e.get("type") == "searchResEntry"), None)
-    value = _raw_first(entry, "defaultNamingContext") if entry else None
+    return _raw_first(entry, name) if entry else None
+
+
+def default_naming_context(conn: Any) -> str:
+    """The domain DN from the rootDSE."""
+
+    value = _root_dse(conn, "defaultNamingContext")
     if not value:
         raise AclError("the rootDSE did not give a defaultNamingContext")
     return value.decode()
@@ -453,12 +460,9 @@ def resolve_principal(conn: Any, name: str, base_dn: str | None = None) -> str:
 
 def netbios_name(conn: Any, base_dn: str) -> str:
     """The domain's NetBIOS name (crossRef ``nETBIOSName``; the first DC= label when unreadable)."""
-    import ldap3
 
     fallback = base_dn.split(",", 1)[0].split("=", 1)[-1].upper()
-    conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["configurationNamingContext"])
-    root = next((e for e in conn.response or [] if e.get("type") == "searchResEntry"), None)
-    config = _raw_first(root, "configurationNamingContext") if root else None
+    config = _root_dse(conn, "configurationNamingContext")
     if not config:
         return fallback
     flt = f"(&(objectClass=crossRef)(nCName={_escape(base_dn)}))"

@@ -149,7 +149,8 @@ def lab():
 def _admin(lab: Lab) -> ldap3.Connection:
     e = lab.endpoints()
     tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=e["ca_file"])
-    server = ldap3.Server(e["ldaps_url"], use_ssl=True, tls=tls, get_info=ldap3.NONE)
+    # ldap3's defaults (get_info=SCHEMA: attribute names are checked against the DC's schema).
+    server = ldap3.Server(e["ldaps_url"], use_ssl=True, tls=tls)
     return ldap3.Connection(server, e["admin_dn"], e["admin_password"], auto_bind=True)
 
 
