@@ -174,26 +174,21 @@ def _add(dn: str, principal: str, rights: tuple[str, ...], applies_to: str, deny
                            f"{_applies_words(ace)}")
 
 
-@acl_group.command("grant", epilog=SHORTCUTS_HELP)
-@click.argument("dn")
-@principal_option
-@right_option
-@applies_option
-@lab_option
-def grant(dn: str, principal: str, rights: tuple[str, ...], applies_to: str, lab_url: str | None) -> None:
-    """Add an Allow entry (dsacls DN /G), like ADUC's Add > Permission Entry."""
-    _add(dn, principal, rights, applies_to, False, lab_url)
+def _add_command(name: str, deny: bool, doc: str) -> None:
+    """Register ``grant`` / ``deny``: the same Permission Entry, Allow or Deny."""
+
+    def command(dn: str, principal: str, rights: tuple[str, ...], applies_to: str, lab_url: str | None
+                ) -> None:
+        _add(dn, principal, rights, applies_to, deny, lab_url)
+
+    command.__doc__ = doc
+    for option in (lab_option, applies_option, right_option, principal_option, click.argument("dn")):
+        command = option(command)
+    acl_group.command(name, epilog=SHORTCUTS_HELP)(command)
 
 
-@acl_group.command("deny", epilog=SHORTCUTS_HELP)
-@click.argument("dn")
-@principal_option
-@right_option
-@applies_option
-@lab_option
-def deny(dn: str, principal: str, rights: tuple[str, ...], applies_to: str, lab_url: str | None) -> None:
-    """Add a Deny entry (dsacls DN /D)."""
-    _add(dn, principal, rights, applies_to, True, lab_url)
+_add_command("grant", False, "Add an Allow entry (dsacls DN /G), like ADUC's Add > Permission Entry.")
+_add_command("deny", True, "Add a Deny entry (dsacls DN /D).")
 
 
 @acl_group.command("remove", epilog=SHORTCUTS_HELP)
