@@ -134,7 +134,9 @@ def serve_dc(
     try:
         ca = ca or CertificateAuthority.create()
         dns = _first(dc, "dns_host_name", "dns_hostname", "host_name") or "localhost"
-        names = list(dict.fromkeys(["localhost", str(dns)]))
+        # The DC's FQDN and the domain's DNS name, as on a DC's Kerberos/LDAPS certificate.
+        domain = _first(dc, "dns_domain")
+        names = list(dict.fromkeys(["localhost", str(dns), *([str(domain)] if domain else [])]))
         cert = ca.issue(names, list(dict.fromkeys(["127.0.0.1", host])))
         ca_file = ca.write(wd)
         listeners = _Listeners(dc, host, ldap_port, ldaps_port, tls_options(cert.cert_pem, cert.key_pem),
