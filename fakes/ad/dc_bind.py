@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fakes.ad import errors, passwords
+from fakes.ad import bind_policy, errors, passwords
 from fakes.ad import security_log as seclog
 from fakes.ad.api import LdapResult, Session
 
@@ -30,6 +30,9 @@ def bind(dc: DomainController, session: Session, name: str, password: str) -> Ld
     session.principal_sid = None
     session.token = frozenset()
     session.state.pop("paged", None)
+    session.mechanism = ""
+    # LDAP server signing requirements: refused before the credentials are even looked at.
+    bind_policy.check_simple_bind(dc.ldap_policy, tls=session.tls, anonymous=not password)
     if not password:
         # Anonymous, or an "unauthenticated" bind (name without password): AD treats both as anonymous.
         return LdapResult()
@@ -66,6 +69,7 @@ def bind(dc: DomainController, session: Session, name: str, password: str) -> Ld
     session.principal_dn = entry.dn
     session.principal_sid = dc.sid_of(entry)
     session.token = dc.token_for(entry)
+    session.mechanism = "SIMPLE"
     return LdapResult()
 
 

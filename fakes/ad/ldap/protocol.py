@@ -222,6 +222,7 @@ class DcLdapServer(LDAPServer):
         self._flush()
         self.transport.startTLS(self.factory.tls)
         self.session.encrypted = True
+        self.session.tls = True
 
 
 _HANDLERS = {
