@@ -474,3 +474,7 @@ def _put(lab: Lab, **fields: Any) -> None:
     response = portal.set_onprem_policy(lab.tenant, **fields)
     if response.status_code != 200:
         raise FaultError(f"the portal refused the change: {response.status_code} {response.text}")
+
+
+# The DC's LDAP bind-hardening faults live in their own module; importing it registers them.
+from simlab import faults_ldap  # noqa: E402, F401

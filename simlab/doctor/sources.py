@@ -28,6 +28,8 @@ from urllib.parse import urlparse
 import httpx
 import ldap3
 
+from simlab.doctor.bindcheck import BindTargets, endpoint_targets
+
 if TYPE_CHECKING:
     from simlab.lab import Lab
 
@@ -60,10 +62,11 @@ class EventRecord:
 
 @dataclass(frozen=True, slots=True)
 class GpoView:
-    """Default Domain Policy password settings as the GPO editor shows them (``pending``: not yet applied)."""
+    """A GPO's settings as the editor shows them (``pending``: not yet applied; ``applied``: in force)."""
 
     settings: dict[str, Any]
     pending: bool
+    applied: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,19 @@ class LabSource:
         # The GPO editor shows the configured values, applied or not: an admin reading the GPO.
         gpo = self.lab.gpo
         return GpoView(dict(gpo.settings.model_dump()), bool(gpo.pending))
+
+    def dc_gpo(self) -> GpoView | None:
+        """The Default Domain Controllers Policy as the GPO editor shows it."""
+        gpo = self.lab.dc_gpo
+        applied = gpo.applied.model_dump() if gpo.applied is not None else None
+        return GpoView(dict(gpo.settings.model_dump()), bool(gpo.pending), applied)
+
+    def bind_targets(self) -> BindTargets:
+        """Where doctor's bind probes go: the lab's served LDAP and LDAPS, NTLM as DOMAIN\\Administrator."""
+        ep = self.lab.endpoints()
+        return BindTargets(ep["ldap_url"], ep["ldaps_url"], ep["ca_file"], ep["dns_domain"],
+                           f"{ep['netbios_domain']}\\{ep['admin_dn'].split(',', 1)[0].split('=', 1)[1]}",
+                           ep["admin_password"])
 
     def connector_account(self) -> str | None:
         return None
@@ -210,8 +226,11 @@ class EndpointSource:
             # An admin never sends a password in clear: upgrade plain LDAP with StartTLS.
             conn.start_tls()
         if not conn.bind():
+            hint = ""
+            if conn.result.get("result") == 8:  # LDAP signing required: a simple bind needs TLS
+                hint = " (the DC requires signing: use an ldaps:// URL, or give the CA file for StartTLS)"
             raise ConnectionError(
-                f"bind as {self.admin_dn} failed: {conn.result.get('message', conn.result)}"
+                f"bind as {self.admin_dn} failed: {conn.result.get('message', conn.result)}{hint}"
             )
         return conn
 
@@ -231,6 +250,11 @@ class EndpointSource:
 
     def gpo(self) -> GpoView | None:
         return None
+
+    def bind_targets(self) -> BindTargets:
+        """Bind probes go to this LDAP URL and the other scheme on its standard port."""
+        return endpoint_targets(self.ldap_url, self.ca_file, self._base_dn, self.admin_dn,
+                                self.admin_password)
 
     def connector_account(self) -> str | None:
         return self._connector
