@@ -19,7 +19,7 @@ import contextlib
 import json
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -171,6 +171,8 @@ class EndpointSource:
     Connect Application log (``simlab events --json``); ``connect_config_file`` a JSON copy
     of "View current configuration". ``connector`` names the AD DS Connector account when
     no Connect configuration is given (default: the single ``MSOL_*`` account, if any).
+    ``ldaps_url`` is where the channel binding probe goes when ``ldap_url`` is plain LDAP on a
+    non-standard port (see :mod:`simlab.doctor.bindcheck`).
     """
 
     def __init__(
@@ -188,8 +190,10 @@ class EndpointSource:
         events_file: str | Path | None = None,
         connect_config_file: str | Path | None = None,
         connector: str | None = None,
+        ldaps_url: str | None = None,
     ) -> None:
         self.ldap_url, self.admin_dn, self.admin_password = ldap_url, admin_dn, admin_password
+        self.ldaps_url = ldaps_url
         self.ca_file, self._base_dn = ca_file, base_dn
         self.graph_url, self.token = (graph_url.rstrip("/") if graph_url else None), token
         if portal_url is None and graph_url:
@@ -252,9 +256,10 @@ class EndpointSource:
         return None
 
     def bind_targets(self) -> BindTargets:
-        """Bind probes go to this LDAP URL and the other scheme on its standard port."""
-        return endpoint_targets(self.ldap_url, self.ca_file, self._base_dn, self.admin_dn,
-                                self.admin_password)
+        """Probes go to this LDAP URL and ``ldaps_url`` (default: the other scheme on its standard port)."""
+        targets = endpoint_targets(self.ldap_url, self.ca_file, self._base_dn, self.admin_dn,
+                                   self.admin_password)
+        return replace(targets, ldaps_url=self.ldaps_url) if self.ldaps_url else targets
 
     def connector_account(self) -> str | None:
         return self._connector
