@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from fakes.ad.ldap import codec
 from fakes.ad.ntlm import NTLM_OID, F, NtlmAcceptor, NtlmError, NtlmSecurity, ServerNames, is_ntlm
 
 log = logging.getLogger("fakes.ad.ldap")
+_EPOCH_FILETIME = 116444736000000000  # 1970-01-01 as a FILETIME
 
 #: What sicilyPackageDiscovery answers (MS-ADTS 5.1.1.1.3: AD exposes only NTLM via Sicily).
 SICILY_PACKAGES = b"NTLM"
@@ -99,7 +101,9 @@ class NtlmBinder:
     def _new_acceptor(self) -> NtlmAcceptor:
         dc = self.dc
         names = ServerNames(dc.netbios_name, dc.dc_name.upper(), dc.dns_domain, dc.dns_host_name)
-        return NtlmAcceptor(names, dc.clock.filetime())
+        # MsvAvTimestamp is wall-clock time, not the lab's SimClock: clients on this host compare
+        # it with their own clock (gss-ntlmssp refuses a skewed CHALLENGE as "clocks too far apart").
+        return NtlmAcceptor(names, _EPOCH_FILETIME + time.time_ns() // 100)
 
     # ------------------------------------------------------------------ Sicily
     def sicily(self, session: Session, leg: int, token: bytes) -> BindStep:
