@@ -82,7 +82,7 @@ class Response:
 
 
 def parse_response(pdu: bytes) -> Response:
-    _, s, e = _read_tlv(pdu, 0)
+    _, s, _e = _read_tlv(pdu, 0)
     _, is_, ie = _read_tlv(pdu, s)
     op, os_, oe = _read_tlv(pdu, ie)
     _, cs, ce = _read_tlv(pdu, os_)
@@ -122,7 +122,7 @@ class RawClient:
         """The next LDAPMessage, or None when the server closed the connection."""
         if not self._fill(2):
             return None
-        _, s, e = _read_tlv(self._buf + b"\x00" * 8, 0)
+        _, _s, e = _read_tlv(self._buf + b"\x00" * 8, 0)
         if not self._fill(e):
             return None
         pdu, self._buf = self._buf[:e], self._buf[e:]

@@ -93,7 +93,8 @@ def test_unsealed_ntlm_on_plain_cannot_reset_but_ldaps_can(lab):
     assert (plain.result["result"], plain.result["message"]) == (53, errors.reset_needs_encryption().message)
     secure = ntlm(ep, "ldaps", name, ep.admin_password)
     assert secure.bind()
-    assert secure.modify(dn, {"unicodePwd": [(ldap3.MODIFY_REPLACE, [_pwd("N3w!Passw0rd-x")])]}), secure.result
+    new = {"unicodePwd": [(ldap3.MODIFY_REPLACE, [_pwd("N3w!Passw0rd-x")])]}
+    assert secure.modify(dn, new), secure.result
 
 
 def _expire_password(dc, dn):
@@ -161,7 +162,7 @@ def test_good_ntlm_bind_clears_the_bad_password_count(lab):
 
 
 def test_other_domain_name_is_unknown_user(lab):
-    dc, ep = lab
+    _, ep = lab
     c = ntlm(ep, "plain", "FABRIKAM\\Administrator", ep.admin_password)
     assert not c.bind()
     assert c.result["message"] == errors.ntlm_bind_failed(errors.BIND_USER_NOT_FOUND).message
