@@ -1,0 +1,97 @@
+"""The LDAP hardening faults against NTLM clients over a served lab: ldap3's unsigned NTLM (Sicily),
+msldap's sealed NTLM (GSS-SPNEGO and Sicily, with a channel binding token over LDAPS)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from fakes.ad import errors
+from simlab.doctor import diagnose
+from simlab.lab import Lab
+from simlab.spec import LabSpec
+
+pytest.importorskip("Crypto.Hash.MD4", reason="ldap3's NTLM needs MD4 from pycryptodome on OpenSSL 3")
+pytest.importorskip("msldap", reason="msldap not installed")
+
+PASSWORD = "Winter2026!Lab"
+
+
+def _lab(fault: str) -> Lab:
+    return Lab(LabSpec.model_validate({"population": {"users": 4}, "faults": [fault]}))
+
+
+def _msldap_whoami(lab: Lab, scheme: str) -> Any:
+    """msldap binds as alice over plain LDAP (NTLM with sign+seal) and asks who it is."""
+    from msldap.commons.factory import LDAPConnectionFactory
+
+    ep = lab.endpoints()
+    url = f"ldap+{scheme}://{ep['netbios_domain']}\\alice:{PASSWORD}@{ep['host']}:{ep['ldap_port']}/?dc={ep['host']}"
+
+    async def run() -> Any:
+        client = LDAPConnectionFactory.from_url(url).get_client()
+        _, err = await client.connect()
+        if err is not None:
+            return err
+        try:
+            who, err = await client.whoami()
+            return err or who
+        finally:
+            await client.disconnect()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def signing_lab() -> Any:
+    with _lab("ldap-signing-required") as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
+def cbt_lab() -> Any:
+    with _lab("ldap-channel-binding-always") as lab:
+        yield lab
+
+
+def test_unsigned_ntlm_on_389_is_refused_with_stronger_auth_required(signing_lab: Lab):
+    result = signing_lab.bind("alice", PASSWORD, transport="ldap", authentication="ntlm")
+    assert (result.code, result.message.rstrip("\x00")) == (8, errors.STRONGER_AUTH_REQUIRED)
+
+
+@pytest.mark.parametrize("transport", ["ldaps", "starttls"])
+def test_ntlm_over_tls_is_accepted_when_signing_is_required(signing_lab: Lab, transport: str):
+    assert signing_lab.bind("alice", PASSWORD, transport=transport, authentication="ntlm").ok
+
+
+@pytest.mark.parametrize("scheme", ["ntlm-password", "sicily-password"])
+def test_signed_ntlm_on_389_is_accepted_when_signing_is_required(signing_lab: Lab, scheme: str):
+    assert _msldap_whoami(signing_lab, scheme) == "u:CONTOSO\\alice"
+
+
+def test_ntlm_over_ldaps_without_cbt_is_refused_with_bad_bindings(cbt_lab: Lab):
+    result = cbt_lab.bind("alice", PASSWORD, transport="ldaps", authentication="ntlm")
+    expected = errors.bind_failed(errors.BIND_BAD_BINDINGS, sspi=True).message.rstrip("\x00")
+    assert (result.code, result.message.rstrip("\x00")) == (49, expected)
+    assert expected.startswith("80090346: LdapErr: ") and "data 80090346" in expected
+
+
+def test_cbt_always_leaves_simple_binds_and_ntlm_without_tls_alone(cbt_lab: Lab):
+    # A client that sends the token over LDAPS (msldap) is 11a's test: tests/protocol/test_ntlm_sealed.py.
+    assert cbt_lab.bind("alice", PASSWORD, transport="ldaps").ok
+    assert cbt_lab.bind("alice", PASSWORD, transport="ldap", authentication="ntlm").ok  # no TLS, no CBT
+
+
+def test_cbt_always_writeback_doctor_and_fix():
+    with _lab("ldap-channel-binding-always") as lab:
+        assert lab.sspr_reset("alice", "Bound-Passw0rd-2026!").ok  # the agent simple-binds over LDAPS
+        report = diagnose(lab)
+        assert report.ids == {"ldap-channel-binding-always"}
+        assert any("80090346" in e.value for e in report.findings[0].evidence)
+        lab.dc_gpo.edit(ldap_channel_binding="when_supported")
+        assert not lab.bind("alice", "Bound-Passw0rd-2026!", transport="ldaps", authentication="ntlm").ok
+        lab.gpupdate()
+        assert lab.bind("alice", "Bound-Passw0rd-2026!", transport="ldaps", authentication="ntlm").ok
+        assert diagnose(lab).healthy
