@@ -41,6 +41,7 @@ from typing import Any
 
 import ldap3
 import spnego
+from bench_ldap import stop  # the same terminate-then-kill as the slapd benchmark
 from ldap3.protocol.sasl.sasl import send_sasl_negotiation
 
 HERE = Path(__file__).resolve().parent
@@ -142,15 +143,6 @@ def wait_port(host: str, port: int, deadline: float) -> None:
                 return
         time.sleep(0.05)
     raise TimeoutError(f"{host}:{port} never opened")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def start_lab(users: int, workdir: Path) -> tuple[subprocess.Popen, dict[str, Any]]:

@@ -3,8 +3,6 @@ start, "Check my fix" fails with the app's bind refused, fix on the GPO page + g
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from starlette.testclient import TestClient
 
@@ -12,14 +10,7 @@ from simlab.console import build_app
 from simlab.console.training import exercises
 from simlab.lab import Lab
 
-
-def _messages(html: str) -> list[str]:
-    return [m.replace("&#39;", "'") for m in re.findall(r'class="msg msg-\w+[^"]*"[^>]*>([^<]*)', html)]
-
-
-def _status(html: str) -> str:
-    found = re.search(r'id="status">([^<]*)<', html)
-    return found.group(1) if found else ""
+from .test_console_exercises import _messages, _status
 
 
 @pytest.fixture
