@@ -169,7 +169,7 @@ class DirectoryAdmin:
         conn = self.ldap(user, password, transport=transport, bind=False, authentication=authentication)
         try:
             conn.bind()
-        except LDAPException as exc:  # e.g. the server dropped the session
+        except (LDAPException, ValueError) as exc:  # dropped session; no MD4 for ldap3's NTLM
             conn.unbind()
             return BindResult(-1, f"{type(exc).__name__}: {exc}")
         result = BindResult(conn.result["result"], conn.result.get("message", ""))

@@ -86,7 +86,7 @@ def _attempt(what: str, server: ldap3.Server, **kwargs: Any) -> tuple[Probe, lis
         conn.bind()
         result = conn.result or {}
         probe = Probe(what, result.get("result"), str(result.get("message", "")).rstrip("\x00"))
-    except LDAPException as exc:
+    except (LDAPException, ValueError) as exc:  # ValueError: no MD4 for ldap3's NTLM (pycryptodome)
         probe = Probe(what, None, f"{type(exc).__name__}: {exc}")
     finally:
         conn.unbind()
