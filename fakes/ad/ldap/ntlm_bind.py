@@ -216,7 +216,8 @@ class NtlmBinder:
         if spnego:
             out_mic = None
             if mech_list_mic is not None and auth.session_key is not None:
-                out_mic = self._mech_list_mic(auth.flags, auth.session_key, context, mech_types, mech_list_mic)
+                out_mic = self._mech_list_mic(auth.flags, auth.session_key, context, mech_types,
+                                              mech_list_mic)
                 if out_mic is None:
                     self._undo(session)
                     return _invalid_token("mechListMIC does not verify")
@@ -236,7 +237,9 @@ class NtlmBinder:
         signature (version 1, zeros) is accepted too when SIGN was not negotiated.
         """
         mech_list = pack_mech_type_list(mech_types)
-        signing = context if context is not None and flags & F.sign else NtlmSecurity(flags | F.sign, session_key)
+        signing = context
+        if signing is None or not flags & F.sign:
+            signing = NtlmSecurity(flags | F.sign, session_key)
         try:
             signing.verify(mech_list, mic)
         except ValueError:
