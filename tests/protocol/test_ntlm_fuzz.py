@@ -1,4 +1,4 @@
-"""Hypothesis fuzz of the NTLM/SPNEGO decode paths: only the documented errors, and a lab that keeps serving."""
+"""Hypothesis fuzz of the NTLM/SPNEGO decode paths: only documented errors, and a lab that keeps serving."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from conftest import connect
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes.ad.api import Session
 from fakes.ad.ldap import codec
 from fakes.ad.ldap.ntlm_bind import NtlmBinder
 from fakes.ad.ldap.security_layer import SaslSecurityLayer, SecurityLayerError
