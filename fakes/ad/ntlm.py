@@ -168,8 +168,11 @@ class NtlmLogon:
             return False
         base_key = crypto.hmac_md5(key, proof)  # SessionBaseKey = KeyExchangeKey for NTLMv2
         exported = base_key
-        if self.flags & F.key_exch and self.flags & (F.sign | F.seal):
-            exported = crypto.rc4k(base_key, auth.encrypted_random_session_key or b"")
+        # MS-NLMP 3.2.5.1.2: with KEY_EXCH the client's random session key is the exported key.
+        # (pyspnego only sends one with SIGN/SEAL; asyauth and Windows send one whenever KEY_EXCH.)
+        ersk = auth.encrypted_random_session_key or b""
+        if self.flags & F.key_exch and len(ersk) == 16:
+            exported = crypto.rc4k(base_key, ersk)
         if self._mic_present:
             sent = auth.mic or b""
             auth.mic = b"\x00" * 16

@@ -8,6 +8,7 @@ traffic after a sealed bind: the things real clients hide.
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,9 +101,17 @@ def parse_response(pdu: bytes) -> Response:
 class RawClient:
     """A blocking LDAP connection that sends bytes and reads whole LDAPMessages (or SASL buffers)."""
 
-    def __init__(self, ep: DcEndpoints) -> None:
-        self.sock = socket.create_connection((ep.host, ep.ldap_port), timeout=5)
+    def __init__(self, ep: DcEndpoints, *, ldaps: bool = False) -> None:
+        port = ep.ldaps_port if ldaps else ep.ldap_port
+        sock = socket.create_connection((ep.host, port), timeout=5)
+        if ldaps:
+            ctx = ssl.create_default_context(cafile=ep.ca_file)
+            sock = ctx.wrap_socket(sock, server_hostname=ep.host)
+        self.sock = sock
         self._buf = b""
+
+    def peer_certificate(self) -> bytes:
+        return self.sock.getpeercert(binary_form=True)  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self.sock.close()

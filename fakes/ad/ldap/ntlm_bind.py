@@ -35,6 +35,7 @@ from fakes.ad.ntlm import NTLM_OID, F, NtlmAcceptor, NtlmError, NtlmSecurity, Se
 
 log = logging.getLogger("fakes.ad.ldap")
 _EPOCH_FILETIME = 116444736000000000  # 1970-01-01 as a FILETIME
+_DUMMY_SIGNATURE = b"\x01" + b"\x00" * 15  # MS-NLMP 3.4.2: signature without SIGN (always-sign)
 
 #: What sicilyPackageDiscovery answers (MS-ADTS 5.1.1.1.3: AD exposes only NTLM via Sicily).
 SICILY_PACKAGES = b"NTLM"
@@ -214,19 +215,40 @@ class NtlmBinder:
         step = BindStep()
         if spnego:
             out_mic = None
-            if mech_list_mic is not None and context is not None:
-                mech_list = pack_mech_type_list(mech_types)
-                try:
-                    context.verify(mech_list, mech_list_mic)
-                except ValueError:
+            if mech_list_mic is not None and auth.session_key is not None:
+                out_mic = self._mech_list_mic(auth.flags, auth.session_key, context, mech_types,
+                                              mech_list_mic)
+                if out_mic is None:
                     self._undo(session)
                     return _invalid_token("mechListMIC does not verify")
-                out_mic = context.sign(mech_list)
-                context.reset_rc4()
             step.sasl_creds = NegTokenResp(neg_state=NegState.accept_complete, mech_list_mic=out_mic).pack()
         if context is not None and auth.flags & (F.sign | F.seal):
             step.security = context
         return step
+
+    @staticmethod
+    def _mech_list_mic(flags: int, session_key: bytes, context: NtlmSecurity | None, mech_types: list[str],
+                       mic: bytes) -> bytes | None:
+        """Verify the client's mechListMIC and return ours (None when it does not verify).
+
+        Clients that did not negotiate SIGN still compute a real MAC for the mechListMIC
+        once NTLMv2 gave them a session key (asyauth, Samba's "new SPNEGO"), so the MIC is
+        checked with signing keys whatever the flags; the NTLMSSP "always sign" dummy
+        signature (version 1, zeros) is accepted too when SIGN was not negotiated.
+        """
+        mech_list = pack_mech_type_list(mech_types)
+        signing = context
+        if signing is None or not flags & F.sign:
+            signing = NtlmSecurity(flags | F.sign, session_key)
+        try:
+            signing.verify(mech_list, mic)
+        except ValueError:
+            if flags & F.sign or mic != _DUMMY_SIGNATURE:
+                return None
+            return _DUMMY_SIGNATURE
+        out = signing.sign(mech_list)
+        signing.reset_rc4()  # MS-SPNG: the NTLM RC4 state restarts after the mechListMIC exchange
+        return out
 
     @staticmethod
     def _undo(session: Session) -> None:
