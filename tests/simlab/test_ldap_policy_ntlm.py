@@ -23,12 +23,13 @@ def _lab(fault: str) -> Lab:
     return Lab(LabSpec.model_validate({"population": {"users": 4}, "faults": [fault]}))
 
 
-def _msldap_whoami(lab: Lab, scheme: str) -> Any:
-    """msldap binds as alice over plain LDAP (NTLM with sign+seal) and asks who it is."""
+def _msldap_whoami(lab: Lab, scheme: str, *, ldaps: bool = False) -> Any:
+    """msldap binds as alice: NTLM with sign+seal on 389; over LDAPS with the channel binding token."""
     from msldap.commons.factory import LDAPConnectionFactory
 
     ep = lab.endpoints()
-    url = f"ldap+{scheme}://{ep['netbios_domain']}\\alice:{PASSWORD}@{ep['host']}:{ep['ldap_port']}/?dc={ep['host']}"
+    proto, port = ("ldaps", ep["ldaps_port"]) if ldaps else ("ldap", ep["ldap_port"])
+    url = f"{proto}+{scheme}://{ep['netbios_domain']}\\alice:{PASSWORD}@{ep['host']}:{port}/?dc={ep['host']}"
 
     async def run() -> Any:
         client = LDAPConnectionFactory.from_url(url).get_client()
@@ -78,8 +79,8 @@ def test_ntlm_over_ldaps_without_cbt_is_refused_with_bad_bindings(cbt_lab: Lab):
     assert expected.startswith("80090346: LdapErr: ") and "data 80090346" in expected
 
 
-def test_cbt_always_leaves_simple_binds_and_ntlm_without_tls_alone(cbt_lab: Lab):
-    # A client that sends the token over LDAPS (msldap) is 11a's test: tests/protocol/test_ntlm_sealed.py.
+def test_cbt_always_accepts_a_client_that_sends_the_token_and_simple_binds(cbt_lab: Lab):
+    assert _msldap_whoami(cbt_lab, "ntlm-password", ldaps=True) == "u:CONTOSO\\alice"
     assert cbt_lab.bind("alice", PASSWORD, transport="ldaps").ok
     assert cbt_lab.bind("alice", PASSWORD, transport="ldap", authentication="ntlm").ok  # no TLS, no CBT
 
