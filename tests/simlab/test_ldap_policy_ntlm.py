@@ -4,6 +4,11 @@ msldap's sealed NTLM (GSS-SPNEGO and Sicily, with a channel binding token over L
 from __future__ import annotations
 
 import asyncio
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +54,26 @@ def _msldap_whoami(lab: Lab, scheme: str, *, ldaps: bool = False) -> Any:
 def signing_lab() -> Any:
     with _lab("ldap-signing-required") as lab:
         yield lab
+
+
+_CYRUS = bool(glob.glob("/usr/lib/*/sasl2/libgssapiv2.so*")) and bool(glob.glob("/etc/gss/mech.d/*ntlmssp*"))
+
+
+@pytest.mark.skipif(not (_CYRUS and shutil.which("ldapwhoami")),
+                    reason="needs ldap-utils, libsasl2-modules-gssapi-mit and gss-ntlmssp")
+def test_ldapwhoami_gss_spnego_signs_and_passes_where_a_simple_bind_is_refused(signing_lab: Lab,
+                                                                               tmp_path: Path):
+    ep = signing_lab.endpoints()
+    users = tmp_path / "ntlm_users"
+    users.write_text(f"{ep['netbios_domain']}:alice:{PASSWORD}\n")
+    env = {**os.environ, "NTLM_USER_FILE": str(users)}
+    sasl = subprocess.run(["ldapwhoami", "-H", ep["ldap_url"], "-Y", "GSS-SPNEGO"], capture_output=True,
+                          text=True, env=env, timeout=20, check=False)
+    assert sasl.returncode == 0, sasl.stderr
+    assert sasl.stdout.strip() == "u:CONTOSO\\alice"
+    cmd = ["ldapwhoami", "-x", "-H", ep["ldap_url"], "-D", signing_lab.user("alice").dn, "-w", PASSWORD]
+    simple = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=20, check=False)
+    assert simple.returncode == 8 and errors.STRONGER_AUTH_REQUIRED in simple.stderr
 
 
 @pytest.fixture(scope="module")
