@@ -20,6 +20,8 @@ from simlab.console.state import error_text
 from simlab.faults import FAULTS, Fault, apply_fault
 from simlab.faults_ldap import TOOL_BINDS, tool_bind
 
+from simlab.spec import DcPolicySpec
+
 if TYPE_CHECKING:
     from simlab.lab import Lab
     from simlab.spec import LabSpec
@@ -176,7 +178,9 @@ def healthy_spec(spec: LabSpec) -> LabSpec:
             "throttle_rate": 0.0,
         }
     )
-    return spec.model_copy(update={"connect": connect, "tenant": tenant, "faults": []})
+    # LDAP signing / channel binding back to the defaults: the hardening exercises start from there.
+    return spec.model_copy(update={"connect": connect, "tenant": tenant, "faults": [],
+                                   "dc_policy": DcPolicySpec()})
 
 
 def start(lab: Lab, base: LabSpec, exercise: Exercise) -> TrainingSession:
