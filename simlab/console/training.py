@@ -19,7 +19,6 @@ from fakes.ad.api import Change, ModOp, Scope
 from simlab.console.state import error_text
 from simlab.faults import FAULTS, Fault, apply_fault
 from simlab.faults_ldap import TOOL_BINDS, tool_bind
-
 from simlab.spec import DcPolicySpec
 
 if TYPE_CHECKING:
