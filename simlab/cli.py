@@ -47,10 +47,13 @@ def _load_spec(spec: str | None, seed: int | None, users: int | None, faults: tu
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address, e.g. 127.0.0.2.")
 @click.option("--ldap-port", type=int, default=0, show_default=True, help="0 = ephemeral; or 389.")
 @click.option("--ldaps-port", type=int, default=0, show_default=True, help="0 = ephemeral; or 636.")
+@click.option("--standard-ports", is_flag=True,
+              help="LDAP on 389 and LDAPS on 636 of a free loopback address of the lab's own (127.0.0.x).")
 @click.option("--allow-non-loopback", is_flag=True, help="Allow a non-loopback --host (you asked for it).")
 @click.option("--ui", is_flag=True, help="Also serve the training console.")
 @click.option("--workdir", type=click.Path(file_okay=False), help="Where the CA and server files go.")
-def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui, workdir) -> None:
+def serve(spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_non_loopback, ui,
+          workdir) -> None:
     """Start a lab and serve it until Ctrl-C / SIGTERM; prints one JSON line of endpoints."""
     from fakes.ad.ldap.serve import check_host
     from simlab.control import remember, serve_control
@@ -61,6 +64,9 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui
         lab_spec = _load_spec(spec, seed, users)
     except (SpecError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
+    if standard_ports and (ldap_port or ldaps_port or host != "127.0.0.1"):
+        raise click.UsageError("--standard-ports picks the address and ports itself: "
+                               "drop --host/--ldap-port/--ldaps-port")
     stop = threading.Event()
 
     def on_signal(*_: object) -> None:
@@ -72,7 +78,8 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    with Lab(lab_spec, host=host, ldap_port=ldap_port, ldaps_port=ldaps_port, workdir=workdir) as lab:
+    with Lab(lab_spec, host=host, ldap_port=ldap_port, ldaps_port=ldaps_port, workdir=workdir,
+             standard_ports=standard_ports) as lab:
         graph = lab.serve_graph()
         # The lab's CA file outlives the Graph server's temporary copy: keep the lab's.
         endpoints: dict[str, Any] = {**graph.to_json(), **lab.endpoints()}

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -85,6 +86,28 @@ def build_app(lab: Lab, token: str) -> Starlette:
         lab.gpupdate()
         return JSONResponse({"applied": True})
 
+    gpos = {"default-domain-policy": lambda: lab.gpo, "default-domain-controllers-policy": lambda: lab.dc_gpo}
+
+    def gpo_state(name: str) -> dict[str, Any]:
+        gpo = gpos[name]()
+        return {"name": name, "settings": gpo.settings.model_dump(), "pending": gpo.pending,
+                "applied": gpo.applied.model_dump() if gpo.applied is not None else None}
+
+    async def gpo_list(request: Request) -> Response:
+        return JSONResponse([gpo_state(name) for name in gpos])
+
+    async def gpo_edit(request: Request) -> Response:
+        # An edit in the GPO editor: validated like the spec, in force at the next refresh or gpupdate.
+        name = request.path_params["name"]
+        if name not in gpos:
+            raise _BadRequest(f"unknown GPO {name!r}; one of {sorted(gpos)}")
+        try:
+            gpos[name]().edit(**await _json(request))
+        except ValidationError as err:
+            first = err.errors()[0]
+            raise _BadRequest(f"{'.'.join(map(str, first['loc'])) or 'value'}: {first['msg']}") from None
+        return JSONResponse(gpo_state(name))
+
     async def sspr(request: Request) -> Response:
         action = request.path_params["action"]
         body = await _json(request)
@@ -150,6 +173,8 @@ def build_app(lab: Lab, token: str) -> Starlette:
         Route("/faults/{name}", guarded(fault), methods=["POST"]),
         Route("/clock/advance", guarded(advance), methods=["POST"]),
         Route("/gpupdate", guarded(gpupdate), methods=["POST"]),
+        Route("/gpo", guarded(gpo_list)),
+        Route("/gpo/{name}", guarded(gpo_edit), methods=["POST"]),
         Route("/sspr/{action}", guarded(sspr), methods=["POST"]),
         Route("/events", guarded(events)),
         Route("/doctor", guarded(doctor)),

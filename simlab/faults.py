@@ -10,6 +10,7 @@ describes it in full.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -68,7 +69,8 @@ FAULTS: dict[str, Fault] = {}
 def _fault(name: str, category: str, title: str, *, symptom: Symptom, fix: str,
            params: dict[str, Any] | None = None, per_user: bool = False) -> Callable:
     def register(fn: Callable[..., None]) -> Callable[..., None]:
-        FAULTS[name] = Fault(name, category, title, (fn.__doc__ or "").strip(), symptom, fix, fn,
+        doc = " ".join(inspect.cleandoc(fn.__doc__ or "").split())  # multi-line docstrings: one paragraph
+        FAULTS[name] = Fault(name, category, title, doc, symptom, fix, fn,
                              dict(params or {}), per_user)
         return fn
     return register
@@ -474,3 +476,7 @@ def _put(lab: Lab, **fields: Any) -> None:
     response = portal.set_onprem_policy(lab.tenant, **fields)
     if response.status_code != 200:
         raise FaultError(f"the portal refused the change: {response.status_code} {response.text}")
+
+
+# The DC's LDAP bind-hardening faults live in their own module; importing it registers them.
+from simlab import faults_ldap  # noqa: E402, F401

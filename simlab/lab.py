@@ -28,7 +28,7 @@ from fakes.connect.server import ConnectServer, WizardError
 from fakes.graph.tenant import Tenant
 from fakes.oplog import OperationLog
 from fakes.tls import CertificateAuthority
-from simlab.gpo import DomainPolicyGpo
+from simlab.gpo import DcPolicyGpo, DomainPolicyGpo, GpoRefresh
 from simlab.lab_admin import DirectoryAdmin
 from simlab.lab_types import Attempt, BindResult, LabError, Transport, UserRef
 from simlab.lab_users import CloudActions
@@ -49,9 +49,14 @@ class Lab(DirectoryAdmin, CloudActions):
         ldaps_port: int = 0,
         workdir: str | Path | None = None,
         apply_faults: bool = True,
+        standard_ports: bool = False,
     ) -> None:
+        """``standard_ports=True`` serves LDAP on 389 and LDAPS on 636 of a loopback address of
+        the lab's own (127.0.0.2, 127.0.0.3, ... the first where both are free); ``host`` and
+        the ports are then ignored."""
         self.spec = spec or LabSpec()
         self._host, self._ldap_port, self._ldaps_port = host, ldap_port, ldaps_port
+        self.standard_ports = standard_ports
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="simlab-"))
         self._apply_faults = apply_faults
@@ -126,23 +131,16 @@ class Lab(DirectoryAdmin, CloudActions):
             self.dc.replication_delay = spec.domain.replication_delay_minutes * 60.0
         self.dc.audit_directory_service_changes = spec.audit.directory_service_changes
         self.gpo = DomainPolicyGpo(self.dc, spec.password_policy)
-        self.gpo.apply_now()
+        self.dc_gpo = DcPolicyGpo(self.dc, spec.dc_policy)
+        self.gpo_refresh = GpoRefresh(self.dc, self.gpo, self.dc_gpo)
+        self.gpo_refresh.apply_now()
         self.ldif_import = self._seed_directory()
         self._named_users()
         self._protected_members()
         if spec.connect.tutorial_permissions:
             self.grant_tutorial_permissions()
         self.dc.sdprop.run()
-        self.ldap_endpoints: DcEndpoints = self._stack.enter_context(
-            serve_dc(
-                self.dc,
-                host=self._host,
-                ldap_port=self._ldap_port,
-                ldaps_port=self._ldaps_port,
-                ca=self.ca,
-                workdir=self.workdir,
-            )
-        )
+        self.ldap_endpoints: DcEndpoints = self._serve_dc()
         self.tenant = Tenant.create(
             domain=spec.domain.dns, clock=self.clock, seed=spec.seed, licence=spec.tenant.licence
         )
@@ -191,6 +189,26 @@ class Lab(DirectoryAdmin, CloudActions):
                 apply_fault(self, ref.name, **ref.params)
         self.build_mark = self.oplog.mark()
         self.event_mark = self.connect.eventlog.last_record_id()
+
+    def _serve_dc(self) -> DcEndpoints:
+        """Serve the DC on the asked address and ports, or on 389/636 of a free loopback address."""
+        def serve(host: str, ldap_port: int, ldaps_port: int) -> DcEndpoints:
+            served = serve_dc(self.dc, host=host, ldap_port=ldap_port, ldaps_port=ldaps_port, ca=self.ca,
+                              workdir=self.workdir)
+            return self._stack.enter_context(served)
+
+        if not self.standard_ports:
+            return serve(self._host, self._ldap_port, self._ldaps_port)
+        from twisted.internet.error import CannotListenError
+
+        from simlab.loopback import LDAP_PORT, LDAPS_PORT, NoFreeLoopbackError, free_loopback_hosts
+
+        for host in free_loopback_hosts():
+            try:
+                return serve(host, LDAP_PORT, LDAPS_PORT)
+            except (CannotListenError, OSError):
+                continue  # another lab took it between the probe and the listen: try the next one
+        raise NoFreeLoopbackError("no loopback address with ports 389 and 636 free")
 
     def _seed_directory(self) -> Any:
         """Load ``spec.directory.ldif`` (after the GPO, so a file's own policy is noticed and overruled)."""
@@ -281,19 +299,32 @@ class Lab(DirectoryAdmin, CloudActions):
         return self.clock.advance(**kwargs)
 
     def gpupdate(self) -> None:
-        """``gpupdate /force`` on the DC: pending Default Domain Policy edits take effect now."""
-        self.gpo.apply_now()
+        """``gpupdate /force`` on the DC: pending edits of both GPOs (domain, DCs) take effect now."""
+        self.gpo_refresh.apply_now()
 
     # -- what a lab exposes ------------------------------------------------------------------
     def endpoints(self) -> dict[str, Any]:
+        """What clients need: URLs, address and ports, names, credentials (one JSON line in serve).
+
+        ``dns_host_name`` is the DC's dNSHostName (the LDAPS certificate carries it, the
+        domain's DNS name and the served address as SANs); ``netbios_domain`` /
+        ``dns_domain`` are the domain's two names (``DOMAIN\\user`` and ``user@domain``).
+        """
         ep = self.ldap_endpoints
         return {
             "ldap_url": ep.ldap_url,
             "ldaps_url": ep.ldaps_url,
+            "host": ep.host,
+            "ldap_port": ep.ldap_port,
+            "ldaps_port": ep.ldaps_port,
             "ca_file": ep.ca_file,
             "base_dn": ep.base_dn,
             "domain": self.spec.domain.dns,
             "netbios": self.dc.netbios_name,
+            "dns_domain": self.dc.dns_domain,
+            "netbios_domain": self.dc.netbios_name,
+            "dns_host_name": self.dc.dns_host_name,
+            "dc_name": self.dc.dc_name,
             "admin_dn": ep.admin_dn,
             "admin_upn": f"Administrator@{self.spec.domain.dns}",
             "admin_password": ep.admin_password,

@@ -10,13 +10,14 @@ import ssl
 from typing import Any
 
 import ldap3
+from ldap3.core.exceptions import LDAPException
 
 from fakes.ad.api import Change, Control, ModOp
 from fakes.ad.controls import DACL_SECURITY_INFORMATION, SD_FLAGS, encode_sd_flags
 from fakes.ad.security.constants import SE_DACL_PROTECTED
 from fakes.ad.security.descriptor import Acl, SecurityDescriptor
 from fakes.ad.sid import sid_from_bytes
-from simlab.lab_types import BindResult, LabError, Transport, UserRef
+from simlab.lab_types import Authentication, BindResult, LabError, Transport, UserRef
 from simlab.tutorial import tutorial_aces
 
 
@@ -131,18 +132,27 @@ class DirectoryAdmin:
                        controls=flags)
 
     def ldap(self, user: str | None = None, password: str | None = None, *,
-             transport: Transport = "ldaps", bind: bool = True) -> ldap3.Connection:
-        """An ldap3 connection to the served DC (as Administrator unless told otherwise)."""
+             transport: Transport = "ldaps", bind: bool = True,
+             authentication: Authentication = "simple") -> ldap3.Connection:
+        """An ldap3 connection to the served DC (as Administrator unless told otherwise).
+
+        ``authentication="ntlm"`` binds with ldap3's NTLM (Sicily) as ``DOMAIN\\sam``; ldap3
+        neither signs nor sends a channel binding token, like many tools.
+        """
         ep = self.ldap_endpoints
         tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ep.ca_file)
         secure = transport == "ldaps"
         server = ldap3.Server(ep.host, port=ep.ldaps_port if secure else ep.ldap_port, use_ssl=secure,
                               tls=tls, get_info=ldap3.NONE)
         who = user or ep.admin_dn
-        if user and "=" not in user and "@" not in user and "\\" not in user:
+        if authentication == "ntlm":
+            if "\\" not in who:
+                who = f"{self.dc.netbios_name}\\{self.user(who).sam}"
+        elif user and "=" not in user and "@" not in user and "\\" not in user:
             who = self.user(user).dn
         conn = ldap3.Connection(server, user=who, password=password or ep.admin_password,
-                                raise_exceptions=False)
+                                raise_exceptions=False,
+                                authentication=ldap3.NTLM if authentication == "ntlm" else ldap3.SIMPLE)
         if transport == "starttls":
             conn.open()
             conn.start_tls()
@@ -150,10 +160,18 @@ class DirectoryAdmin:
             conn.bind()
         return conn
 
-    def bind(self, user: str, password: str, *, transport: Transport = "ldaps") -> BindResult:
-        """Try a simple bind as ``user`` (sAMAccountName, UPN or DN) and report the result."""
-        conn = self.ldap(user, password, transport=transport, bind=False)
-        conn.bind()
+    def bind(self, user: str, password: str, *, transport: Transport = "ldaps",
+             authentication: Authentication = "simple") -> BindResult:
+        """Try a bind as ``user`` (sAMAccountName, UPN or DN) and report the result.
+
+        ``authentication`` is ``simple`` or ``ntlm`` (see :meth:`ldap`).
+        """
+        conn = self.ldap(user, password, transport=transport, bind=False, authentication=authentication)
+        try:
+            conn.bind()
+        except (LDAPException, ValueError) as exc:  # dropped session; no MD4 for ldap3's NTLM
+            conn.unbind()
+            return BindResult(-1, f"{type(exc).__name__}: {exc}")
         result = BindResult(conn.result["result"], conn.result.get("message", ""))
         conn.unbind()
         return result

@@ -8,6 +8,7 @@ from typing import Literal
 from fakes.graph.errors import SsprError
 
 Transport = Literal["ldap", "ldaps", "starttls"]
+Authentication = Literal["simple", "ntlm"]
 
 
 class LabError(RuntimeError):

@@ -12,7 +12,8 @@ Fixtures:
 Marker:
     ``@pytest.mark.simlab(spec=..., faults=[...])`` where ``spec`` is a LabSpec, a dict of spec
     fields or a path to a YAML file, and ``faults`` names catalogue faults (or
-    ``{"name": ..., "params": {...}}``).
+    ``{"name": ..., "params": {...}}``). ``standard_ports=True`` serves the DC on 389/636 of a
+    loopback address of its own (``lab.endpoints()["host"]``), for tools that hard-code the ports.
 
 Each test gets its own lab, ports and temporary directory, so tests are independent and safe
 to run in parallel with pytest-xdist.
@@ -28,7 +29,9 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "simlab(spec=None, faults=()): build the test's lab from this spec")
+    config.addinivalue_line(
+        "markers", "simlab(spec=None, faults=(), standard_ports=False): build the test's lab from this spec"
+    )
 
 
 def spec_from_marker(marker: pytest.Mark | None) -> Any:
@@ -59,8 +62,9 @@ def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """A lab built from the test's ``simlab`` marker (or a healthy default lab)."""
     from simlab.lab import Lab
 
-    spec = spec_from_marker(request.node.get_closest_marker("simlab"))
-    with Lab(spec, workdir=tmp_path / "lab") as built:
+    marker = request.node.get_closest_marker("simlab")
+    standard = bool(marker.kwargs.get("standard_ports")) if marker is not None else False
+    with Lab(spec_from_marker(marker), workdir=tmp_path / "lab", standard_ports=standard) as built:
         yield built
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from simlab import expectations
+from simlab import expectations, scenario_steps
 from simlab.faults import apply_fault
 from simlab.lab import Lab
 from simlab.spec import FaultRef, LabSpec
@@ -143,8 +143,9 @@ def _admin_reset(lab: Lab, user: str, password: str | None = None) -> dict:
     return _attempt(lab.admin_reset(user, password))
 
 
-def _bind(lab: Lab, user: str, password: str, transport: str = "ldaps") -> dict:
-    result = lab.bind(user, password, transport=transport)  # type: ignore[arg-type]
+def _bind(lab: Lab, user: str, password: str, transport: str = "ldaps", authentication: str = "simple"
+          ) -> dict:
+    result = lab.bind(user, password, transport=transport, authentication=authentication)  # type: ignore
     return {"result": result.code, "message": result.message}
 
 
@@ -238,6 +239,8 @@ ACTIONS = {
     "advance": _advance,
     "gpupdate": _gpupdate,
     "gpo": _gpo,
+    "dc_gpo": scenario_steps.dc_gpo,
+    "doctor": scenario_steps.doctor,
     "apply_fault": _apply_fault,
     "grant_tutorial_permissions": _grant_tutorial_permissions,
     "connect": _connect,

@@ -51,6 +51,7 @@ class LabSnapshot:
     connect_running: bool
     sync: dict[str, Any]
     gpo: tuple[Any, Any]
+    dc_gpo: tuple[Any, Any, Any]  # Default Domain Controllers Policy: editor, applied, dc.ldap_policy
     applied_faults: tuple[str, ...]
     log_lengths: tuple[int, int, int]  # operation log, Connect Application log, DC Security log
 
@@ -82,6 +83,7 @@ def take_snapshot(lab: Lab) -> LabSnapshot:
             connect_running=connect.service_running,
             sync=_freeze(connect.sync),
             gpo=(lab.gpo.settings, lab.gpo.applied),
+            dc_gpo=(lab.dc_gpo.settings, lab.dc_gpo.applied, dc.ldap_policy),
             applied_faults=tuple(lab.applied_faults),
             log_lengths=(len(lab.oplog), len(connect.eventlog), len(dc.security_log)),
         )
@@ -105,6 +107,7 @@ def restore_snapshot(lab: Lab, snap: LabSnapshot) -> None:
         _thaw(tenant.faults, snap.tenant_faults)
         _replace(tenant.audit, "_entries", list(snap.audit))
         lab.gpo.settings, lab.gpo.applied = snap.gpo
+        lab.dc_gpo.settings, lab.dc_gpo.applied, dc.ldap_policy = snap.dc_gpo
         lab.applied_faults[:] = snap.applied_faults
     _restore_connect(connect, snap)
     # Last: starting/stopping the service above writes 31015/31016, which the cut removes again.

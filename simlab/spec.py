@@ -88,6 +88,18 @@ class PasswordPolicySpec(_Strict):
         return self
 
 
+class DcPolicySpec(_Strict):
+    """Default Domain Controllers Policy > Security Options, as the GPO editor names them.
+
+    ``ldap_server_signing``: *Domain controller: LDAP server signing requirements* (None /
+    Require signing). ``ldap_channel_binding``: *Domain controller: LDAP server channel
+    binding token requirements* (Never / When supported / Always).
+    """
+
+    ldap_server_signing: Literal["none", "require"] = "none"
+    ldap_channel_binding: Literal["never", "when_supported", "always"] = "never"
+
+
 class ProtectedMember(_Strict):
     user: str
     group: Literal[
@@ -167,6 +179,7 @@ class LabSpec(_Strict):
     domain: DomainSpec = Field(default_factory=DomainSpec)
     population: PopulationSpec = Field(default_factory=PopulationSpec)
     password_policy: PasswordPolicySpec = Field(default_factory=PasswordPolicySpec)
+    dc_policy: DcPolicySpec = Field(default_factory=DcPolicySpec)
     protected: list[ProtectedMember] = Field(default_factory=list)
     audit: AuditSpec = Field(default_factory=AuditSpec)
     connect: ConnectSpec = Field(default_factory=ConnectSpec)

@@ -344,6 +344,16 @@ class DomainController:
 
         return self._run(session, "bind", name or "", lambda: bind(self, session, name, password))
 
+    @_locked
+    def ntlm_bind(self, session: Session, auth: Any, *, mechanism: str,
+                  expected_channel_binding: bytes | None = None) -> LdapResult:
+        """NTLM bind (Sicily or GSS-SPNEGO) of a parsed AUTHENTICATE; see :mod:`fakes.ad.dc_ntlm`."""
+        from fakes.ad.dc_ntlm import ntlm_bind
+
+        name = f"{auth.domain}\\{auth.user}" if auth.domain else auth.user
+        return self._run(session, "bind", name, lambda: ntlm_bind(
+            self, session, auth, mechanism=mechanism, expected_channel_binding=expected_channel_binding))
+
     # ------------------------------------------------------------------ search
     @_locked
     def search(

@@ -1,4 +1,7 @@
-"""Simple bind the way a Windows DC answers it (FACTS.md 7: ``80090308 ... data XXX``).
+"""Binds the way a Windows DC answers them (FACTS.md 7: ``80090308 ... data XXX``).
+
+Simple binds and NTLM binds (:mod:`fakes.ad.dc_ntlm`) share :func:`logon`, so every
+account rule below holds for both; only the credential check differs.
 
 Order of checks (as observed on Windows): unknown account -> 525; locked out -> 775
 whatever the password; wrong password -> 52e and the bad-password count (lockout at
@@ -9,11 +12,12 @@ with the right password: disabled 533, expired account 701, must change (pwdLast
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fakes.ad import errors, passwords
+from fakes.ad import bind_policy, errors, passwords
 from fakes.ad import security_log as seclog
-from fakes.ad.api import LdapResult, Session
+from fakes.ad.api import LdapError, LdapResult, Session
 
 if TYPE_CHECKING:
     from fakes.ad.dc import DomainController
@@ -22,41 +26,66 @@ if TYPE_CHECKING:
 _ACCOUNT_NEVER_EXPIRES = (0, passwords.NEVER)
 
 
-def bind(dc: DomainController, session: Session, name: str, password: str) -> LdapResult:
-    from fakes.ad.dc import number
-
-    # A new bind always drops the previous identity first (RFC 4511 4.2.1).
+def reset_identity(session: Session) -> None:
+    """A new bind always drops the previous identity first (RFC 4511 4.2.1)."""
     session.principal_dn = None
     session.principal_sid = None
     session.token = frozenset()
     session.state.pop("paged", None)
+    session.mechanism = ""
+
+
+def bind(dc: DomainController, session: Session, name: str, password: str) -> LdapResult:
+    """Simple bind: the signing policy, then the shared account rules of :func:`logon`."""
+    reset_identity(session)
+    # LDAP server signing requirements: refused before the credentials are even looked at.
+    bind_policy.check_simple_bind(dc.ldap_policy, tls=session.tls, anonymous=not password)
     if not password:
         # Anonymous, or an "unauthenticated" bind (name without password): AD treats both as anonymous.
         return LdapResult()
-    entry = dc.resolve_principal(name)
+    digest = passwords.password_digest(password)
+    return logon(dc, session, dc.resolve_principal(name), lambda nt_hash: nt_hash == digest,
+                 mechanism="SIMPLE", fail=errors.bind_failed)
+
+
+def logon(
+    dc: DomainController,
+    session: Session,
+    entry: Entry | None,
+    verify: Callable[[bytes], bool],
+    *,
+    mechanism: str,
+    fail: Callable[[str], LdapError],
+) -> LdapResult:
+    """The account rules every bind shares once the mechanism has parsed the credentials.
+
+    ``verify`` gets the account's NT hash and says whether the credentials match it (a
+    password compare for simple binds, the NTLMv2 response for NTLM). ``fail`` builds the
+    49 answer for a ``data`` code (simple and SSPI binds word it differently).
+    """
+    from fakes.ad.dc import number
+
     if entry is None or "unicodepwd" not in entry.attrs:
-        raise errors.bind_failed(
-            errors.BIND_USER_NOT_FOUND if entry is None else errors.BIND_INVALID_CREDENTIALS
-        )
+        raise fail(errors.BIND_USER_NOT_FOUND if entry is None else errors.BIND_INVALID_CREDENTIALS)
     policy = dc.policy()
     now = dc.clock.filetime()
     lockout_time = number(entry, "lockouttime")
     if passwords.is_locked_out(policy, lockout_time, now):
-        raise errors.bind_failed(errors.BIND_ACCOUNT_LOCKED)
-    if entry.attrs["unicodepwd"][0] != passwords.password_digest(password):
+        raise fail(errors.BIND_ACCOUNT_LOCKED)
+    if not verify(entry.attrs["unicodepwd"][0]):
         count_bad_password(dc, entry, policy, now)
-        raise errors.bind_failed(errors.BIND_INVALID_CREDENTIALS)
+        raise fail(errors.BIND_INVALID_CREDENTIALS)
     uac = number(entry, "useraccountcontrol")
     if uac & passwords.UF_ACCOUNTDISABLE:
-        raise errors.bind_failed(errors.BIND_ACCOUNT_DISABLED)
+        raise fail(errors.BIND_ACCOUNT_DISABLED)
     expires = number(entry, "accountexpires")
     if expires not in _ACCOUNT_NEVER_EXPIRES and expires <= now:
-        raise errors.bind_failed(errors.BIND_ACCOUNT_EXPIRED)
+        raise fail(errors.BIND_ACCOUNT_EXPIRED)
     pwd_last_set = number(entry, "pwdlastset")
     if pwd_last_set == 0:
-        raise errors.bind_failed(errors.BIND_MUST_RESET)
+        raise fail(errors.BIND_MUST_RESET)
     if passwords.is_password_expired(policy, uac, pwd_last_set, now):
-        raise errors.bind_failed(errors.BIND_PASSWORD_EXPIRED)
+        raise fail(errors.BIND_PASSWORD_EXPIRED)
     if number(entry, "badpwdcount"):
         dc.directory.set_values(entry, "badpwdcount", ["0"])
     if lockout_time:
@@ -66,6 +95,7 @@ def bind(dc: DomainController, session: Session, name: str, password: str) -> Ld
     session.principal_dn = entry.dn
     session.principal_sid = dc.sid_of(entry)
     session.token = dc.token_for(entry)
+    session.mechanism = mechanism
     return LdapResult()
 
 

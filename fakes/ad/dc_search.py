@@ -98,7 +98,7 @@ def root_dse(dc: DomainController, wanted: set[str] | None) -> SearchEntry:
             "SystemMemoryLimitPercent",
         ],
         "highestCommittedUSN": [str(dc.usn)],
-        "supportedSASLMechanisms": ["GSSAPI", "GSS-SPNEGO", "EXTERNAL", "DIGEST-MD5"],
+        "supportedSASLMechanisms": ["GSS-SPNEGO"],
         "dnsHostName": [dc.dns_host_name],
         "ldapServiceName": [f"{dc.dns_domain}:{dc.dc_name.lower()}$@{dc.dns_domain.upper()}"],
         "supportedCapabilities": [

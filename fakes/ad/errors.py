@@ -77,6 +77,24 @@ def bind_failed(data: str = BIND_INVALID_CREDENTIALS, *, sspi: bool = False) -> 
     return _head(ResultCode.INVALID_CREDENTIALS, template.format(data=data))
 
 
+# NTLM binds (Sicily or GSS-SPNEGO) that fail in the account check answer SEC_E_LOGON_DENIED
+# 0x8009030C as the leading code with the usual ``data`` values (public impacket and msldap
+# output against Server 2016+: "8009030C: LdapErr: DSID-0C0906B5, comment: AcceptSecurityContext
+# error, data 52e, v4563"; the same with data 52f).
+SSPI_LOGON_DENIED = "8009030C"
+#: SEC_E_INVALID_TOKEN for an NTLM/SPNEGO token the DC cannot parse (unconfirmed: no capture;
+#: worded like the other SSPI statuses).
+BIND_INVALID_TOKEN = "80090308"
+NTLM_BIND_TEMPLATE = (
+    SSPI_LOGON_DENIED + ": LdapErr: DSID-0C0906B5, comment: AcceptSecurityContext error, data {data}, v4563"
+)
+
+
+def ntlm_bind_failed(data: str = BIND_INVALID_CREDENTIALS) -> LdapError:
+    """49 invalidCredentials for an NTLM bind refused by the account rules (525, 52e, 533, 775, ...)."""
+    return _head(ResultCode.INVALID_CREDENTIALS, NTLM_BIND_TEMPLATE.format(data=data))
+
+
 # 8 strongerAuthRequired when "LDAP server signing requirements" is "Require signing" and the
 # bind would leave plain LDAP without integrity (captures: ldap3#1030 DSID-0C090259 v4563,
 # Windows Server 2019; impacket#884 DSID-0C09026E v2580). The backslash is Windows' own.

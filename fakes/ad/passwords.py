@@ -8,9 +8,10 @@ complexity = 3 of 5 character classes, history and minimum age only for changes 
 hinted resets, lockout after ``lockoutThreshold`` bad passwords inside the observation
 window.
 
-Passwords are never stored: we keep a salted SHA-256 digest (standing in for the NT
-hash) so history and bind checks can compare, and identical passwords share one digest
-object so 100k users with the default password cost one bytes value.
+Passwords are never stored: like a DC we keep the NT hash, MD4(UTF-16LE(password)), so
+history and simple-bind checks can compare and NTLM binds can verify NTLMv2 responses;
+identical passwords share one digest object so 100k users with the default password
+cost one bytes value.
 """
 
 from __future__ import annotations
@@ -153,8 +154,15 @@ def decode_unicode_pwd(value: bytes | str) -> str:
 
 @lru_cache(maxsize=4096)
 def password_digest(password: str) -> bytes:
-    """Stand-in for the NT hash: identical passwords give the identical (shared) bytes object."""
-    return hashlib.sha256(b"simlab-nt:" + password.encode("utf-16-le")).digest()
+    """The NT hash MD4(UTF-16LE(password)); identical passwords give the identical (shared) bytes object."""
+    data = password.encode("utf-16-le", errors="surrogatepass")
+    try:
+        return hashlib.new("md4", data).digest()
+    except ValueError:
+        # OpenSSL 3 drops MD4 from its default provider; pyspnego ships a pure-Python MD4.
+        from spnego._ntlm_raw.md4 import md4
+
+        return md4(data)
 
 
 # --------------------------------------------------------------------------- policy

@@ -356,6 +356,15 @@ GPO_FIELDS = (
 )
 
 
+#: Default Domain Controllers Policy > ... > Local Policies > Security Options: (key, label, choices).
+DC_GPO_FIELDS = (
+    ("ldap_server_signing", "Domain controller: LDAP server signing requirements",
+     (("none", "None"), ("require", "Require signing"))),
+    ("ldap_channel_binding", "Domain controller: LDAP server channel binding token requirements",
+     (("never", "Never"), ("when_supported", "When supported"), ("always", "Always"))),
+)
+
+
 async def gpo(request: Request) -> Response:
     lab = state_of(request).lab
     return render(
@@ -365,8 +374,27 @@ async def gpo(request: Request) -> Response:
         settings=lab.gpo.settings.model_dump(),
         applied=lab.gpo.applied.model_dump() if lab.gpo.applied else {},
         pending=lab.gpo.pending,
+        dc_fields=DC_GPO_FIELDS,
+        dc_settings=lab.dc_gpo.settings.model_dump(),
+        dc_applied=lab.dc_gpo.applied.model_dump() if lab.dc_gpo.applied else {},
+        dc_pending=lab.dc_gpo.pending,
         output=request.query_params.get("output"),
     )
+
+
+async def dc_gpo_save(request: Request) -> Response:
+    state = state_of(request)
+    data = await form(request)
+    try:
+        state.lab.dc_gpo.edit(**{key: data[key] for key, _, _ in DC_GPO_FIELDS if key in data})
+    except ValidationError as err:
+        first = err.errors()[0]
+        state.notify("error", f"{first['loc'][0] if first['loc'] else 'value'}: {first['msg']}")
+    else:
+        state.step("Group Policy: edited Default Domain Controllers Policy security options")
+        state.notify("ok", "Default Domain Controllers Policy saved. Domain controllers apply it at the next "
+                     "refresh.")
+    return redirect("/gpo")
 
 
 async def gpo_save(request: Request) -> Response:
@@ -404,4 +432,5 @@ def routes() -> list[Route]:
         Route("/gpo", gpo),
         Route("/gpo", gpo_save, methods=["POST"]),
         Route("/gpo/gpupdate", gpupdate, methods=["POST"]),
+        Route("/gpo/dc", dc_gpo_save, methods=["POST"]),
     ]

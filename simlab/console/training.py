@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from fakes.ad.api import Change, ModOp, Scope
 from simlab.console.state import error_text
 from simlab.faults import FAULTS, Fault, apply_fault
+from simlab.faults_ldap import TOOL_BINDS, tool_bind
+from simlab.spec import DcPolicySpec
 
 if TYPE_CHECKING:
     from simlab.lab import Lab
@@ -55,8 +57,11 @@ CONSOLE_FIXABLE: tuple[str, ...] = (
     "connector-password-changed",
     "connector-password-expired",
     "connector-locked",
+    "ldap-signing-required",
+    "ldap-channel-binding-always",
 )
-CHECKABLE_ACTIONS = ("reset", "unlock", "change")
+#: ``ldap_bind``: a line-of-business tool's LDAP bind (how it binds: :data:`simlab.faults_ldap.TOOL_BINDS`).
+CHECKABLE_ACTIONS = ("reset", "unlock", "change", "ldap_bind")
 PAR_STEPS = 6
 HINT_COST = 15
 EXTRA_STEP_COST = 2
@@ -75,7 +80,12 @@ class Exercise:
     hints: tuple[str, ...]
 
 
-def _ticket(user: str, action: str) -> str:
+def _ticket(user: str, action: str, fault: str = "") -> str:
+    if action == "ldap_bind":
+        authentication, transport = TOOL_BINDS[fault]
+        how = f"{'NTLM' if authentication == 'ntlm' else 'simple'} bind over {transport.upper()}"
+        return (f'The HR app team writes: "Since the DCs were hardened, our app cannot sign {user} in: its '
+                f'{how} is refused. Can you fix it?"')
     if action == "change":
         where = "change my password in My Account"
         return f'{user} writes: "I tried to {where} and it didn\'t work. Can you fix it?"'
@@ -92,7 +102,7 @@ def exercise_for(number: int, fault: Fault) -> Exercise:
         f"The fix: {fault.fix}",
     )
     return Exercise(
-        number, fault.name, user, fault.symptom.action, _ticket(user, fault.symptom.action), hints
+        number, fault.name, user, fault.symptom.action, _ticket(user, fault.symptom.action, fault.name), hints
     )
 
 
@@ -167,7 +177,9 @@ def healthy_spec(spec: LabSpec) -> LabSpec:
             "throttle_rate": 0.0,
         }
     )
-    return spec.model_copy(update={"connect": connect, "tenant": tenant, "faults": []})
+    # LDAP signing / channel binding back to the defaults: the hardening exercises start from there.
+    return spec.model_copy(update={"connect": connect, "tenant": tenant, "faults": [],
+                                   "dc_policy": DcPolicySpec()})
 
 
 def start(lab: Lab, base: LabSpec, exercise: Exercise) -> TrainingSession:
@@ -193,6 +205,8 @@ def check(lab: Lab, session: TrainingSession) -> CheckResult:
         result = _check_unlock(lab, ex.user)
     elif ex.action == "change":
         result = _check_change(lab, ex.user)
+    elif ex.action == "ldap_bind":
+        result = _check_ldap_bind(lab, ex.fault, ex.user)
     else:
         result = _check_reset(lab, ex.user)
     session.checks.append(result)
@@ -285,3 +299,16 @@ def _check_change(lab: Lab, user: str) -> CheckResult:
             now,
         )
     return CheckResult(True, f"{user} changed the password and signed in on-premises with it.", now)
+
+
+def _check_ldap_bind(lab: Lab, fault: str, user: str) -> CheckResult:
+    """The HR app binds as ``user`` exactly as before (same mechanism, same port); SSPR must still work."""
+    bound = tool_bind(lab, fault, user, current_password(lab, user))
+    now = lab.clock.now()
+    if not bound.ok:
+        return CheckResult(False, f"The app's bind as {user} is still refused: {bound.code} "
+                                  f"{bound.message.rstrip(chr(0))}", now)
+    reset = _check_reset(lab, user)  # the fix must not break writeback (e.g. by blocking LDAPS)
+    if not reset.ok:
+        return reset
+    return CheckResult(True, f"The app signs {user} in again, and SSPR writeback still works.", now)

@@ -7,7 +7,7 @@ import shlex
 from dataclasses import replace
 from typing import Any
 
-from simlab.doctor import accountcheck, adcheck, adread, connectcheck, tenantcheck
+from simlab.doctor import accountcheck, adcheck, adread, bindcheck, connectcheck, tenantcheck
 from simlab.doctor.catalogue import ev, finding
 from simlab.doctor.connectcheck import ConnectView
 from simlab.doctor.model import Check, Evidence, Finding, Report
@@ -63,6 +63,7 @@ def _diagnose(src: Source, conn: Any, user: str | None) -> Report:
         take(root)
         take(accountcheck.connector_account(ctx, events))
     take(accountcheck.password_policy(domain, src.gpo()))
+    take(bindcheck.ldap_bind_policy(src))
 
     account = adread.find_account(conn, base, user) if user else None
     outside = False

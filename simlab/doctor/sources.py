@@ -19,7 +19,7 @@ import contextlib
 import json
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,6 +27,8 @@ from urllib.parse import urlparse
 
 import httpx
 import ldap3
+
+from simlab.doctor.bindcheck import BindTargets, endpoint_targets
 
 if TYPE_CHECKING:
     from simlab.lab import Lab
@@ -60,10 +62,11 @@ class EventRecord:
 
 @dataclass(frozen=True, slots=True)
 class GpoView:
-    """Default Domain Policy password settings as the GPO editor shows them (``pending``: not yet applied)."""
+    """A GPO's settings as the editor shows them (``pending``: not yet applied; ``applied``: in force)."""
 
     settings: dict[str, Any]
     pending: bool
+    applied: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,19 @@ class LabSource:
         gpo = self.lab.gpo
         return GpoView(dict(gpo.settings.model_dump()), bool(gpo.pending))
 
+    def dc_gpo(self) -> GpoView | None:
+        """The Default Domain Controllers Policy as the GPO editor shows it."""
+        gpo = self.lab.dc_gpo
+        applied = gpo.applied.model_dump() if gpo.applied is not None else None
+        return GpoView(dict(gpo.settings.model_dump()), bool(gpo.pending), applied)
+
+    def bind_targets(self) -> BindTargets:
+        """Where doctor's bind probes go: the lab's served LDAP and LDAPS, NTLM as DOMAIN\\Administrator."""
+        ep = self.lab.endpoints()
+        return BindTargets(ep["ldap_url"], ep["ldaps_url"], ep["ca_file"], ep["dns_domain"],
+                           f"{ep['netbios_domain']}\\{ep['admin_dn'].split(',', 1)[0].split('=', 1)[1]}",
+                           ep["admin_password"])
+
     def connector_account(self) -> str | None:
         return None
 
@@ -155,6 +171,8 @@ class EndpointSource:
     Connect Application log (``simlab events --json``); ``connect_config_file`` a JSON copy
     of "View current configuration". ``connector`` names the AD DS Connector account when
     no Connect configuration is given (default: the single ``MSOL_*`` account, if any).
+    ``ldaps_url`` is where the channel binding probe goes when ``ldap_url`` is plain LDAP on a
+    non-standard port (see :mod:`simlab.doctor.bindcheck`).
     """
 
     def __init__(
@@ -172,8 +190,10 @@ class EndpointSource:
         events_file: str | Path | None = None,
         connect_config_file: str | Path | None = None,
         connector: str | None = None,
+        ldaps_url: str | None = None,
     ) -> None:
         self.ldap_url, self.admin_dn, self.admin_password = ldap_url, admin_dn, admin_password
+        self.ldaps_url = ldaps_url
         self.ca_file, self._base_dn = ca_file, base_dn
         self.graph_url, self.token = (graph_url.rstrip("/") if graph_url else None), token
         if portal_url is None and graph_url:
@@ -210,8 +230,11 @@ class EndpointSource:
             # An admin never sends a password in clear: upgrade plain LDAP with StartTLS.
             conn.start_tls()
         if not conn.bind():
+            hint = ""
+            if conn.result.get("result") == 8:  # LDAP signing required: a simple bind needs TLS
+                hint = " (the DC requires signing: use an ldaps:// URL, or give the CA file for StartTLS)"
             raise ConnectionError(
-                f"bind as {self.admin_dn} failed: {conn.result.get('message', conn.result)}"
+                f"bind as {self.admin_dn} failed: {conn.result.get('message', conn.result)}{hint}"
             )
         return conn
 
@@ -231,6 +254,12 @@ class EndpointSource:
 
     def gpo(self) -> GpoView | None:
         return None
+
+    def bind_targets(self) -> BindTargets:
+        """Probes go to this LDAP URL and ``ldaps_url`` (default: the other scheme on its standard port)."""
+        targets = endpoint_targets(self.ldap_url, self.ca_file, self._base_dn, self.admin_dn,
+                                   self.admin_password)
+        return replace(targets, ldaps_url=self.ldaps_url) if self.ldaps_url else targets
 
     def connector_account(self) -> str | None:
         return self._connector

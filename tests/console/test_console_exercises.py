@@ -149,7 +149,7 @@ def test_new_exercise_fails_then_is_fixed_in_the_console(client: TestClient, lab
 def test_offered_exercises_cover_the_catalogue_but_the_unfixable() -> None:
     offered = {e.fault for e in exercises()}
     assert set(FIXES) <= offered
-    assert len(offered) == len(CONSOLE_FIXABLE) == 26
+    assert len(offered) == len(CONSOLE_FIXABLE) == 28
     assert set(FAULTS) - offered == {"missing-change", "cloud-only-user", "graph-throttled"}
 
 

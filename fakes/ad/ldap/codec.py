@@ -82,6 +82,13 @@ class Message:
     controls: tuple[Control, ...]
 
 
+#: MS-ADTS 5.1.1.1.3 Sicily AuthenticationChoice tags: [9] / [10] / [11] IMPLICIT OCTET STRING.
+SICILY_DISCOVERY = 0x89
+SICILY_NEGOTIATE = 0x8A
+SICILY_RESPONSE = 0x8B
+_SICILY = (SICILY_DISCOVERY, SICILY_NEGOTIATE, SICILY_RESPONSE)
+
+
 @dataclass(slots=True)
 class BindBody:
     version: int
@@ -89,6 +96,8 @@ class BindBody:
     password: bytes | None  # simple bind
     sasl_mechanism: str | None = None
     sasl_credentials: bytes | None = None
+    sicily: int | None = None  # one of SICILY_* when the bind is a Sicily (NTLM) leg
+    sicily_token: bytes = b""
 
 
 @dataclass(slots=True)
@@ -248,7 +257,12 @@ def _bind(buf: memoryview, s: int, e: int) -> BindBody:
         body.sasl_mechanism = _str(buf, ms, me)
         if me < ae:
             cs, ce = _expect(buf, me, ae, 0x04)
+            if ce != ae:
+                raise DecodeError("trailing bytes in SaslCredentials")
             body.sasl_credentials = bytes(buf[cs:ce])
+    elif t in _SICILY:
+        body.sicily = t
+        body.sicily_token = bytes(buf[as_:ae])
     else:
         raise DecodeError("unknown AuthenticationChoice")
     return body
@@ -522,6 +536,17 @@ def encode_result(
     if referrals:
         body += tlv(0xA3, b"".join(_octets(r.encode()) for r in referrals))
     return _envelope(msg_id, tlv(op, body + extra), controls)
+
+
+def encode_bind_response(
+    msg_id: int, code: int, message: str = "", matched: bytes = b"", sasl_creds: bytes | None = None
+) -> bytes:
+    """A BindResponse with optional serverSaslCreds [7]; ``matched`` is raw (Sicily puts tokens there)."""
+    body = b"\x0a" + _len(len(cb := _int_bytes(code))) + cb
+    body += _octets(matched) + _octets(message.encode())
+    if sasl_creds is not None:
+        body += tlv(0x87, sasl_creds)
+    return _envelope(msg_id, tlv(BIND_RESPONSE, body))
 
 
 def encode_extended(

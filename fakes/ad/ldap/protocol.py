@@ -22,6 +22,8 @@ from fakes.ad import controls as ctl
 from fakes.ad.api import Change, LdapError, LdapResult, ModOp, Scope, SearchResult
 from fakes.ad.ldap import codec, messages
 from fakes.ad.ldap.filters import to_dc_filter
+from fakes.ad.ldap.ntlm_bind import GSS_SPNEGO, BindStep, NtlmBinder
+from fakes.ad.ldap.security_layer import SaslSecurityLayer, SecurityLayerError
 
 log = logging.getLogger("fakes.ad.ldap")
 
@@ -37,6 +39,8 @@ class DcLdapServer(LDAPServer):
         self._out: list[bytes] = []
         self._closing = False
         self.session: Any = None
+        self._ntlm: NtlmBinder | None = None
+        self._layer: SaslSecurityLayer | None = None  # SASL sign/seal after an NTLM bind
 
     # ------------------------------------------------------------------ connection
     def connectionMade(self) -> None:
@@ -65,6 +69,15 @@ class DcLdapServer(LDAPServer):
     def dataReceived(self, data: bytes) -> None:
         if self._closing:
             return
+        if self._layer is not None:
+            try:
+                data = self._layer.unwrap_stream(data)
+            except SecurityLayerError as exc:
+                # Windows closes a signed/sealed connection on a bad buffer; only this client goes.
+                log.info("dropping LDAP client %s: %s", self.session and self.session.peer, exc)
+                self._closing = True
+                self.transport.abortConnection()
+                return
         buf = self._buf
         buf += data
         pos = 0
@@ -96,6 +109,8 @@ class DcLdapServer(LDAPServer):
     def _flush(self) -> None:
         if self._out:
             out, self._out = self._out, []
+            if self._layer is not None:
+                out = [self._layer.wrap(pdu) for pdu in out]
             self.transport.writeSequence(out)
 
     def _disconnect(self, result: tuple[int, str], exc: BaseException) -> None:
@@ -143,11 +158,33 @@ class DcLdapServer(LDAPServer):
         if body.version not in (2, 3):
             self._result(msg, *messages.BAD_VERSION)
             return
-        if body.sasl_mechanism is not None:
-            self._result(msg, *messages.SASL_UNSUPPORTED)
+        binder = self._binder()
+        if body.sicily is not None:
+            self._bind_step(msg, binder.sicily(self.session, body.sicily, body.sicily_token))
             return
+        if body.sasl_mechanism is not None:
+            if body.sasl_mechanism != GSS_SPNEGO:
+                binder.reset()
+                self._result(msg, *messages.SASL_UNSUPPORTED)
+                return
+            self._bind_step(msg, binder.gss_spnego(self.session, body.sasl_credentials))
+            return
+        binder.reset()
         password = (body.password or b"").decode("utf-8", errors="surrogateescape")
         self._send(msg, self.factory.dc.bind(self.session, body.name, password))
+
+    def _binder(self) -> NtlmBinder:
+        if self._ntlm is None:
+            self._ntlm = NtlmBinder(self.factory.dc, self.factory.channel_binding)
+        return self._ntlm
+
+    def _bind_step(self, msg: codec.Message, step: BindStep) -> None:
+        self._out.append(codec.encode_bind_response(msg.msg_id, step.code, step.message, step.matched,
+                                                    step.sasl_creds))
+        if step.security is not None and not self.session.tls:
+            # The bind answer goes out clear; every later PDU is wrapped (both directions).
+            self._flush()
+            self._layer = SaslSecurityLayer(step.security, self.factory.max_message + 20)
 
     def _search(self, msg: codec.Message) -> None:
         body: codec.SearchBody = msg.body
@@ -222,6 +259,7 @@ class DcLdapServer(LDAPServer):
         self._flush()
         self.transport.startTLS(self.factory.tls)
         self.session.encrypted = True
+        self.session.tls = True
 
 
 _HANDLERS = {
@@ -242,9 +280,11 @@ class DcLdapFactory(protocol.ServerFactory):
     protocol = DcLdapServer
 
     def __init__(self, dc: Any, *, tls: Any = None, ldaps: bool = False,
-                 max_message: int = codec.MAX_MESSAGE) -> None:
+                 max_message: int = codec.MAX_MESSAGE, channel_binding: bytes | None = None) -> None:
         self.dc = dc
         self.tls = tls  # twisted CertificateOptions for StartTLS (and the LDAPS listener)
         self.ldaps = ldaps
         self.max_message = max_message
+        #: MD5 of the tls-server-end-point channel bindings NTLM clients send over TLS (None: unknown).
+        self.channel_binding = channel_binding
         self.connections: set[DcLdapServer] = set()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fakes.ad.ldap import reactor as lab_reactor
+from fakes.ad.ldap.ntlm_bind import channel_binding_hash
 from fakes.ad.ldap.protocol import DcLdapFactory
 from fakes.tls import CertificateAuthority
 
@@ -74,12 +75,21 @@ def tls_options(cert_pem: bytes, key_pem: bytes) -> Any:
     return ssl.PrivateCertificate.loadPEM(cert_pem + key_pem).options()
 
 
+def _first_cert_der(pem: bytes) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
+
+
 class _Listeners:
     """The two listening ports of one served DC (lives in the reactor thread)."""
 
     def __init__(self, dc: Any, host: str, ldap_port: int, ldaps_port: int | None, tls: Any,
-                 max_message: int | None) -> None:
-        kw = {} if max_message is None else {"max_message": max_message}
+                 max_message: int | None, channel_binding: bytes | None = None) -> None:
+        kw: dict[str, Any] = {"channel_binding": channel_binding}
+        if max_message is not None:
+            kw["max_message"] = max_message
         self.plain = DcLdapFactory(dc, tls=tls, ldaps=False, **kw)
         self.secure = DcLdapFactory(dc, tls=tls, ldaps=True, **kw)
         self.host, self.ldap_port, self.ldaps_port, self.tls = host, ldap_port, ldaps_port, tls
@@ -134,11 +144,13 @@ def serve_dc(
     try:
         ca = ca or CertificateAuthority.create()
         dns = _first(dc, "dns_host_name", "dns_hostname", "host_name") or "localhost"
-        names = list(dict.fromkeys(["localhost", str(dns)]))
+        # The DC's FQDN and the domain's DNS name, as on a DC's Kerberos/LDAPS certificate.
+        domain = _first(dc, "dns_domain")
+        names = list(dict.fromkeys(["localhost", str(dns), *([str(domain)] if domain else [])]))
         cert = ca.issue(names, list(dict.fromkeys(["127.0.0.1", host])))
         ca_file = ca.write(wd)
         listeners = _Listeners(dc, host, ldap_port, ldaps_port, tls_options(cert.cert_pem, cert.key_pem),
-                               max_message)
+                               max_message, channel_binding_hash(_first_cert_der(cert.cert_pem)))
         plain_port, secure_port = lab_reactor.call(listeners.start)
         try:
             url_host = f"[{host}]" if ":" in host else host

@@ -1,0 +1,55 @@
+"""The SASL security layer an NTLM bind turns on for plain LDAP (signing and sealing).
+
+After a Sicily or GSS-SPNEGO bind that negotiated NTLMSSP_NEGOTIATE_SIGN or _SEAL, every
+later PDU in both directions travels as one SASL buffer (RFC 4422 3.7, RFC 4752 3.3 as
+Windows applies it to NTLM): a 4-byte big-endian length, then the 16-byte NTLM message
+signature, then the LDAP message (RC4-sealed with SEAL, clear with SIGN only). The
+signatures carry per-direction sequence numbers, so a replayed, reordered or tampered
+buffer fails verification; the caller then drops that client (a Windows DC closes the
+connection).
+"""
+
+from __future__ import annotations
+
+from fakes.ad.ntlm import NtlmSecurity, NtlmSignatureError
+
+
+class SecurityLayerError(ValueError):
+    """A client buffer is not a valid wrapped message; the connection must be closed."""
+
+
+class SaslSecurityLayer:
+    """Wraps outgoing LDAP messages and unwraps the incoming byte stream for one connection."""
+
+    def __init__(self, context: NtlmSecurity, max_buffer: int) -> None:
+        self.context = context
+        self.max_buffer = max_buffer
+        self._buf = bytearray()
+
+    def wrap(self, pdu: bytes) -> bytes:
+        """One outgoing LDAP message as a SASL buffer."""
+        blob = self.context.wrap(pdu)
+        return len(blob).to_bytes(4, "big") + blob
+
+    def unwrap_stream(self, data: bytes) -> bytes:
+        """Feed received bytes; return the LDAP bytes of every complete buffer (maybe b"")."""
+        buf = self._buf
+        buf += data
+        out = []
+        pos = 0
+        try:
+            while len(buf) - pos >= 4:
+                size = int.from_bytes(buf[pos : pos + 4], "big")
+                if size < 16 or size > self.max_buffer:
+                    raise SecurityLayerError(f"SASL buffer of {size} bytes")
+                if len(buf) - pos - 4 < size:
+                    break
+                blob = bytes(buf[pos + 4 : pos + 4 + size])
+                pos += 4 + size
+                try:
+                    out.append(self.context.unwrap(blob))
+                except NtlmSignatureError as exc:
+                    raise SecurityLayerError(str(exc)) from exc
+        finally:
+            del buf[:pos]
+        return b"".join(out)
