@@ -67,7 +67,7 @@ def ntlm_bind(
     # only matter on plain LDAP.
     session.signing = bool(auth.flags & (F.sign | F.seal)) and not session.tls
     session.sealing = bool(auth.flags & F.seal) and not session.tls
-    if session.sealing:
+    if session.sealing and auth.flags & F.key_128:
         # MS-ADTS 3.1.1.3.1.5.1: a 128-bit SASL confidentiality layer counts as encrypted.
         session.encrypted = True
     return result
