@@ -26,7 +26,8 @@ UNKNOWN_OPERATION = (
     ResultCode.PROTOCOL_ERROR,
     "00000057: LdapErr: DSID-0C090F2C, comment: Unknown protocol operation, data 0, v3839" + _END,
 )
-# (unconfirmed) AD supports GSSAPI/GSS-SPNEGO/EXTERNAL/DIGEST-MD5; the lab implements none of them.
+# (unconfirmed) AD supports GSSAPI/GSS-SPNEGO/EXTERNAL/DIGEST-MD5; the lab implements GSS-SPNEGO (NTLM) only,
+# so every other mechanism gets this answer (see fakes.ad.ldap.ntlm_bind).
 SASL_UNSUPPORTED = (
     ResultCode.AUTH_METHOD_NOT_SUPPORTED,
     "00002027: LdapErr: DSID-0C0906B6, comment: Unknown authentication mechanism, data 0, v3839" + _END,
