@@ -306,3 +306,14 @@ def test_session_records_mechanism_signing_and_sealing(req, signing, sealing):
     assert (session.mechanism, session.signing, session.sealing) == ("GSS-SPNEGO", signing, sealing)
     assert session.encrypted is sealing  # sealing counts as an encrypted connection for unicodePwd
     assert (step.security is not None) is signing
+
+
+def test_start_tls_on_a_sealed_session_is_refused_inside_the_layer(lab):
+    dc, ep = lab
+    raw, ctx = _sealed(dc, ep)
+    start_tls = codec.tlv(0x30, b"\x02\x01\x07" + codec.tlv(0x77, codec.tlv(0x80, b"1.3.6.1.4.1.1466.20037")))
+    blob = ctx.wrap(start_tls, encrypt=True).data
+    raw.send(len(blob).to_bytes(4, "big") + blob)
+    resp = parse_response(ctx.unwrap(raw.read_sasl()).data)
+    assert (resp.code, resp.message) == messages.TLS_AFTER_SASL_LAYER
+    assert sealed_whoami(raw, ctx, 8) == f"u:{dc.netbios_name}\\Administrator"

@@ -45,6 +45,12 @@ TLS_ALREADY = (
     ResultCode.OPERATIONS_ERROR,
     "00000000: LdapErr: DSID-0C09107C, comment: TLS or SSL already in effect, data 0, v3839" + _END,
 )
+# (unconfirmed wording) RFC 4511 4.14.1: StartTLS once a SASL security layer is installed is operationsError.
+TLS_AFTER_SASL_LAYER = (
+    ResultCode.OPERATIONS_ERROR,
+    "00000000: LdapErr: DSID-0C09107D, comment: A SASL security layer is already in effect, data 0, v3839"
+    + _END,
+)
 TLS_UNAVAILABLE = (
     ResultCode.UNAVAILABLE,
     "00000000: LdapErr: DSID-0C090E09, comment: Error initializing SSL/TLS, data 0, v3839" + _END,
