@@ -63,10 +63,11 @@ def ntlm_bind(
         raise errors.ntlm_bind_failed(errors.BIND_INVALID_CREDENTIALS)
     entry = resolve_account(dc, auth.user, auth.domain)
     result = logon(dc, session, entry, auth.verify, mechanism=mechanism, fail=errors.ntlm_bind_failed)
-    security = auth.flags & (F.sign | F.seal)
-    session.signing = bool(security)
-    session.sealing = bool(auth.flags & F.seal)
-    if session.sealing:
+    # Over TLS the DC adds no SASL layer (TLS already protects the session), so the flags
+    # only matter on plain LDAP.
+    session.signing = bool(auth.flags & (F.sign | F.seal)) and not session.tls
+    session.sealing = bool(auth.flags & F.seal) and not session.tls
+    if session.sealing and auth.flags & F.key_128:
         # MS-ADTS 3.1.1.3.1.5.1: a 128-bit SASL confidentiality layer counts as encrypted.
         session.encrypted = True
     return result

@@ -272,3 +272,48 @@ def test_signed_only_session_wraps_clear_text(lab):
     assert reply is not None and reply[16:].startswith(b"\x30")  # signature + clear LDAPMessage
     ctx.verify(reply[16:], reply[:16])
     assert parse_response(reply[16:]).extra[0x8B] == f"u:{dc.netbios_name}\\Administrator".encode()
+
+
+def test_tampered_mic_fails_like_a_wrong_password(lab):
+    dc, ep = lab
+    raw = RawClient(ep)
+    ctx = client(dc, protocol="ntlm")
+    resp = raw.bind(1, sasl=("GSS-SPNEGO", ctx.step()))
+    auth = bytearray(ctx.step(resp.extra[0x87]))
+    assert m.Authenticate.unpack(bytes(auth)).mic is not None  # pyspnego sends a MIC (timestamp present)
+    auth[72] ^= 0xFF  # MIC field (MS-NLMP 2.2.1.3: offset 72, after Version)
+    resp = raw.bind(2, sasl=("GSS-SPNEGO", bytes(auth)))
+    assert (resp.code, resp.message) == (49, WRONG)
+
+
+@pytest.mark.parametrize(("req", "signing", "sealing"), [
+    (spnego.ContextReq.default, True, True),
+    (spnego.ContextReq.integrity, True, False),
+    (spnego.ContextReq.none, False, False),
+])
+def test_session_records_mechanism_signing_and_sealing(req, signing, sealing):
+    from fakes.ad.ldap.ntlm_bind import NtlmBinder
+    from fakes.ad.provision import provision
+
+    dc = provision(domain="contoso.com", users=1, seed=1)
+    session = dc.new_session()
+    binder = NtlmBinder(dc)
+    ctx = client(dc, context_req=req)
+    step = binder.gss_spnego(session, ctx.step())
+    while step.code == 14:
+        step = binder.gss_spnego(session, ctx.step(step.sasl_creds))
+    assert step.code == 0, step.message
+    assert (session.mechanism, session.signing, session.sealing) == ("GSS-SPNEGO", signing, sealing)
+    assert session.encrypted is sealing  # sealing counts as an encrypted connection for unicodePwd
+    assert (step.security is not None) is signing
+
+
+def test_start_tls_on_a_sealed_session_is_refused_inside_the_layer(lab):
+    dc, ep = lab
+    raw, ctx = _sealed(dc, ep)
+    start_tls = codec.tlv(0x30, b"\x02\x01\x07" + codec.tlv(0x77, codec.tlv(0x80, b"1.3.6.1.4.1.1466.20037")))
+    blob = ctx.wrap(start_tls, encrypt=True).data
+    raw.send(len(blob).to_bytes(4, "big") + blob)
+    resp = parse_response(ctx.unwrap(raw.read_sasl()).data)
+    assert (resp.code, resp.message) == messages.TLS_AFTER_SASL_LAYER
+    assert sealed_whoami(raw, ctx, 8) == f"u:{dc.netbios_name}\\Administrator"

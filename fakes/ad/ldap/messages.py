@@ -26,7 +26,8 @@ UNKNOWN_OPERATION = (
     ResultCode.PROTOCOL_ERROR,
     "00000057: LdapErr: DSID-0C090F2C, comment: Unknown protocol operation, data 0, v3839" + _END,
 )
-# (unconfirmed) AD supports GSSAPI/GSS-SPNEGO/EXTERNAL/DIGEST-MD5; the lab implements none of them.
+# (unconfirmed) AD supports GSSAPI/GSS-SPNEGO/EXTERNAL/DIGEST-MD5; the lab implements GSS-SPNEGO (NTLM) only,
+# so every other mechanism gets this answer (see fakes.ad.ldap.ntlm_bind).
 SASL_UNSUPPORTED = (
     ResultCode.AUTH_METHOD_NOT_SUPPORTED,
     "00002027: LdapErr: DSID-0C0906B6, comment: Unknown authentication mechanism, data 0, v3839" + _END,
@@ -43,6 +44,12 @@ BAD_ENUM = (
 TLS_ALREADY = (
     ResultCode.OPERATIONS_ERROR,
     "00000000: LdapErr: DSID-0C09107C, comment: TLS or SSL already in effect, data 0, v3839" + _END,
+)
+# (unconfirmed wording) RFC 4511 4.14.1: StartTLS once a SASL security layer is installed is operationsError.
+TLS_AFTER_SASL_LAYER = (
+    ResultCode.OPERATIONS_ERROR,
+    "00000000: LdapErr: DSID-0C09107D, comment: A SASL security layer is already in effect, data 0, v3839"
+    + _END,
 )
 TLS_UNAVAILABLE = (
     ResultCode.UNAVAILABLE,

@@ -248,6 +248,9 @@ class DcLdapServer(LDAPServer):
         ))
 
     def _start_tls(self, msg: codec.Message) -> None:
+        if self._layer is not None:
+            self._result(msg, *messages.TLS_AFTER_SASL_LAYER)
+            return
         if self.session.encrypted:
             self._result(msg, *messages.TLS_ALREADY)
             return
