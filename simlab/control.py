@@ -14,6 +14,7 @@ import os
 import secrets
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -87,6 +88,12 @@ def build_app(lab: Lab, token: str, on_stop: Callable[[], None] | None = None) -
                 return JSONResponse({"error": f"missing field {exc.args[0]!r}"}, status_code=400)
             except (_BadRequest, FaultError, LabError, ValueError, TypeError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
+            except RuntimeError as exc:  # the lab's state forbids it, e.g. "the ADSync service is stopped"
+                return JSONResponse({"error": str(exc)}, status_code=409)
+            except Exception as exc:  # a bug: say so in one line here, full traceback on serve's stderr
+                traceback.print_exc()
+                message = f"the lab failed ({type(exc).__name__}: {exc}); see `simlab serve`'s terminal"
+                return JSONResponse({"error": message}, status_code=500)
         return endpoint
 
     async def info(request: Request) -> Response:

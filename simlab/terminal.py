@@ -110,10 +110,17 @@ def fault_applied(data: dict[str, Any]) -> str:
 def clock_advanced(data: dict[str, Any]) -> str:
     """``simlab advance``: the new simulated time and the background jobs that ran."""
     now = str(data["now"]).replace("T", " ").replace("+00:00", " UTC")
-    counts = Counter(data.get("fired") or [])
+    counts = Counter(_job_name(name) for name in data.get("fired") or [])
     jobs = [name if n == 1 else f"{name} (x{n})" for name, n in counts.items()]
     ran = "; ran: " + ", ".join(jobs) if jobs else "; nothing was due"
     return f"Simulated time is now {now}{ran}."
+
+
+def _job_name(timer: str) -> str:
+    """A clock timer's name as an admin knows the job (``adsync-delta-cycle`` -> Delta sync cycle)."""
+    if timer.startswith("sd-propagation "):
+        return "SD propagation"
+    return {"adsync-delta-cycle": "Delta sync cycle"}.get(timer, timer)
 
 
 #: What the SSPR portal page says when the action succeeds (the console shows the same text).
