@@ -390,7 +390,8 @@ def _event_ids(_ctx: Any, _param: Any, values: tuple[str, ...]) -> str:
 @click.option("--after", type=int, default=0, help="Only records after this record ID.")
 @click.option("--since", help="Only events at or after this simulated time (ISO 8601, UTC if no zone).")
 @click.option("--tail", type=click.IntRange(min=0),
-              help="The newest N events [default: a screenful on a terminal, all when piped; 0 = all].")
+              help="The newest N events [default: a screenful (--full: 10) on a terminal, all when piped; "
+                   "0 = all].")
 @click.option("--full", is_flag=True, help="Whole messages instead of one line per event.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines.")
 @click.option("--xml", "as_xml", is_flag=True, help="wevtutil-style XML.")
@@ -401,7 +402,7 @@ def events(ids, level, source, security, after, since, tail, full, as_json, as_x
 
     out = console()
     if tail is None:  # a screenful on a terminal (header, note and prompt included); all for tools
-        tail = max(out.height - 4, 5) if is_terminal() and not (as_json or as_xml or full) else 0
+        tail = 0 if (as_json or as_xml or not is_terminal()) else 10 if full else max(out.height - 4, 5)
     params = {"id": ids, "source": source or "", "after": after, "log": "security" if security else "",
               "format": "xml" if as_xml else "json", "since": since or "", "level": level or "", "tail": tail}
     response = _control(lab_url, "GET", "/events", params=params)

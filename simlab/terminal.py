@@ -97,7 +97,9 @@ def serve_summary(endpoints: dict[str, Any], *, pid: int) -> Table:
 def print_serve_summary(endpoints: dict[str, Any], *, pid: int) -> None:
     """The summary on stderr, but only when a person watches stderr."""
     if is_terminal(sys.stderr):
-        console(stderr=True).print(serve_summary(endpoints, pid=pid))
+        out = console(stderr=True)
+        out.print()  # set it apart from the JSON line above it on the same screen
+        out.print(serve_summary(endpoints, pid=pid))
 
 
 # -- control-driven commands ---------------------------------------------------------------------

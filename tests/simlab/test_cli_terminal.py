@@ -57,7 +57,8 @@ def test_serve_summary_endpoints_file_and_simlab_stop(tmp_path: Path):
     with served(tmp_path, "--users", "5", extra_env=TERMINAL) as (ep, env, proc):
         summary = []
         while not summary or not summary[-1].startswith("Stop"):
-            summary.append(ANSI.sub("", proc.stderr.readline()).rstrip("\n"))
+            line = ANSI.sub("", proc.stderr.readline()).rstrip("\n")
+            summary += [line] if line or summary else []
         text = "\n".join(summary)
         _fits(text)
         assert f"lab contoso.com is up (pid {proc.pid})" in summary[0]
