@@ -166,31 +166,34 @@ def run(paths, keyword, seed, json_out, junit, exitfirst) -> None:
 
 # -- catalogue ---------------------------------------------------------------------------------
 @cli.command("faults")
+@click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable catalogue.")
 @click.option("--markdown", is_flag=True, help="The catalogue as docs/faults.md shows it.")
-def faults_cmd(as_json: bool, markdown: bool) -> None:
-    """List the fault catalogue: name, what it does, the symptom and the fix."""
-    from rich.console import Console
-    from rich.table import Table
-
+def faults_cmd(names: tuple[str, ...], as_json: bool, markdown: bool) -> None:
+    """List the fault catalogue (or only NAMES): what each does, the symptom and the fix."""
     from simlab.faults import FAULTS, catalogue_markdown
+    from simlab.terminal import console, fault_entry
 
     if markdown:
         click.echo(catalogue_markdown(), nl=False)
         return
+    unknown = [n for n in names if n not in FAULTS]
+    if unknown:
+        raise click.UsageError(f"no fault named {', '.join(unknown)}; `simlab faults` lists all "
+                               f"{len(FAULTS)}")
+    chosen = [FAULTS[n] for n in names] if names else list(FAULTS.values())
     if as_json:
         click.echo(json.dumps([{
             "name": f.name, "category": f.category, "title": f.title, "description": f.description,
             "symptom": f.symptom.text, "action": f.symptom.action, "code": f.symptom.code,
             "events": list(f.symptom.events), "fix": f.fix, "params": f.params,
-        } for f in FAULTS.values()], indent=2))
+        } for f in chosen], indent=2))
         return
-    table = Table(title=f"simlab fault catalogue ({len(FAULTS)})", show_lines=True)
-    for column in ("name", "what", "symptom", "fix"):
-        table.add_column(column, overflow="fold")
-    for f in FAULTS.values():
-        table.add_row(f"{f.name}\n[dim]{f.category}[/dim]", f.description, f.symptom.text, f.fix)
-    Console().print(table)
+    out = console()
+    for i, f in enumerate(chosen):
+        if i:
+            out.print()
+        out.print(fault_entry(f))
 
 
 @cli.command("schema")

@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from typing import IO, Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -44,9 +45,25 @@ def console(*, stderr: bool = False) -> Console:
                    soft_wrap=not tty)
 
 
-def say(text: str, *, stderr: bool = False, style: str | None = None) -> None:
-    """Print a plain message, word-wrapped to the terminal's width when a person reads it."""
+def say(text: Any, *, stderr: bool = False, style: str | None = None) -> None:
+    """Print a plain message (or a rich renderable), word-wrapped to the terminal's width."""
     console(stderr=stderr).print(text, style=style)
+
+
+def labelled(title: str, rows: Iterable[tuple[str, str]]) -> Any:
+    """A title line over indented ``Label: value`` rows; on a terminal values wrap under themselves.
+
+    On a pipe each row stays one line, so ``grep Symptom:`` works.
+    """
+    rows = [(label, value) for label, value in rows if value]
+    if not is_terminal():
+        return "\n".join([title] + [f"  {label}: {value}" for label, value in rows])
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in rows:
+        grid.add_row(f"  {label}:", value)
+    return Group(Text(title, style="bold"), grid)
 
 
 # -- simlab serve -------------------------------------------------------------------------------
@@ -103,10 +120,17 @@ def print_serve_summary(endpoints: dict[str, Any], *, pid: int) -> None:
 
 
 # -- control-driven commands ---------------------------------------------------------------------
-def fault_applied(data: dict[str, Any]) -> str:
+def fault_applied(data: dict[str, Any]) -> Any:
     """``simlab fault NAME``: what was broken, what the user will see, how an admin fixes it."""
     title = f": {data['title']}" if data.get("title") else ""
-    return f"Applied fault {data['applied']}{title}\n  Symptom: {data['symptom']}\n  Fix: {data['fix']}"
+    rows = [("Symptom", data["symptom"]), ("Fix", data["fix"])]
+    return labelled(f"Applied fault {data['applied']}{title}", rows)
+
+
+def fault_entry(fault: Any) -> Any:
+    """One catalogue entry of ``simlab faults``: name, category, title, then what/symptom/fix."""
+    return labelled(f"{fault.name} ({fault.category}): {fault.title}",
+                    [("What", fault.description), ("Symptom", fault.symptom.text), ("Fix", fault.fix)])
 
 
 def clock_advanced(data: dict[str, Any]) -> str:

@@ -190,3 +190,18 @@ def test_grant_reads_like_an_admin_message():
     assert str(Grant("DC=contoso,DC=com", 0, "CONTOSO\\MSOL_x")) == (
         "No change on DC=contoso,DC=com: CONTOSO\\MSOL_x already has these permissions."
     )
+
+
+def test_faults_catalogue_reads_at_80_columns():
+    one = shown("faults", "missing-reset", env=dict(os.environ))
+    assert one.returncode == 0, one.stderr
+    _fits(one.stdout)
+    lines = one.stdout.splitlines()
+    assert lines[0] == "missing-reset (permissions): Connector account lacks Reset password"
+    assert [line.split(":")[0].strip() for line in lines if line.startswith("  ") and ":" in line[:12]] == [
+        "What", "Symptom", "Fix"]
+    piped = simlab("faults", "missing-reset", "min-password-age", env={**os.environ, **PIPED})
+    symptoms = [line for line in piped.stdout.splitlines() if line.startswith("  Symptom: ")]
+    assert len(symptoms) == 2  # one line each on a pipe, however long
+    assert symptoms[0] == "  Symptom: SSPR_0029; Connect logs 31001, 6329, 33004 (ADPermissionsError), 31003."
+    assert simlab("faults", "no-such", env=dict(os.environ)).returncode == 2
