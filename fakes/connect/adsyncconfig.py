@@ -76,7 +76,13 @@ class Grant:
         return self.describe()
 
 
-def _with_explicit(sd: SecurityDescriptor, new: list[Ace]) -> tuple[SecurityDescriptor, list[Ace]]:
+def _with_explicit(sd: SecurityDescriptor, new: list[Ace]) -> tuple[SecurityDescriptor, int]:
+    """:func:`_merge` with the number of ACEs added."""
+    merged, additions = _merge(sd, new)
+    return merged, len(additions)
+
+
+def _merge(sd: SecurityDescriptor, new: list[Ace]) -> tuple[SecurityDescriptor, list[Ace]]:
     """A DACL-only SD holding ``sd``'s explicit ACEs plus those of ``new`` not already there.
 
     Inherited ACEs are left out on purpose: the DC recomputes them (FACTS 5.6), and it
@@ -124,7 +130,7 @@ def add_aces(conn: ldap3.Connection, dn: str, aces: list[Ace]) -> list[Ace]:
         code, message = result_of(conn)
         raise AdSyncConfigError(f"cannot read the security descriptor of {dn}", code, message)
     current = SecurityDescriptor.from_bytes(raw(entries[0], "nTSecurityDescriptor")[0])
-    merged, added = _with_explicit(current, aces)
+    merged, added = _merge(current, aces)
     if not added:
         return []
     conn.modify(
