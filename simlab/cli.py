@@ -72,12 +72,14 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui
     except (SpecError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     stop = threading.Event()
+    interrupted: list[int] = []
 
-    def on_signal(*_: object) -> None:
+    def on_signal(signum: int, _frame: object) -> None:
         # A second Ctrl-C / SIGTERM while shutting down means "now": don't wait for cleanup.
         if stop.is_set():
             click.echo("simlab: forced exit", err=True)
             os._exit(130)
+        interrupted.append(signum)
         stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -99,7 +101,11 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui
                 closers.append(lambda: console.__exit__(None, None, None))
             path = Path(endpoints_file) if endpoints_file else Path(lab.workdir) / "endpoints.json"
             endpoints["endpoints_file"] = str(path.resolve())
-            write_private(path, json.dumps(endpoints) + "\n")
+            try:
+                write_private(path, json.dumps(endpoints) + "\n")
+            except OSError as exc:
+                raise click.ClickException(f"cannot write the endpoints file {path}: {exc.strerror}") \
+                    from None
             remember(endpoints)
             click.echo(json.dumps(endpoints), nl=True)
             sys.stdout.flush()
@@ -109,7 +115,9 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui
         finally:
             forget(control_url)
             close_together(*closers)  # every server at once: a stop takes the slowest, not the sum
-    click.echo("simlab: lab stopped", err=True)
+    # After a Ctrl-C the terminal shows "^C": start the last line on a line of its own.
+    newline = "\n" if interrupted[:1] == [signal.SIGINT] and sys.stderr.isatty() else ""
+    click.echo(f"{newline}simlab: lab stopped", err=True)
     if _AS_PROGRAM:
         # Everything is closed and flushed; tearing down the interpreter's object graph (the
         # directory, schema, tenant) would add ~0.5 s to every Ctrl-C / kill for nothing.

@@ -1,5 +1,5 @@
 """The control API of a served lab: what ``simlab fault``, ``simlab events``, ``simlab sspr``,
-``simlab advance`` and ``simlab doctor`` talk to from another terminal.
+``simlab advance``, ``simlab doctor`` and ``simlab stop`` talk to from another terminal.
 
 A small JSON API on 127.0.0.1 guarded by a random bearer token (printed by ``simlab serve``
 and stored, mode 0600, in the last-lab file). It drives the lab through the same methods
