@@ -323,17 +323,21 @@ def stop_cmd(lab_url: str | None) -> None:
     from urllib.parse import urlsplit
 
     url, _ = _target(lab_url)
+    info = _control(lab_url, "GET", "/lab").json()
     data = _control(lab_url, "POST", "/stop").json()
-    where = urlsplit(url)
+    # The lab has stopped when none of its listeners (control API, LDAP, LDAPS) accepts a connection.
+    places = [urlsplit(u) for u in (url, info.get("ldap_url"), info.get("ldaps_url")) if u]
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # the lab is gone when its control port refuses connections
+    while places and time.monotonic() < deadline:
         try:
-            socket.create_connection((where.hostname, where.port), timeout=1).close()
+            socket.create_connection((places[0].hostname, places[0].port), timeout=1).close()
+            time.sleep(0.02)
         except OSError:
-            _say(f"Lab stopped (pid {data['pid']}).")
-            return
-        time.sleep(0.02)
-    raise click.ClickException(f"the lab (pid {data['pid']}) is still stopping; `kill {data['pid']}` ends it")
+            places.pop(0)
+    if places:
+        pid = data["pid"]
+        raise click.ClickException(f"the lab (pid {pid}) is still stopping; `kill {pid}` ends it")
+    _say(f"Lab stopped (pid {data['pid']}).")
 
 
 @cli.group()
