@@ -218,13 +218,13 @@ lab_option = click.option("--lab", "lab_url", envvar="SIMLAB_CONTROL_URL",
 json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object (keys: docs/cli.md).")
 
 
-def _say(text: str, *, stderr: bool = False) -> None:
+def _say(text: Any, *, stderr: bool = False) -> None:
     from simlab.terminal import say  # rich loads only when a command prints for a person
 
     say(text, stderr=stderr)
 
 
-def _emit(data: Any, as_json: bool, text: str) -> None:
+def _emit(data: Any, as_json: bool, text: Any) -> None:
     """``--json``: the object on one line for tools; else the message for a person."""
     if as_json:
         click.echo(json.dumps(data, default=str))
