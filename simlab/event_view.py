@@ -76,14 +76,17 @@ def compact_lines(events: Iterable[dict[str, Any]], width: int) -> list[Text]:
 
 
 def full_blocks(events: Iterable[dict[str, Any]]) -> Group:
-    """Each event as a header line (time, ID, level, source, record) and its whole message."""
+    """Each event like Event Viewer's General tab: ID, level, time; source, computer; the message."""
     parts: list[Any] = []
     for e in events:
-        header = Text(f"{e['time'].replace('T', ' ')}  Event ID {e['event_id']}  ", style="bold")
+        header = Text(f"Event ID {e['event_id']}  ", style="bold")
         header.append(e["level"], style=LEVEL_STYLES.get(e["level"], "bold"))
-        header.append(f"  {e['source']}  (record {e['record_id']}, {e['computer']})")
+        header.append(f"  {e['time'][:19].replace('T', ' ')}", style="bold")
         parts.append(header)
-        parts.append(Padding(Text(e["message"].expandtabs(8)), (0, 0, 1, 4)))
+        parts.append(Text(f"{e['source']} on {e['computer']}, record {e['record_id']}", style="dim"))
+        # Windows lays the Security log's "Name:\t\tvalue" lines out on tab stops; 4 columns keep
+        # a SID on the same line as its label at 80 columns.
+        parts.append(Padding(Text(e["message"].expandtabs(4)), (0, 0, 1, 2)))
     return Group(*parts)
 
 
