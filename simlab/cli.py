@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +53,20 @@ def _load_spec(spec: str | None, seed: int | None, users: int | None, faults: tu
 @click.option("--allow-non-loopback", is_flag=True, help="Allow a non-loopback --host (you asked for it).")
 @click.option("--ui", is_flag=True, help="Also serve the training console.")
 @click.option("--workdir", type=click.Path(file_okay=False), help="Where the CA and server files go.")
+@click.option("--endpoints-file", type=click.Path(dir_okay=False),
+              help="Also write the JSON line here (default: endpoints.json in the workdir).")
 def serve(spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_non_loopback, ui,
-          workdir) -> None:
-    """Start a lab and serve it until Ctrl-C / SIGTERM; prints one JSON line of endpoints."""
+          workdir, endpoints_file) -> None:
+    """Start a lab and serve it until Ctrl-C, SIGTERM or `simlab stop`.
+
+    Prints one JSON line of endpoints on stdout (and in --endpoints-file); on a terminal,
+    also a short summary on stderr.
+    """
     from fakes.ad.ldap.serve import check_host
-    from simlab.control import remember, serve_control
+    from simlab.control import close_together, serve_control
     from simlab.lab import Lab
+    from simlab.lastlab import forget, remember, write_private
+    from simlab.terminal import print_serve_summary, serve_facts
 
     try:
         check_host(host, allow_non_loopback)
@@ -68,12 +77,14 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_
         raise click.UsageError("--standard-ports picks the address and ports itself: "
                                "drop --host/--ldap-port/--ldaps-port")
     stop = threading.Event()
+    interrupted: list[int] = []
 
-    def on_signal(*_: object) -> None:
+    def on_signal(signum: int, _frame: object) -> None:
         # A second Ctrl-C / SIGTERM while shutting down means "now": don't wait for cleanup.
         if stop.is_set():
             click.echo("simlab: forced exit", err=True)
             os._exit(130)
+        interrupted.append(signum)
         stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -82,25 +93,43 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_
              standard_ports=standard_ports) as lab:
         graph = lab.serve_graph()
         # The lab's CA file outlives the Graph server's temporary copy: keep the lab's.
-        endpoints: dict[str, Any] = {**graph.to_json(), **lab.endpoints()}
-        with serve_control(lab) as (control_url, token):
+        endpoints: dict[str, Any] = {**graph.to_json(), **lab.endpoints(), **serve_facts(lab)}
+        control = serve_control(lab, on_stop=stop.set)
+        control_url, token = control.__enter__()
+        closers = [lab.close, lambda: control.__exit__(None, None, None)]
+        try:
             endpoints.update(control_url=control_url, control_token=token)
-            console = None
             if ui:
                 from simlab.console import serve_console
 
                 console = serve_console(lab, host="127.0.0.1")
                 endpoints["ui_url"] = console.__enter__()
+                closers.append(lambda: console.__exit__(None, None, None))
+            path = Path(endpoints_file) if endpoints_file else Path(lab.workdir) / "endpoints.json"
+            endpoints["endpoints_file"] = str(path.resolve())
             try:
-                remember(endpoints)
-                click.echo(json.dumps(endpoints), nl=True)
-                sys.stdout.flush()
-                while not stop.wait(0.5):
-                    pass
-            finally:
-                if console is not None:
-                    console.__exit__(None, None, None)
-    click.echo("simlab: lab stopped", err=True)
+                write_private(path, json.dumps(endpoints) + "\n")
+            except OSError as exc:
+                raise click.ClickException(f"cannot write the endpoints file {path}: {exc.strerror}") \
+                    from None
+            remember(endpoints)
+            click.echo(json.dumps(endpoints), nl=True)
+            sys.stdout.flush()
+            print_serve_summary(endpoints, pid=os.getpid())
+            while not stop.wait(0.5):
+                pass
+        finally:
+            forget(control_url)
+            close_together(*closers)  # every server at once: a stop takes the slowest, not the sum
+    # After a Ctrl-C the terminal shows "^C": start the last line on a line of its own.
+    newline = "\n" if interrupted[:1] == [signal.SIGINT] and sys.stderr.isatty() else ""
+    click.echo(f"{newline}simlab: lab stopped", err=True)
+    if _AS_PROGRAM:
+        # Everything is closed and flushed; tearing down the interpreter's object graph (the
+        # directory, schema, tenant) would add ~0.5 s to every Ctrl-C / kill for nothing.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 # -- scenarios -------------------------------------------------------------------------------
@@ -151,31 +180,34 @@ def run(paths, keyword, seed, json_out, junit, exitfirst) -> None:
 
 # -- catalogue ---------------------------------------------------------------------------------
 @cli.command("faults")
+@click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable catalogue.")
 @click.option("--markdown", is_flag=True, help="The catalogue as docs/faults.md shows it.")
-def faults_cmd(as_json: bool, markdown: bool) -> None:
-    """List the fault catalogue: name, what it does, the symptom and the fix."""
-    from rich.console import Console
-    from rich.table import Table
-
+def faults_cmd(names: tuple[str, ...], as_json: bool, markdown: bool) -> None:
+    """List the fault catalogue (or only NAMES): what each does, the symptom and the fix."""
     from simlab.faults import FAULTS, catalogue_markdown
+    from simlab.terminal import console, fault_entry
 
     if markdown:
         click.echo(catalogue_markdown(), nl=False)
         return
+    unknown = [n for n in names if n not in FAULTS]
+    if unknown:
+        raise click.UsageError(f"no fault named {', '.join(unknown)}; `simlab faults` lists all "
+                               f"{len(FAULTS)}")
+    chosen = [FAULTS[n] for n in names] if names else list(FAULTS.values())
     if as_json:
         click.echo(json.dumps([{
             "name": f.name, "category": f.category, "title": f.title, "description": f.description,
             "symptom": f.symptom.text, "action": f.symptom.action, "code": f.symptom.code,
             "events": list(f.symptom.events), "fix": f.fix, "params": f.params,
-        } for f in FAULTS.values()], indent=2))
+        } for f in chosen], indent=2))
         return
-    table = Table(title=f"simlab fault catalogue ({len(FAULTS)})", show_lines=True)
-    for column in ("name", "what", "symptom", "fix"):
-        table.add_column(column, overflow="fold")
-    for f in FAULTS.values():
-        table.add_row(f"{f.name}\n[dim]{f.category}[/dim]", f.description, f.symptom.text, f.fix)
-    Console().print(table)
+    out = console()
+    for i, f in enumerate(chosen):
+        if i:
+            out.print()
+        out.print(fault_entry(f))
 
 
 @cli.command("schema")
@@ -189,31 +221,56 @@ def schema_cmd() -> None:
 # -- talking to a served lab --------------------------------------------------------------------
 lab_option = click.option("--lab", "lab_url", envvar="SIMLAB_CONTROL_URL",
                           help="Control URL of a served lab (default: the last `simlab serve`).")
+json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object (keys: docs/cli.md).")
 
 
-def _control(lab_url: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    from simlab.control import recall
-    from simlab.lab import LabError
+def _say(text: Any, *, stderr: bool = False) -> None:
+    from simlab.terminal import say  # rich loads only when a command prints for a person
+
+    say(text, stderr=stderr)
+
+
+def _emit(data: Any, as_json: bool, text: Any) -> None:
+    """``--json``: the object on one line for tools; else the message for a person."""
+    if as_json:
+        click.echo(json.dumps(data, default=str))
+    else:
+        _say(text)
+
+
+def _target(lab_url: str | None) -> tuple[str, str | None]:
+    """(control URL, bearer token) of the lab to talk to: --lab / env, else the last `simlab serve`."""
+    from simlab.lastlab import NO_LAB, NoServedLab, recall
 
     try:
         last = recall()
-    except LabError as exc:
+    except NoServedLab:
         if not lab_url:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(NO_LAB) from None
         last = {}
     url = lab_url or last.get("control_url")
     token = last.get("control_token") if (not lab_url or lab_url == last.get("control_url")) else None
-    token = os.environ.get("SIMLAB_CONTROL_TOKEN", token)
+    return url, os.environ.get("SIMLAB_CONTROL_TOKEN", token)
+
+
+def _control(lab_url: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    url, token = _target(lab_url)
     try:
         response = httpx.request(method, f"{url}{path}", headers={"Authorization": f"Bearer {token}"},
                                  timeout=120, **kwargs)
+    except httpx.ConnectError:
+        raise click.ClickException(f"No served lab answers at {url} (it was stopped?): start one with "
+                                   "`simlab serve`.") from None
     except httpx.HTTPError as exc:
-        raise click.ClickException(f"cannot reach the lab at {url}: {exc}") from None
+        raise click.ClickException(f"The lab at {url} did not answer: {exc}") from None
+    if response.status_code == 401:
+        raise click.ClickException(f"The lab at {url} refused the control token: use the control_token "
+                                   "`simlab serve` printed (SIMLAB_CONTROL_TOKEN).")
     if response.status_code >= 400:
         try:
             message = response.json().get("error", response.text)
         except ValueError:
-            message = response.text
+            message = f"{response.status_code} {response.reason_phrase} for {path}"
         raise click.ClickException(message)
     return response
 
@@ -221,9 +278,12 @@ def _control(lab_url: str | None, method: str, path: str, **kwargs: Any) -> http
 @cli.command()
 @click.argument("name")
 @click.argument("params", nargs=-1)
+@json_option
 @lab_option
-def fault(name: str, params: tuple[str, ...], lab_url: str | None) -> None:
-    """Apply fault NAME to the served lab (PARAMS as key=value)."""
+def fault(name: str, params: tuple[str, ...], as_json: bool, lab_url: str | None) -> None:
+    """Apply fault NAME to the served lab (PARAMS as key=value; `simlab faults` lists them)."""
+    from simlab.terminal import fault_applied
+
     body: dict[str, Any] = {}
     for item in params:
         key, sep, value = item.partition("=")
@@ -234,27 +294,56 @@ def fault(name: str, params: tuple[str, ...], lab_url: str | None) -> None:
         except ValueError:
             body[key] = value
     data = _control(lab_url, "POST", f"/faults/{name}", json=body).json()
-    click.echo(f"applied {data['applied']}\n  symptom: {data['symptom']}\n  fix: {data['fix']}")
+    _emit(data, as_json, fault_applied(data))
 
 
 @cli.command()
 @click.option("--minutes", type=float, default=0)
 @click.option("--hours", type=float, default=0)
 @click.option("--days", type=float, default=0)
+@json_option
 @lab_option
-def advance(minutes: float, hours: float, days: float, lab_url: str | None) -> None:
+def advance(minutes: float, hours: float, days: float, as_json: bool, lab_url: str | None) -> None:
     """Move the served lab's simulated clock (SDProp, sync, GPO refresh fire as they fall due)."""
+    from simlab.terminal import clock_advanced
+
     data = _control(lab_url, "POST", "/clock/advance", json={"minutes": minutes, "hours": hours,
                                                               "days": days}).json()
-    click.echo(f"now {data['now']}; fired: {', '.join(data['fired']) or 'nothing'}")
+    _emit(data, as_json, clock_advanced(data))
 
 
 @cli.command()
+@json_option
 @lab_option
-def gpupdate(lab_url: str | None) -> None:
+def gpupdate(as_json: bool, lab_url: str | None) -> None:
     """gpupdate /force on the served lab's DC."""
-    _control(lab_url, "POST", "/gpupdate")
-    click.echo("Computer Policy update has completed successfully.")
+    data = _control(lab_url, "POST", "/gpupdate").json()
+    _emit(data, as_json, "Updating policy...\n\nComputer Policy update has completed successfully.")
+
+
+@cli.command("stop")
+@lab_option
+def stop_cmd(lab_url: str | None) -> None:
+    """Stop the served lab, as Ctrl-C in its terminal would."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url, _ = _target(lab_url)
+    info = _control(lab_url, "GET", "/lab").json()
+    data = _control(lab_url, "POST", "/stop").json()
+    # The lab has stopped when none of its listeners (control API, LDAP, LDAPS) accepts a connection.
+    places = [urlsplit(u) for u in (url, info.get("ldap_url"), info.get("ldaps_url")) if u]
+    deadline = time.monotonic() + 10
+    while places and time.monotonic() < deadline:
+        try:
+            socket.create_connection((places[0].hostname, places[0].port), timeout=1).close()
+            time.sleep(0.02)
+        except OSError:
+            places.pop(0)
+    if places:
+        pid = data["pid"]
+        raise click.ClickException(f"the lab (pid {pid}) is still stopping; `kill {pid}` ends it")
+    _say(f"Lab stopped (pid {data['pid']}).")
 
 
 @cli.group()
@@ -262,72 +351,100 @@ def sspr() -> None:
     """Act as a user at the SSPR portal of the served lab."""
 
 
-def _attempt(data: dict) -> None:
-    if data["ok"]:
-        click.echo("success")
-        return
-    message = data["message"] or ""
-    click.echo(message if message.startswith(str(data["code"])) else f"{data['code']}: {message}")
-    sys.exit(1)
+def _attempt(action: str, data: dict, as_json: bool) -> None:
+    from simlab.terminal import sspr_result
+
+    _emit(data, as_json, sspr_result(action, data))
+    if not data["ok"]:
+        sys.exit(1)
 
 
 @sspr.command("reset")
 @click.argument("user")
 @click.argument("password")
 @click.option("--unlock", is_flag=True, help="Also unlock the account.")
+@json_option
 @lab_option
-def sspr_reset(user: str, password: str, unlock: bool, lab_url: str | None) -> None:
-    """Reset USER's password to PASSWORD through SSPR."""
-    _attempt(_control(lab_url, "POST", "/sspr/reset", json={"user": user, "password": password,
-                                                             "unlock": unlock}).json())
+def sspr_reset(user: str, password: str, unlock: bool, as_json: bool, lab_url: str | None) -> None:
+    """Reset USER's password to PASSWORD through SSPR (exit 1 with the SSPR code if it fails)."""
+    _attempt("reset", _control(lab_url, "POST", "/sspr/reset", json={"user": user, "password": password,
+                                                                      "unlock": unlock}).json(), as_json)
 
 
 @sspr.command("unlock")
 @click.argument("user")
+@json_option
 @lab_option
-def sspr_unlock(user: str, lab_url: str | None) -> None:
+def sspr_unlock(user: str, as_json: bool, lab_url: str | None) -> None:
     """Unlock USER's on-premises account through SSPR."""
-    _attempt(_control(lab_url, "POST", "/sspr/unlock", json={"user": user}).json())
+    _attempt("unlock", _control(lab_url, "POST", "/sspr/unlock", json={"user": user}).json(), as_json)
 
 
 @sspr.command("change")
 @click.argument("user")
 @click.argument("current")
 @click.argument("new")
+@json_option
 @lab_option
-def sspr_change(user: str, current: str, new: str, lab_url: str | None) -> None:
+def sspr_change(user: str, current: str, new: str, as_json: bool, lab_url: str | None) -> None:
     """Change USER's password in the cloud (written back for synced users)."""
-    _attempt(_control(lab_url, "POST", "/sspr/change", json={"user": user, "current": current,
-                                                              "new": new}).json())
+    _attempt("change", _control(lab_url, "POST", "/sspr/change", json={"user": user, "current": current,
+                                                                        "new": new}).json(), as_json)
+
+
+def _event_ids(_ctx: Any, _param: Any, values: tuple[str, ...]) -> str:
+    """``--id 31001,6329 --id 4724`` -> ``31001,6329,4724``, refusing what is not an event ID."""
+    ids = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    bad = [i for i in ids if not i.isdigit()]
+    if bad:
+        raise click.BadParameter(f"event IDs are numbers like 31001,6329, not {', '.join(bad)}")
+    return ",".join(ids)
 
 
 @cli.command()
-@click.option("--id", "ids", help="Comma-separated event IDs.")
+@click.option("--id", "ids", multiple=True, callback=_event_ids,
+              help="Event IDs (comma-separated or repeated).")
+@click.option("--level", type=click.Choice(["Information", "Warning", "Error", "Critical", "Audit Success",
+                                            "Audit Failure"], case_sensitive=False), help="Only this level.")
 @click.option("--source", help="PasswordResetService, ADSync, Directory Synchronization...")
 @click.option("--security", is_flag=True, help="The DC's Security log instead of Connect's Application log.")
 @click.option("--after", type=int, default=0, help="Only records after this record ID.")
 @click.option("--since", help="Only events at or after this simulated time (ISO 8601, UTC if no zone).")
+@click.option("--tail", type=click.IntRange(min=0),
+              help="The newest N events [default: a screenful (--full: 10) on a terminal, all when piped; "
+                   "0 = all].")
+@click.option("--full", is_flag=True, help="Whole messages instead of one line per event.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines.")
 @click.option("--xml", "as_xml", is_flag=True, help="wevtutil-style XML.")
 @lab_option
-def events(ids, source, security, after, since, as_json, as_xml, lab_url) -> None:
-    """Read the served lab's Connect Application log (or the DC's Security log)."""
-    params = {"id": ids or "", "source": source or "", "after": after, "log": "security" if security else "",
-              "format": "xml" if as_xml else "json", "since": since or ""}
-    text = _control(lab_url, "GET", "/events", params=params).text
-    if as_json or as_xml:
-        click.echo(text, nl=False)
-        return
-    from rich.console import Console
-    from rich.table import Table
+def events(ids, level, source, security, after, since, tail, full, as_json, as_xml, lab_url) -> None:
+    """Read the served lab's Connect Application log (or the DC's Security log), newest last."""
+    from simlab.terminal import console, is_terminal
 
-    table = Table(title="Security" if security else "Application (Entra Connect server)")
-    for column in ("time", "level", "source", "id", "message"):
-        table.add_column(column, overflow="fold")
-    for line in text.splitlines():
-        e = json.loads(line)
-        table.add_row(e["time"][:19], e["level"], e["source"], str(e["event_id"]), e["message"][:300])
-    Console().print(table)
+    out = console()
+    if tail is None:  # a screenful on a terminal (header, note and prompt included); all for tools
+        tail = 0 if (as_json or as_xml or not is_terminal()) else 10 if full else max(out.height - 4, 5)
+    params = {"id": ids, "source": source or "", "after": after, "log": "security" if security else "",
+              "format": "xml" if as_xml else "json", "since": since or "", "level": level or "", "tail": tail}
+    response = _control(lab_url, "GET", "/events", params=params)
+    if as_json or as_xml:
+        click.echo(response.text, nl=False)
+        return
+    from simlab.event_view import compact_lines, full_blocks, tail_note
+
+    found = [json.loads(line) for line in response.text.splitlines()]
+    log = "Security log (DC)" if security else "Application log (Entra Connect server)"
+    if not found:
+        _say(f"No events in the {log} match.", stderr=True)
+        return
+    if full:
+        out.print(full_blocks(found))
+    else:
+        for line in compact_lines(found, out.width):
+            out.print(line, no_wrap=True, overflow="ellipsis", crop=True, soft_wrap=False)
+    note = tail_note(len(found), int(response.headers.get("x-simlab-total", len(found))))
+    if note:
+        _say(note, stderr=True)
 
 
 @cli.command()
@@ -383,76 +500,89 @@ def connect() -> None:
 @click.option("--account", help="Connector account sAMAccountName (default: the lab's).")
 @click.option("--object-dn", help="Grant on this OU/object instead of the domain root (-ADobjectDN).")
 @click.option("--include-adminsdholder", is_flag=True, help="Also on AdminSDHolder (not recommended).")
+@json_option
 @lab_option
-def set_writeback_permissions(account, object_dn, include_adminsdholder, lab_url) -> None:
+def set_writeback_permissions(account, object_dn, include_adminsdholder, as_json, lab_url) -> None:
     """Set-ADSyncPasswordWritebackPermissions: Reset password, WP lockoutTime, WP pwdLastSet."""
     from fakes.connect.adsyncconfig import set_password_writeback_permissions
 
     info = _control(lab_url, "GET", "/lab").json()
     conn = _admin_ldap(info)
     sam = account or info["connector_dn"].split(",", 1)[0].split("=", 1)[1]
-    grants = set_password_writeback_permissions(conn, base_dn=info["base_dn"], account=sam,
-                                                ad_object_dn=object_dn,
-                                                include_admin_sd_holder=include_adminsdholder)
-    for grant in grants:
-        click.echo(str(grant))
-    conn.unbind()
+    try:
+        grants = set_password_writeback_permissions(conn, base_dn=info["base_dn"], account=sam,
+                                                    ad_object_dn=object_dn, netbios=info.get("netbios"),
+                                                    include_admin_sd_holder=include_adminsdholder)
+    finally:
+        conn.unbind()
+    keys = ("type", "access", "applies_to")
+    data = [{"dn": g.dn, "account": g.account, "added": g.added,
+             "aces": [{k: r[k] for k in keys} for r in g.rights()]} for g in grants]
+    _emit(data, as_json, "\n".join(g.describe() for g in grants))
 
 
 @connect.command("wizard")
 @click.option("--writeback/--no-writeback", required=True, help="Optional features > Password writeback.")
 @click.option("--admin-upn", required=True, help="A Global (or Hybrid Identity) Administrator.")
 @click.option("--admin-password", required=True, prompt=True, hide_input=True)
+@json_option
 @lab_option
-def wizard(writeback: bool, admin_upn: str, admin_password: str, lab_url: str | None) -> None:
+def wizard(writeback: bool, admin_upn: str, admin_password: str, as_json: bool, lab_url: str | None) -> None:
     """Configure > Customize synchronization options > Optional features, then Configure."""
+    from simlab.terminal import wizard_result
+
     data = _control(lab_url, "POST", "/connect/wizard", json={"writeback": writeback, "admin_upn": admin_upn,
                                                                "admin_password": admin_password}).json()
-    events = ", ".join(map(str, data["events"])) or "none"
+    _emit(data, as_json, wizard_result(data))
     if not data["ok"]:
-        click.echo(f"Configuration failed: {data['message']} (events: {events})")
         sys.exit(1)
-    click.echo(f"Configuration complete. Password writeback: {data['password_writeback']} (events: {events})")
 
 
 @connect.command("config")
 @lab_option
 def connect_config(lab_url: str | None) -> None:
-    """View current configuration."""
+    """View current configuration (JSON, as the wizard's "View or export" task exports it)."""
     click.echo(json.dumps(_control(lab_url, "GET", "/connect/config").json(), indent=2, default=str))
 
 
 @connect.command("service")
 @click.argument("state", type=click.Choice(["start", "stop"]))
+@json_option
 @lab_option
-def connect_service(state: str, lab_url: str | None) -> None:
+def connect_service(state: str, as_json: bool, lab_url: str | None) -> None:
     """Start-Service / Stop-Service ADSync on the Connect server."""
     data = _control(lab_url, "POST", f"/connect/{state}_service").json()
-    click.echo(f"ADSync: {data['service']}")
+    _emit(data, as_json, f"Microsoft Azure AD Sync (ADSync): {data['service']}")
 
 
 @connect.command("sync")
 @click.option("--initial", is_flag=True, help="Full (Initial) instead of Delta.")
+@json_option
 @lab_option
-def connect_sync(initial: bool, lab_url: str | None) -> None:
+def connect_sync(initial: bool, as_json: bool, lab_url: str | None) -> None:
     """Start-ADSyncSyncCycle -PolicyType Delta|Initial."""
     _control(lab_url, "POST", "/connect/full_sync" if initial else "/connect/sync")
-    click.echo("Result: Success")
+    data = {"result": "Success", "policy_type": "Initial" if initial else "Delta"}
+    _emit(data, as_json, "Result\n------\nSuccess")
 
 
 @connect.command("inheritance-disabled")
 @click.option("--search-base", help="Default: the domain.")
 @click.option("--object-class", default="organizationalUnit", show_default=True, help="Or * for all.")
+@json_option
 @lab_option
-def inheritance_disabled(search_base: str | None, object_class: str, lab_url: str | None) -> None:
+def inheritance_disabled(search_base: str | None, object_class: str, as_json: bool,
+                         lab_url: str | None) -> None:
     """Get-ADSyncObjectsWithInheritanceDisabled, over LDAPS as the lab's Administrator."""
     from fakes.connect.adsyncconfig import get_objects_with_inheritance_disabled
 
     info = _control(lab_url, "GET", "/lab").json()
     conn = _admin_ldap(info)
-    for dn in get_objects_with_inheritance_disabled(conn, search_base or info["base_dn"], object_class):
-        click.echo(dn)
-    conn.unbind()
+    try:
+        found = get_objects_with_inheritance_disabled(conn, search_base or info["base_dn"], object_class)
+    finally:
+        conn.unbind()
+    _emit(found, as_json, "\n".join(found) or "No objects with inheritance disabled.")
 
 
 def _admin_ldap(info: dict[str, Any]) -> Any:
@@ -467,8 +597,13 @@ def _admin_ldap(info: dict[str, Any]) -> Any:
 
 cli.add_command(__import__("simlab.cli_acl", fromlist=["acl_group"]).acl_group)  # `simlab acl ...`
 
+#: True when the process is the ``simlab`` program itself (not a test calling ``cli``).
+_AS_PROGRAM = False
+
 
 def main() -> None:
+    global _AS_PROGRAM
+    _AS_PROGRAM = True
     cli()
 
 

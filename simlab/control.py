@@ -1,5 +1,5 @@
 """The control API of a served lab: what ``simlab fault``, ``simlab events``, ``simlab sspr``,
-``simlab advance`` and ``simlab doctor`` talk to from another terminal.
+``simlab advance``, ``simlab doctor`` and ``simlab stop`` talk to from another terminal.
 
 A small JSON API on 127.0.0.1 guarded by a random bearer token (printed by ``simlab serve``
 and stored, mode 0600, in the last-lab file). It drives the lab through the same methods
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,11 +25,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from fakes.eventlog import to_jsonl, to_xml
+from fakes.eventlog import LEVELS, to_jsonl, to_xml
 from simlab.faults import FAULTS, FaultError, apply_fault
 from simlab.lab import Lab, LabError
+from simlab.lastlab import LAST_LAB, NO_LAB, forget, recall, remember, write_private
 
-LAST_LAB = Path.home() / ".simlab" / "last-lab.json"
+__all__ = ["LAST_LAB", "NO_LAB", "build_app", "close_together", "forget", "recall", "remember",
+           "serve_control", "write_private"]
 
 
 class _BadRequest(Exception):
@@ -48,7 +51,31 @@ async def _json(request: Request) -> dict[str, Any]:
     return data
 
 
-def build_app(lab: Lab, token: str) -> Starlette:
+def _event_filters(q: Any) -> dict[str, Any]:
+    """``EventLog.query`` arguments from ``/events`` query parameters, with admin-readable errors."""
+    try:
+        ids = [int(i) for i in q.get("id", "").split(",") if i.strip()] or None
+    except ValueError:
+        raise _BadRequest(f"event IDs are numbers like 31001,6329, not {q.get('id')!r}") from None
+    level = q.get("level") or None
+    if level is not None and level.lower() not in {lv.lower() for lv in LEVELS}:
+        raise _BadRequest(f"unknown level {level!r}: use one of {', '.join(LEVELS)}")
+    try:
+        since = datetime.fromisoformat(q["since"]) if q.get("since") else None
+    except ValueError:
+        raise _BadRequest(f"--since takes an ISO 8601 time like 2026-01-05T09:00, not {q['since']!r}") \
+            from None
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    after = q.get("after", "0") or "0"
+    if not after.isdigit():
+        raise _BadRequest(f"--after takes a record ID, not {after!r}")
+    return {"event_ids": ids, "source": q.get("source") or None, "level": level, "since": since,
+            "after_record": int(after)}
+
+
+def build_app(lab: Lab, token: str, on_stop: Callable[[], None] | None = None) -> Starlette:
+    """The control API's routes; ``on_stop`` (if given) is what ``POST /stop`` calls."""
     lock = threading.Lock()  # one lab action at a time, like one admin at the keyboard
 
     def guarded(handler):
@@ -58,8 +85,16 @@ def build_app(lab: Lab, token: str) -> Starlette:
             try:
                 with lock:
                     return await handler(request)
-            except (_BadRequest, FaultError, LabError, ValueError, TypeError, KeyError) as exc:
+            except KeyError as exc:  # a missing field in the request body, not a lab failure
+                return JSONResponse({"error": f"missing field {exc.args[0]!r}"}, status_code=400)
+            except (_BadRequest, FaultError, LabError, ValueError, TypeError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
+            except RuntimeError as exc:  # the lab's state forbids it, e.g. "the ADSync service is stopped"
+                return JSONResponse({"error": str(exc)}, status_code=409)
+            except Exception as exc:  # a bug: say so in one line here, full traceback on serve's stderr
+                traceback.print_exc()
+                message = f"the lab failed ({type(exc).__name__}: {exc}); see `simlab serve`'s terminal"
+                return JSONResponse({"error": message}, status_code=500)
         return endpoint
 
     async def info(request: Request) -> Response:
@@ -74,7 +109,9 @@ def build_app(lab: Lab, token: str) -> Starlette:
         name = request.path_params["name"]
         params = await _json(request)
         applied = apply_fault(lab, name, **params)
-        return JSONResponse({"applied": applied.name, "symptom": applied.symptom.text, "fix": applied.fix})
+        return JSONResponse({"applied": applied.name, "title": applied.title, "symptom": applied.symptom.text,
+                             "code": applied.symptom.code, "events": list(applied.symptom.events),
+                             "fix": applied.fix})
 
     async def advance(request: Request) -> Response:
         body = await _json(request)
@@ -121,20 +158,23 @@ def build_app(lab: Lab, token: str) -> Starlette:
             attempt = lab.admin_reset(body["user"], body.get("password"))
         else:
             raise _BadRequest(f"unknown SSPR action {action!r}")
-        return JSONResponse({"ok": attempt.ok, "code": attempt.code, "message": attempt.message})
+        return JSONResponse({"ok": attempt.ok, "code": attempt.code, "message": attempt.message,
+                             "user": lab.upn(body["user"])})
 
     async def events(request: Request) -> Response:
         q = request.query_params
         log = lab.dc.security_log if q.get("log", "").lower() == "security" else lab.connect.eventlog
-        ids = [int(i) for i in q.get("id", "").split(",") if i.strip()] or None
-        since = datetime.fromisoformat(q["since"]) if q.get("since") else None
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        found = log.query(event_ids=ids, source=q.get("source") or None, after_record=int(q.get("after", 0)),
-                          since=since)
+        found = log.query(**_event_filters(q))
+        total = len(found)
+        tail = q.get("tail", "0") or "0"
+        if not tail.isdigit():
+            raise _BadRequest(f"--tail takes a number of events, not {tail!r}")
+        if int(tail):
+            found = found[-int(tail):]  # newest last: the tail is what happened most recently
+        headers = {"X-Simlab-Total": str(total)}
         if q.get("format") == "xml":
-            return Response(to_xml(found), media_type="application/xml")
-        return PlainTextResponse(to_jsonl(found), media_type="application/x-ndjson")
+            return Response(to_xml(found), media_type="application/xml", headers=headers)
+        return PlainTextResponse(to_jsonl(found), media_type="application/x-ndjson", headers=headers)
 
     async def doctor(request: Request) -> Response:
         from simlab.doctor import diagnose
@@ -167,6 +207,12 @@ def build_app(lab: Lab, token: str) -> Starlette:
     async def connect_config(request: Request) -> Response:
         return JSONResponse(lab.connect.view_configuration(), media_type="application/json")
 
+    async def stop(request: Request) -> Response:
+        if on_stop is None:
+            raise _BadRequest("this lab is not run by `simlab serve`; stop it where it was started")
+        on_stop()
+        return JSONResponse({"stopping": True, "pid": os.getpid()})
+
     routes = [
         Route("/lab", guarded(info)),
         Route("/faults", guarded(faults)),
@@ -181,17 +227,22 @@ def build_app(lab: Lab, token: str) -> Starlette:
         Route("/connect/wizard", guarded(wizard), methods=["POST"]),
         Route("/connect/config", guarded(connect_config)),
         Route("/connect/{action}", guarded(connect), methods=["POST"]),
+        Route("/stop", guarded(stop), methods=["POST"]),
     ]
     return Starlette(routes=routes)
 
 
 @contextlib.contextmanager
-def serve_control(lab: Lab, host: str = "127.0.0.1", port: int = 0) -> Iterator[tuple[str, str]]:
-    """Serve the control API in a background thread; yields (url, token)."""
+def serve_control(lab: Lab, host: str = "127.0.0.1", port: int = 0,
+                  on_stop: Callable[[], None] | None = None) -> Iterator[tuple[str, str]]:
+    """Serve the control API in a background thread; yields (url, token).
+
+    ``on_stop`` enables ``POST /stop`` (``simlab stop``).
+    """
     import uvicorn
 
     token = secrets.token_urlsafe(24)
-    config = uvicorn.Config(build_app(lab, token), host=host, port=port, log_level="warning",
+    config = uvicorn.Config(build_app(lab, token, on_stop), host=host, port=port, log_level="warning",
                             lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="simlab-control", daemon=True)
@@ -210,15 +261,25 @@ def serve_control(lab: Lab, host: str = "127.0.0.1", port: int = 0) -> Iterator[
         thread.join(timeout=10)
 
 
-def remember(endpoints: dict[str, Any], path: Path = LAST_LAB) -> None:
-    """Store the served lab's endpoints (incl. the control token) for later CLI calls."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(endpoints, indent=2))
-    path.chmod(0o600)
+def close_together(*closers: Callable[[], object]) -> None:
+    """Run shutdown steps at the same time and wait for all of them.
 
+    Each uvicorn server polls its exit flag every 0.1 s and then lingers ~0.1 s for open
+    connections; stopping the control API, the console and the lab one after another cost
+    ~0.6 s, in parallel it costs the slowest one. The first error is re-raised after all ran.
+    """
+    errors: list[BaseException] = []
 
-def recall(path: Path = LAST_LAB) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        raise LabError(f"no served lab found ({path}); start one with `simlab serve` or pass --lab") from None
+    def run(closer: Callable[[], object]) -> None:
+        try:
+            closer()
+        except BaseException as exc:  # reported below, after the others finished
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(c,), name="simlab-stop", daemon=True) for c in closers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]

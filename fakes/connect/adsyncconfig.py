@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import ldap3
 from ldap3.utils.conv import escape_filter_chars
 
-from fakes.ad.rights import AppliesTo, make_ace
+from fakes.ad.rights import AppliesTo, describe_ace, make_ace
 from fakes.ad.security.constants import DACL_SECURITY_INFORMATION, SE_DACL_PROTECTED
 from fakes.ad.security.descriptor import Ace, Acl, SecurityDescriptor
 from fakes.ad.sid import sid_from_bytes
@@ -51,13 +51,38 @@ class AdSyncConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One object the cmdlet wrote to, with how many ACEs it actually added."""
+    """One object the cmdlet wrote to, with how many ACEs it actually added (and which)."""
 
     dn: str
     added: int
+    account: str = ""  # as an admin names it: DOMAIN\sam (or what the caller passed)
+    aces: tuple[Ace, ...] = ()
+
+    def rights(self) -> list[dict[str, object]]:
+        """The added ACEs as ADUC's Advanced Security rows (type, principal, access, applies_to)."""
+        return [{**describe_ace(a, "", lambda _sid: self.account or None), "dn": self.dn} for a in self.aces]
+
+    def describe(self) -> str:
+        """What an admin reads: "Granted 1 ACE on DC=... to CONTOSO\\MSOL_...: Reset password (...)"."""
+        who = self.account or "the account"
+        if not self.added:
+            return f"No change on {self.dn}: {who} already has these permissions."
+        noun = "ACE" if self.added == 1 else "ACEs"
+        lines = [f"Granted {self.added} {noun} on {self.dn} to {who}:"]
+        lines += [f"  {r['type']}  {r['access']}  (applies to: {r['applies_to']})" for r in self.rights()]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.describe()
 
 
 def _with_explicit(sd: SecurityDescriptor, new: list[Ace]) -> tuple[SecurityDescriptor, int]:
+    """:func:`_merge` with the number of ACEs added."""
+    merged, additions = _merge(sd, new)
+    return merged, len(additions)
+
+
+def _merge(sd: SecurityDescriptor, new: list[Ace]) -> tuple[SecurityDescriptor, list[Ace]]:
     """A DACL-only SD holding ``sd``'s explicit ACEs plus those of ``new`` not already there.
 
     Inherited ACEs are left out on purpose: the DC recomputes them (FACTS 5.6), and it
@@ -67,7 +92,7 @@ def _with_explicit(sd: SecurityDescriptor, new: list[Ace]) -> tuple[SecurityDesc
     additions = [a for a in new if a not in explicit]
     control = sd.control & SE_DACL_PROTECTED
     return SecurityDescriptor(owner=None, group=None, dacl=Acl(tuple(explicit + additions)),
-                              control=control), len(additions)
+                              control=control), additions
 
 
 def resolve_account(conn: ldap3.Connection, base_dn: str, account: str) -> tuple[str, str]:
@@ -88,6 +113,11 @@ def resolve_account(conn: ldap3.Connection, base_dn: str, account: str) -> tuple
 
 def grant_aces(conn: ldap3.Connection, dn: str, aces: list[Ace]) -> int:
     """Add ``aces`` (explicit) to ``dn``'s DACL over LDAP; returns how many were new."""
+    return len(add_aces(conn, dn, aces))
+
+
+def add_aces(conn: ldap3.Connection, dn: str, aces: list[Ace]) -> list[Ace]:
+    """Add ``aces`` (explicit) to ``dn``'s DACL over LDAP; returns the ones that were new."""
     ok = conn.search(
         dn,
         "(objectClass=*)",
@@ -100,9 +130,9 @@ def grant_aces(conn: ldap3.Connection, dn: str, aces: list[Ace]) -> int:
         code, message = result_of(conn)
         raise AdSyncConfigError(f"cannot read the security descriptor of {dn}", code, message)
     current = SecurityDescriptor.from_bytes(raw(entries[0], "nTSecurityDescriptor")[0])
-    merged, added = _with_explicit(current, aces)
+    merged, added = _merge(current, aces)
     if not added:
-        return 0
+        return []
     conn.modify(
         dn,
         {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [merged.to_bytes()])]},
@@ -133,21 +163,35 @@ def set_password_writeback_permissions(
     account: str,
     ad_object_dn: str | None = None,
     include_admin_sd_holder: bool = False,
+    netbios: str | None = None,
 ) -> list[Grant]:
     """``Set-ADSyncPasswordWritebackPermissions -ADConnectorAccountName/-DN ... [-ADobjectDN] [...]``.
 
     ``conn`` is bound as an account allowed to write DACLs (a Domain Admin, as the
     cmdlet's docs require). One domain per call: pass each domain root for a forest.
+    ``netbios`` (e.g. ``CONTOSO``) only names the account in each :class:`Grant`'s message.
     """
-    _, sid = resolve_account(conn, base_dn, account)
+    dn, sid = resolve_account(conn, base_dn, account)
+    label = _account_label(account, dn, netbios)
+
+    def grant(target: str, aces: list[Ace]) -> Grant:
+        added = add_aces(conn, target, aces)
+        return Grant(target, len(added), label, tuple(added))
+
     if ad_object_dn is not None:
-        leaf = not _is_container(conn, ad_object_dn)
-        return [Grant(ad_object_dn, grant_aces(conn, ad_object_dn, writeback_aces(sid, leaf=leaf)))]
-    grants = [Grant(base_dn, grant_aces(conn, base_dn, writeback_aces(sid)))]
+        return [grant(ad_object_dn, writeback_aces(sid, leaf=not _is_container(conn, ad_object_dn)))]
+    grants = [grant(base_dn, writeback_aces(sid))]
     if include_admin_sd_holder:
-        holder = f"CN=AdminSDHolder,CN=System,{base_dn}"
-        grants.append(Grant(holder, grant_aces(conn, holder, writeback_aces(sid))))
+        grants.append(grant(f"CN=AdminSDHolder,CN=System,{base_dn}", writeback_aces(sid)))
     return grants
+
+
+def _account_label(account: str, dn: str, netbios: str | None) -> str:
+    """``DOMAIN\\sam`` the way dsacls and ADUC name a principal (the DN's CN when given a DN)."""
+    if "\\" in account:
+        return account
+    sam = dn.split(",", 1)[0].split("=", 1)[-1] if "=" in account else account
+    return f"{netbios}\\{sam}" if netbios else sam
 
 
 def _is_container(conn: ldap3.Connection, dn: str) -> bool:

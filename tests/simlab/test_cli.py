@@ -26,9 +26,11 @@ def simlab(*args: str, env: dict | None = None, timeout: float = 120) -> subproc
 
 
 @contextlib.contextmanager
-def served(tmp_path: Path, *args: str) -> Iterator[tuple[dict, dict, subprocess.Popen]]:
+def served(
+    tmp_path: Path, *args: str, extra_env: dict | None = None
+) -> Iterator[tuple[dict, dict, subprocess.Popen]]:
     """`simlab serve` in a subprocess (HOME in tmp_path); yields its endpoints, env and process."""
-    env = {**os.environ, "HOME": str(tmp_path)}
+    env = {**os.environ, "HOME": str(tmp_path), **(extra_env or {})}
     proc = subprocess.Popen(
         [*SIMLAB, "serve", *args],
         stdout=subprocess.PIPE,
@@ -91,7 +93,7 @@ def test_the_five_minute_tour(tmp_path: Path):
         assert endpoints["graph_base_url"].startswith("https://127.0.0.1:")
 
         broke = simlab("fault", "missing-reset", env=env)
-        assert broke.returncode == 0 and "applied missing-reset" in broke.stdout
+        assert broke.returncode == 0 and "Applied fault missing-reset" in broke.stdout
         reset = simlab("sspr", "reset", "alice", "Fresh-Passw0rd-2026!", env=env)
         assert reset.returncode == 1 and reset.stdout.startswith("SSPR_0029")
         events = simlab("events", "--json", env=env)
@@ -104,7 +106,8 @@ def test_the_five_minute_tour(tmp_path: Path):
 
         fixed = simlab("connect", "set-writeback-permissions", env=env)
         assert fixed.returncode == 0, fixed.stderr
-        assert simlab("sspr", "reset", "alice", "Fresh-Passw0rd-2026!", env=env).stdout.strip() == "success"
+        reset = simlab("sspr", "reset", "alice", "Fresh-Passw0rd-2026!", env=env)
+        assert reset.stdout.strip() == "Your password has been reset."
         assert simlab("doctor", "--user", "alice", env=env).returncode == 0
 
         # The Connect wizard refuses a wrong Global Administrator password: offboarding fails (31014).
