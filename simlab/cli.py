@@ -104,7 +104,9 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui
 @click.option("--json", "json_out", type=click.Path(), help="Write results as JSON ('-' for stdout).")
 @click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML results here.")
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first failing scenario.")
-def run(paths, keyword, seed, json_out, junit, exitfirst) -> None:
+@click.option("-n", "--numprocesses", "workers", type=click.IntRange(min=0), default=0,
+              help="Run on N processes (pytest-xdist; 0 = in this process).")
+def run(paths, keyword, seed, json_out, junit, exitfirst, workers) -> None:
     """Run scenario files (or directories of them); exit 1 if any fails."""
     from rich.console import Console
     from rich.progress import Progress
@@ -124,14 +126,23 @@ def run(paths, keyword, seed, json_out, junit, exitfirst) -> None:
         click.echo("simlab: no scenarios selected", err=True)
         sys.exit(5)
     results = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("scenarios", total=len(scenarios))
-        for scenario in scenarios:
-            progress.update(task, description=scenario.name)
-            results.append(run_scenario(scenario, seed=seed))
-            progress.advance(task)
-            if exitfirst and not results[-1].passed:
-                break
+    if workers:
+        from simlab.parallel import ParallelRunError, run_parallel
+
+        try:
+            results = run_parallel([Path(p) for p in paths], scenarios, workers, keyword=keyword, seed=seed,
+                                   exitfirst=exitfirst)
+        except ParallelRunError as exc:
+            raise click.ClickException(str(exc)) from None
+    else:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("scenarios", total=len(scenarios))
+            for scenario in scenarios:
+                progress.update(task, description=scenario.name)
+                results.append(run_scenario(scenario, seed=seed))
+                progress.advance(task)
+                if exitfirst and not results[-1].passed:
+                    break
     report.print_report(results, console)
     if json_out == "-":
         click.echo(report.to_json(results))
