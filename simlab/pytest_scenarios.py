@@ -75,17 +75,24 @@ class ScenarioFile(pytest.File):
             return
         _, node = read_yaml_file(self.path)
         steps = child_node(node, "steps")
-        expect = child_node(node, "expect")
         item = ScenarioItem.from_parent(
             self, name=scenario.name, scenario=scenario,
             step_lines=[n.start_mark.line + 1 for n in getattr(steps, "value", [])],
-            expect_line=expect.start_mark.line + 1 if expect is not None else None,
+            expect_line=_key_line(node, "expect"),
         )
         for tag in scenario.tags:
             # Tags are markers (-m TAG); registered first so --strict-markers accepts them.
             self.config.addinivalue_line("markers", f"{tag}: simlab scenario tag")
             item.add_marker(tag)
         yield item
+
+
+def _key_line(node: Any, key: str) -> int | None:
+    """1-based line of ``key:`` in a YAML mapping node."""
+    for k, _ in getattr(node, "value", []):
+        if getattr(k, "value", None) == key:
+            return k.start_mark.line + 1
+    return None
 
 
 class ScenarioFailed(Exception):
