@@ -8,13 +8,17 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
 
 from simlab import __version__
-from simlab.specfile import SpecError
+
+if TYPE_CHECKING:
+    import httpx
+
+# Start-up: commands import what they need inside their bodies (`simlab --help` and `simlab sspr`
+# never load twisted, pydantic or the lab; `simlab serve` never loads respx or rich).
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,6 +59,7 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui
     from fakes.ad.ldap.serve import check_host
     from simlab.control import remember, serve_control
     from simlab.lab import Lab
+    from simlab.specfile import SpecError
 
     try:
         check_host(host, allow_non_loopback)
@@ -113,6 +118,7 @@ def run(paths, keyword, seed, json_out, junit, exitfirst, workers) -> None:
 
     from simlab import report
     from simlab.scenarios import Scenario, discover, run_scenario, select
+    from simlab.specfile import SpecError
 
     console = Console(stderr=json_out == "-")
     try:
@@ -196,6 +202,8 @@ lab_option = click.option("--lab", "lab_url", envvar="SIMLAB_CONTROL_URL",
 
 
 def _control(lab_url: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    import httpx
+
     from simlab.control import recall
     from simlab.lab import LabError
 

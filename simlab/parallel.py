@@ -25,7 +25,8 @@ class ParallelRunError(RuntimeError):
 def pytest_argv(paths: list[Path], workers: int, *, keyword: str | None, seed: int | None,
                 exitfirst: bool, results: Path, inifile: Path) -> list[str]:
     """The pytest command line ``simlab run -n`` runs (absolute paths; the user's conftests stay out)."""
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--noconftest", "-c", str(inifile),
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--noconftest",
+            "-c", str(inifile),
             "--rootdir", str(Path.cwd()), "-n", str(workers), "--simlab-results", str(results)]
     if keyword:
         argv += ["--simlab-select", keyword]
@@ -61,7 +62,8 @@ def run_parallel(paths: list[Path], scenarios: list[Scenario], workers: int, *, 
                            results=results_file, inifile=inifile)
         env = {k: v for k, v in os.environ.items() if k != "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
         output = []
-        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env=env) as proc:
             for line in proc.stdout or ():
                 output.append(line)
                 if _is_progress(line):  # the dots; failures are shown by simlab's own report

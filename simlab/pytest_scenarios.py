@@ -36,7 +36,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("simlab", "simlab scenarios")
     group.addoption("--simlab-seed", type=int, default=None, help="Override every scenario lab's seed.")
     group.addoption("--simlab-select", default=None, metavar="WORD",
-                    help="Only scenarios whose name or tag contains WORD ('not WORD' excludes), as simlab run -k.")
+                    help="Only scenarios whose name or tag contains WORD ('not WORD' excludes), "
+                         "as simlab run -k.")
     group.addoption("--simlab-results", default=None, metavar="FILE",
                     help="Write the scenario results as JSON (what simlab run --json writes).")
 
@@ -106,7 +107,8 @@ class ScenarioFailed(Exception):
 class ScenarioItem(pytest.Item):
     """One scenario: builds its lab, runs its steps, checks its expectations."""
 
-    def __init__(self, *, scenario: Any, step_lines: list[int], expect_line: int | None, **kwargs: Any) -> None:
+    def __init__(self, *, scenario: Any, step_lines: list[int], expect_line: int | None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
         self.step_lines = step_lines

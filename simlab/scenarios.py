@@ -128,7 +128,8 @@ class ScenarioResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScenarioResult:
         """The inverse of :meth:`to_dict` (results cross process boundaries as JSON under ``-n``)."""
-        steps = [StepOutcome(s["index"], s["action"], s["result"], list(s["failures"])) for s in data["steps"]]
+        steps = [StepOutcome(s["index"], s["action"], s["result"], list(s["failures"]))
+                 for s in data["steps"]]
         return cls(data["name"], data["source"], data["passed"], data["duration"], list(data["failures"]),
                    steps, data.get("error"))
 

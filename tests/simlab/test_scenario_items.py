@@ -42,8 +42,8 @@ def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def _simlab(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "simlab.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, check=False)
+    return subprocess.run([sys.executable, "-m", "simlab.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, check=False)
 
 
 def _two_scenarios(pytester) -> None:
@@ -124,8 +124,8 @@ def test_invalid_scenario_is_a_collection_error_with_file_and_line(pytester):
 def test_pytest_split_shards_the_catalogue_deterministically():
     """--splits/--group (pytest-split): the groups partition the items, the same way every time."""
     def group(i: int) -> list[str]:
-        out = _pytest(ROOT, "-q", "-p", "no:cacheprovider", "--collect-only", "--splits", "2", "--group", str(i),
-                      "scenarios")
+        out = _pytest(ROOT, "-q", "-p", "no:cacheprovider", "--collect-only", "--splits", "2",
+                      "--group", str(i), "scenarios")
         assert out.returncode == 0, out.stdout[-2000:]
         return [line for line in out.stdout.splitlines() if "::" in line]
 

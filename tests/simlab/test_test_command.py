@@ -43,10 +43,10 @@ def _run_tests(tmp_path: Path, pytest_exit: int, *args: str) -> tuple[subprocess
     fake.write_text(FAKE_PYTHON)
     fake.chmod(0o755)
     log = tmp_path / "calls.log"
-    env = {"PATH": str(bindir), "PYTHON": str(fake), "FAKE_LOG": str(log), "FAKE_PYTEST_EXIT": str(pytest_exit),
-           "HOME": str(tmp_path)}
-    proc = subprocess.run([str(bindir / "bash"), str(ROOT / "run-tests"), *args], env=env, capture_output=True,
-                          text=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
+    env = {"PATH": str(bindir), "PYTHON": str(fake), "FAKE_LOG": str(log),
+           "FAKE_PYTEST_EXIT": str(pytest_exit), "HOME": str(tmp_path)}
+    proc = subprocess.run([str(bindir / "bash"), str(ROOT / "run-tests"), *args], env=env,
+                          capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL)
     return proc, log.read_text() if log.exists() else ""
 
 
