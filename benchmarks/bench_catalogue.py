@@ -26,6 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Child processes cache bytecode as an installed simlab would (PYTHONDONTWRITEBYTECODE=1, set on
+#: some machines, makes every start compile simlab and fakes from source); the first run warms it.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def _median(fn, repeat: int) -> float:
@@ -42,7 +45,7 @@ def serve_to_endpoints(extra_env: dict[str, str] | None = None,
     import psutil
 
     argv = [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "simlab.cli", "serve"]
-    env = {**os.environ, **(extra_env or {})}
+    env = {**ENV, **(extra_env or {})}
     with tempfile.TemporaryDirectory() as home:
         env["HOME"] = home  # serve remembers the lab in ~/.simlab; keep the real one
         started = time.perf_counter()
@@ -94,11 +97,13 @@ for label in ("first", "second"):
         conn.unbind()
 print(json.dumps(out))
 """
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                          env=ENV)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def startup(args: argparse.Namespace) -> dict:
+    serve_to_endpoints()  # warm the bytecode cache
     runs = [serve_to_endpoints()[:2] for _ in range(args.repeat)]
     serve_s, serve_cpu = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
     imports = serve_to_endpoints(importtime=True)[2]
@@ -120,7 +125,7 @@ def startup(args: argparse.Namespace) -> dict:
 
 def _wall(argv: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(argv, cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(argv, cwd=ROOT, capture_output=True, check=True, env=ENV)
     return time.perf_counter() - started
 
 
@@ -163,7 +168,8 @@ class PeakRss:
 def timed(argv: list[str]) -> dict:
     """Wall time, exit code, largest single child RSS and the sampled process-tree peak."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=ENV)
     with PeakRss(proc.pid) as rss:
         out, _ = proc.communicate()
     wall = time.perf_counter() - started

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 SUFFIXES = (".yaml", ".yml")
+_TAGS = pytest.StashKey[set]()
 _short = reprlib.Repr()  # long Graph bodies and stdout stay readable in a failure report
 _short.maxstring = _short.maxother = 160
 _short.maxdict = _short.maxlist = 12
@@ -69,21 +70,25 @@ class ScenarioFile(pytest.File):
         from simlab.specfile import SpecError, child_node, read_yaml_file
 
         try:
-            scenario = Scenario.load(self.path)
+            data, node = read_yaml_file(self.path)
+            scenario = Scenario.from_document(data, node, self.path)
         except SpecError as exc:
             raise self.CollectError("\n".join(exc.problems)) from None
         if not select([scenario], self.config.getoption("simlab_select")):
             return
-        _, node = read_yaml_file(self.path)
         steps = child_node(node, "steps")
         item = ScenarioItem.from_parent(
             self, name=scenario.name, scenario=scenario,
             step_lines=[n.start_mark.line + 1 for n in getattr(steps, "value", [])],
             expect_line=_key_line(node, "expect"),
         )
+        registered = self.config.stash.setdefault(_TAGS, set())
         for tag in scenario.tags:
-            # Tags are markers (-m TAG); registered first so --strict-markers accepts them.
-            self.config.addinivalue_line("markers", f"{tag}: simlab scenario tag")
+            # Tags are markers (-m TAG); registered (once: thousands of files share a few tags)
+            # before use so --strict-markers accepts them.
+            if tag not in registered:
+                self.config.addinivalue_line("markers", f"{tag}: simlab scenario tag")
+                registered.add(tag)
             item.add_marker(tag)
         yield item
 

@@ -87,6 +87,11 @@ class Scenario(BaseModel):
     def load(cls, path: Path | str) -> Scenario:
         """Read a scenario file; its ``lab`` section is validated as a lab spec (errors: file:line: field)."""
         data, node = read_yaml_file(path)
+        return cls.from_document(data, node, path)
+
+    @classmethod
+    def from_document(cls, data: Any, node: Any, path: Path | str) -> Scenario:
+        """Validate an already parsed scenario file (``node`` gives the lines for errors)."""
         if isinstance(data, dict):
             data.setdefault("name", Path(path).stem)
             data["source"] = str(path)
