@@ -172,6 +172,10 @@ def serve_graph(
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="graph-uvicorn", daemon=True)
+        # The tenant's RSA signing key (40-200 ms; cryptography releases the GIL) is made while
+        # uvicorn starts, not after: the tokens below need it.
+        signing = threading.Thread(target=make_token, args=(tenant, tenant.admin_upn), daemon=True)
+        signing.start()
         thread.start()
         deadline = time.monotonic() + startup_timeout
         while not server.started:
@@ -179,6 +183,7 @@ def serve_graph(
                 server.should_exit = True
                 raise RuntimeError("uvicorn did not start the Graph fake")
             time.sleep(0.01)
+        signing.join()
         try:
             bound = server.servers[0].sockets[0].getsockname()[1]
             root = f"{'https' if tls else 'http'}://{host}:{bound}"
