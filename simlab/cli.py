@@ -9,13 +9,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
 
 from simlab import __version__
-from simlab.specfile import SpecError
+
+if TYPE_CHECKING:
+    import httpx
+
+# Start-up: commands import what they need inside their bodies (`simlab --help` and `simlab sspr`
+# never load twisted, pydantic or the lab; `simlab serve` never loads respx or rich).
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,6 +70,7 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_
     from simlab.control import close_together, serve_control
     from simlab.lab import Lab
     from simlab.lastlab import forget, remember, write_private
+    from simlab.specfile import SpecError
     from simlab.terminal import print_serve_summary, serve_facts
 
     try:
@@ -140,13 +145,16 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_
 @click.option("--json", "json_out", type=click.Path(), help="Write results as JSON ('-' for stdout).")
 @click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML results here.")
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first failing scenario.")
-def run(paths, keyword, seed, json_out, junit, exitfirst) -> None:
+@click.option("-n", "--numprocesses", "workers", type=click.IntRange(min=0), default=0,
+              help="Run on N processes (pytest-xdist; 0 = in this process).")
+def run(paths, keyword, seed, json_out, junit, exitfirst, workers) -> None:
     """Run scenario files (or directories of them); exit 1 if any fails."""
     from rich.console import Console
     from rich.progress import Progress
 
     from simlab import report
     from simlab.scenarios import Scenario, discover, run_scenario, select
+    from simlab.specfile import SpecError
 
     console = Console(stderr=json_out == "-")
     try:
@@ -160,14 +168,23 @@ def run(paths, keyword, seed, json_out, junit, exitfirst) -> None:
         click.echo("simlab: no scenarios selected", err=True)
         sys.exit(5)
     results = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("scenarios", total=len(scenarios))
-        for scenario in scenarios:
-            progress.update(task, description=scenario.name)
-            results.append(run_scenario(scenario, seed=seed))
-            progress.advance(task)
-            if exitfirst and not results[-1].passed:
-                break
+    if workers:
+        from simlab.parallel import ParallelRunError, run_parallel
+
+        try:
+            results = run_parallel([Path(p) for p in paths], scenarios, workers, keyword=keyword, seed=seed,
+                                   exitfirst=exitfirst)
+        except ParallelRunError as exc:
+            raise click.ClickException(str(exc)) from None
+    else:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("scenarios", total=len(scenarios))
+            for scenario in scenarios:
+                progress.update(task, description=scenario.name)
+                results.append(run_scenario(scenario, seed=seed))
+                progress.advance(task)
+                if exitfirst and not results[-1].passed:
+                    break
     report.print_report(results, console)
     if json_out == "-":
         click.echo(report.to_json(results))
@@ -254,6 +271,8 @@ def _target(lab_url: str | None) -> tuple[str, str | None]:
 
 
 def _control(lab_url: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    import httpx
+
     url, token = _target(lab_url)
     try:
         response = httpx.request(method, f"{url}{path}", headers={"Authorization": f"Bearer {token}"},

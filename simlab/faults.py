@@ -21,7 +21,6 @@ from fakes.ad.rights import AppliesTo, make_ace, right_by_name
 from fakes.ad.schema import default_schema
 from fakes.ad.security import constants as K
 from fakes.ad.security.descriptor import Ace
-from simlab import portal
 
 if TYPE_CHECKING:
     from simlab.lab import Lab
@@ -473,6 +472,8 @@ def catalogue_markdown() -> str:
 
 
 def _put(lab: Lab, **fields: Any) -> None:
+    from simlab import portal  # httpx + respx: only when a fault goes through the portal
+
     response = portal.set_onprem_policy(lab.tenant, **fields)
     if response.status_code != 200:
         raise FaultError(f"the portal refused the change: {response.status_code} {response.text}")

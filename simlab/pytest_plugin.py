@@ -120,3 +120,7 @@ def graph_client(lab: Any) -> Iterator[Any]:
     with lab.graph_mock(), httpx.Client(base_url="https://graph.microsoft.com/v1.0",
                                         headers={"Authorization": f"Bearer {token}"}) as client:
         yield client
+
+
+# Scenario YAML files as test items: collection, options and failure reports live there.
+pytest_plugins = ["simlab.pytest_scenarios"]

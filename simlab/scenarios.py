@@ -87,6 +87,11 @@ class Scenario(BaseModel):
     def load(cls, path: Path | str) -> Scenario:
         """Read a scenario file; its ``lab`` section is validated as a lab spec (errors: file:line: field)."""
         data, node = read_yaml_file(path)
+        return cls.from_document(data, node, path)
+
+    @classmethod
+    def from_document(cls, data: Any, node: Any, path: Path | str) -> Scenario:
+        """Validate an already parsed scenario file (``node`` gives the lines for errors)."""
         if isinstance(data, dict):
             data.setdefault("name", Path(path).stem)
             data["source"] = str(path)
@@ -124,6 +129,14 @@ class ScenarioResult:
             "steps": [{"index": s.index, "action": s.action, "result": _jsonable(s.result),
                        "failures": s.failures} for s in self.steps],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScenarioResult:
+        """The inverse of :meth:`to_dict` (results cross process boundaries as JSON under ``-n``)."""
+        steps = [StepOutcome(s["index"], s["action"], s["result"], list(s["failures"]))
+                 for s in data["steps"]]
+        return cls(data["name"], data["source"], data["passed"], data["duration"], list(data["failures"]),
+                   steps, data.get("error"))
 
 
 # -- actions ------------------------------------------------------------------------------
@@ -262,10 +275,12 @@ def run_scenario(
     started = time.perf_counter()
     result = ScenarioResult(scenario.name, scenario.source, False, 0.0)
     cwd = str(base_dir or (Path(scenario.source).parent if scenario.source else Path.cwd()))
+    where = "lab"  # what was running when something raised: the lab build, a step, the final checks
     try:
         with Lab(scenario.lab_spec(seed)) as lab:
             watch = expectations.Watch.start(lab, scenario.expect)
             for i, step in enumerate(scenario.steps, 1):
+                where = f"step {i} ({step.action})"
                 event_mark = lab.connect.eventlog.last_record_id()
                 audit_mark = len(lab.tenant.audit.query())
                 params = dict(step.params)
@@ -276,10 +291,11 @@ def run_scenario(
                                                            event_mark=event_mark, audit_mark=audit_mark)
                 result.steps.append(outcome)
                 result.failures += [f"step {i} ({step.action}): {f}" for f in outcome.failures]
+            where = "expect"
             result.failures += expectations.check_final(lab, watch)
     except Exception as exc:  # a broken lab or step is a failed scenario, with the reason
         result.error = f"{type(exc).__name__}: {exc}"
-        result.failures.append(result.error)
+        result.failures.append(f"{where}: {result.error}")
     result.passed = not result.failures
     result.duration = time.perf_counter() - started
     return result

@@ -17,15 +17,17 @@ from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
-import respx
+from typing import TYPE_CHECKING
 
 from fakes.graph.app import build_app
 from fakes.graph.auth import make_token
 from fakes.graph.catalog import ADMIN_ROLES
 from fakes.graph.tenant import Tenant
 from fakes.tls import CertificateAuthority
+
+if TYPE_CHECKING:  # httpx and respx load with graph_mock(): serve_graph() needs neither
+    import httpx
+    import respx
 
 GRAPH_HOST = "graph.microsoft.com"
 PORTAL_HOST = "main.iam.ad.ext.azure.com"
@@ -62,15 +64,21 @@ class _Bridge:
     """
 
     def __init__(self, tenant: Tenant) -> None:
+        import httpx
+
         self.transport = httpx.ASGITransport(app=build_app(tenant))
         self.loop = _LoopThread()
 
     async def _call(self, request: httpx.Request) -> httpx.Response:
+        import httpx
+
         response = await self.transport.handle_async_request(request)
         body = await response.aread()
         return httpx.Response(response.status_code, headers=response.headers, content=body)
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        import httpx
+
         copy = httpx.Request(request.method, request.url, headers=request.headers, content=request.read())
         return self.loop.run(self._call(copy))  # type: ignore[return-value]
 
@@ -84,6 +92,8 @@ def graph_mock(
     Other hosts pass through to the network unless ``pass_through`` is False (then respx
     refuses them), so a served lab on 127.0.0.1 stays reachable inside the block.
     """
+    import respx
+
     bridge = _Bridge(tenant)
     try:
         with respx.mock(assert_all_called=False, assert_all_mocked=not pass_through) as router:
@@ -162,6 +172,10 @@ def serve_graph(
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="graph-uvicorn", daemon=True)
+        # The tenant's RSA signing key (40-200 ms; cryptography releases the GIL) is made while
+        # uvicorn starts, not after: the tokens below need it.
+        signing = threading.Thread(target=make_token, args=(tenant, tenant.admin_upn), daemon=True)
+        signing.start()
         thread.start()
         deadline = time.monotonic() + startup_timeout
         while not server.started:
@@ -169,6 +183,7 @@ def serve_graph(
                 server.should_exit = True
                 raise RuntimeError("uvicorn did not start the Graph fake")
             time.sleep(0.01)
+        signing.join()
         try:
             bound = server.servers[0].sockets[0].getsockname()[1]
             root = f"{'https' if tls else 'http'}://{host}:{bound}"

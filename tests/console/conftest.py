@@ -12,7 +12,8 @@ import pytest
 from simlab.lab import Lab
 from simlab.spec import LabSpec
 
-CHROMIUM = os.environ.get("SIMLAB_CHROMIUM", "/usr/bin/chromium")
+# Found on PATH (so a PATH without it skips the browser tests); SIMLAB_CHROMIUM names another binary.
+CHROMIUM = os.environ.get("SIMLAB_CHROMIUM") or shutil.which("chromium") or ""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -50,8 +51,9 @@ def browser():
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
     )
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        where = CHROMIUM or "chromium on PATH"
+        pytest.skip(f"not installed: chromium (apt-get install chromium); looked for {where}")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:

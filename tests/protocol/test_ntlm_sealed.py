@@ -29,6 +29,10 @@ from fakes.ad import errors
 from fakes.ad.bind_policy import LdapServerPolicy
 from fakes.ad.ldap import DcEndpoints
 
+PYTHON_LDAP_MISSING = (
+    "python-ldap not installed (apt-get install libldap2-dev libsasl2-dev; pip install '.[ldap-c]')"
+)
+
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[object, DcEndpoints]]:
@@ -199,7 +203,7 @@ conn.unbind_s()
 
 @needs_cyrus
 def test_python_ldap_sasl_gss_spnego_sealed(lab, ntlm_user_file):
-    pytest.importorskip("ldap", reason="python-ldap not installed")
+    pytest.importorskip("ldap", reason=PYTHON_LDAP_MISSING)
     dc, ep = lab
     dn, _ = ordinary_user(dc)
     r = subprocess.run([sys.executable, "-c", _PYTHON_LDAP_CLIENT, ep.ldap_url, dn, '"N3w!PyLdap-Pass1"'],
@@ -210,7 +214,7 @@ def test_python_ldap_sasl_gss_spnego_sealed(lab, ntlm_user_file):
 
 
 def test_python_ldap_simple_bind_still_works(lab):
-    ldap = pytest.importorskip("ldap", reason="python-ldap not installed")
+    ldap = pytest.importorskip("ldap", reason=PYTHON_LDAP_MISSING)
     dc, ep = lab
     conn = ldap.initialize(ep.ldap_url)
     conn.simple_bind_s(ep.admin_dn, ep.admin_password)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from fakes.ad import errors
 from fakes.ad.ldap import DcEndpoints, serve_dc
 from fakes.ad.provision import provision
 
-pytestmark = pytest.mark.skipif(shutil.which("ldapsearch") is None, reason="ldap-utils not installed")
+pytestmark = pytest.mark.needs_tool("ldapsearch", "ldapmodify", "ldapwhoami", "ldappasswd")
 MODES = ["plain", "ldaps", "starttls"]
 
 

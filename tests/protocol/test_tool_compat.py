@@ -76,6 +76,7 @@ def test_ldap3_formats_ad_values_from_the_published_schema(lab):
         conn.unbind()
 
 
+@pytest.mark.needs_tool("ldapsearch")
 def test_ldapsearch_resolves_reset_password_by_rights_guid(lab):
     dc, ep = lab
     r = _ldapsearch(ep, "-b", f"CN=Extended-Rights,{dc.config_dn}", f"(rightsGuid={RESET})", "displayName")
@@ -84,6 +85,7 @@ def test_ldapsearch_resolves_reset_password_by_rights_guid(lab):
     assert r.stdout.count("dn: ") == 1
 
 
+@pytest.mark.needs_tool("ldapsearch")
 def test_ldapsearch_resolves_schema_id_guid_with_escaped_binary_filter(lab):
     dc, ep = lab
     guid = dc.schema.attribute("pwdLastSet").schema_id_guid

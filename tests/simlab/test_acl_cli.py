@@ -100,7 +100,8 @@ def test_deny_breaks_the_reset_and_doctor_gives_the_fix_that_works(served):
     fix = next(line.strip()[2:] for line in doctor.stdout.splitlines() if "* simlab acl remove" in line)
     removed = ok(served, *shlex.split(fix)[1:])
     assert removed.startswith(f"Removed Deny {_msol(served)}: Write pwdLastSet")
-    assert ok(served, "sspr", "reset", "jthomas", "Other-Passw0rd-2026!").strip() == "Your password has been reset."
+    reset = ok(served, "sspr", "reset", "jthomas", "Other-Passw0rd-2026!")
+    assert reset.strip() == "Your password has been reset."
 
 
 @pytest.mark.parametrize(
