@@ -239,6 +239,14 @@ def _user(
     return entry
 
 
+def _dc_spns(name: str, fqdn: str, domain: str) -> list[str]:
+    """The SPNs a DC's computer account registers (the ones tools and Kerberos clients look up)."""
+    return [f"ldap/{fqdn}/{domain}", f"ldap/{fqdn}", f"ldap/{name}", f"ldap/{fqdn}/{name}",
+            f"GC/{fqdn}/{domain}", f"HOST/{fqdn}/{domain}", f"HOST/{fqdn}", f"HOST/{name}",
+            f"HOST/{fqdn}/{name}", f"RestrictedKrbHost/{fqdn}", f"RestrictedKrbHost/{name}",
+            f"DNS/{fqdn}", f"Dfsr-12F9A27C-BF97-4787-9364-D31B6C55EB04/{fqdn}"]
+
+
 def _add_member(dc: DomainController, group: Entry, member: Entry) -> None:
     dc.directory.set_values(group, "member", [*group.attrs.get("member", ()), member.dn])
 
@@ -250,7 +258,9 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
     }
     root_attrs.update({k.lower(): [v] for k, v in policy.items()})
     root_attrs.update(
-        {"msds-behavior-version": ["7"], "ntmixeddomain": ["0"], "systemflags": ["-1946157056"]}
+        {"msds-behavior-version": ["7"], "ntmixeddomain": ["0"], "systemflags": ["-1946157056"],
+         # Windows' default: any authenticated user may join 10 computers (tools report it).
+         "ms-ds-machineaccountquota": ["10"]}
     )
     root_attrs = {k: v for k, v in root_attrs.items() if dc.schema.find_attribute(k) is not None}
     root = create_entry(
@@ -304,7 +314,8 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
         groups[rid] = _group(dc, users, name, _sid(dc, rid), gtype)
     admin = _user(dc, users, "Administrator", 500, 0x10200, admin_password)
     guest = _user(dc, users, "Guest", 501, 0x10222, None, primary=514)
-    _user(dc, users, "krbtgt", 502, 0x202, None)
+    krbtgt = _user(dc, users, "krbtgt", 502, 0x202, None)
+    dc.directory.set_values(krbtgt, "serviceprincipalname", ["kadmin/changepw"])
     dcname = dc.dc_name.upper()
     create_entry(
         dc,
@@ -316,6 +327,11 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
             "useraccountcontrol": ["532480"],
             "primarygroupid": ["516"],
             "dnshostname": [dc.dns_host_name],
+            # What GetADComputers/ldapdomaindump/bloodhound read from a DC's account.
+            "operatingsystem": ["Windows Server 2022 Standard"],
+            "operatingsystemversion": ["10.0 (20348)"],
+            "msds-supportedencryptiontypes": ["28"],
+            "serviceprincipalname": _dc_spns(dcname, dc.dns_host_name, dc.dns_domain),
         },
         "computer",
         sid=_sid(dc, 1000),

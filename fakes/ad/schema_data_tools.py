@@ -68,8 +68,6 @@ TOOL_ATTRIBUTES: tuple[Row, ...] = (
      "32ff8ecc-783f-11d2-9916-0000f87a57d4", None, None, ""),
     ("gPCUserExtensionNames", "1.2.840.113556.1.4.1349", "2.5.5.12", True, False,
      "42a75fc6-783f-11d2-9916-0000f87a57d4", None, None, ""),
-    ("msDS-KeyCredentialLink", "1.2.840.113556.1.4.2328", "2.5.5.7", False, False,
-     "5b47d60f-6090-40b2-9f37-2a4de88f3063", "9b026da6-0d3c-465c-8bee-5199d7165cba", None, ""),
 )
 
 # cn of each attributeSchema object above.
@@ -99,7 +97,6 @@ TOOL_ATTRIBUTE_CN: dict[str, str] = {
     "msDS-ManagedPasswordPreviousId": "ms-DS-ManagedPasswordPreviousId",
     "gPCMachineExtensionNames": "GPC-Machine-Extension-Names",
     "gPCUserExtensionNames": "GPC-User-Extension-Names",
-    "msDS-KeyCredentialLink": "ms-DS-Key-Credential-Link",
 }
 
 TOOL_CLASSES: tuple[Row, ...] = (
@@ -178,8 +175,7 @@ TOOL_CLASSES: tuple[Row, ...] = (
 # Attributes the new rows add to existing classes' may lists (MS-ADSC: computer's
 # systemMayContain, user's mayContain via its auxiliary classes, domainDNS's domain policy).
 TOOL_MAY: dict[str, tuple[str, ...]] = {
-    "user": ("msDS-AllowedToDelegateTo", "msDS-SupportedEncryptionTypes", "msDS-KeyCredentialLink",
-             "unixUserPassword"),
+    "user": ("msDS-AllowedToDelegateTo", "msDS-SupportedEncryptionTypes", "unixUserPassword"),
     "computer": ("operatingSystemVersion", "operatingSystemServicePack", "operatingSystemHotfix"),
     "domainDNS": ("ms-DS-MachineAccountQuota",),
     "top": ("isDeleted",),
