@@ -251,3 +251,19 @@ def test_bloodhound_dconly_collects_users_groups_and_the_dc(lab, tmp_path, _dc_l
     groups = json.loads(next(tmp_path.glob("*_groups.json")).read_text())["data"]
     admins = next(g for g in groups if g["Properties"]["name"].startswith("DOMAIN ADMINS@"))
     assert admins["Members"], "Domain Admins lost its members"
+
+
+# --- the response shape impacket relies on, in-process (extra to the wire tests above) -------
+
+
+def test_a_response_batch_is_one_sasl_buffer_split_only_past_the_cap(monkeypatch):
+    from fakes.ad.ldap import security_layer
+    from fakes.ad.ntlm import NtlmSecurity
+
+    layer = security_layer.SaslSecurityLayer(NtlmSecurity(0xE2088297, b"k" * 16), 4096)
+    pdus = [b"\x30\x03\x02\x01\x01", b"\x30\x03\x02\x01\x02", b"\x30\x03\x02\x01\x03"]
+    (buffer,) = layer.wrap_batch(pdus)
+    assert int.from_bytes(buffer[:4], "big") == len(buffer) - 4 == 16 + 15
+    assert layer.context.seq_out == 1  # one signature for the whole batch
+    monkeypatch.setattr(security_layer, "SEND_BUFFER_MAX", 10)
+    assert [len(b) - 20 for b in layer.wrap_batch(pdus)] == [10, 5]
