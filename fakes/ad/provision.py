@@ -25,6 +25,7 @@ from fakes.ad import passwords
 from fakes.ad.config_nc import build_config_nc
 from fakes.ad.dc import DomainController
 from fakes.ad.dc_write import create_entry
+from fakes.ad.default_gpos import add_default_gpos
 from fakes.ad.directory import Directory, Entry
 from fakes.ad.schema import default_schema
 from fakes.ad.sdprop import SDProp
@@ -304,6 +305,7 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
         "container",
         explicit_sd=dc.sds.from_sddl(ADMINSDHOLDER_SDDL),
     )
+    add_default_gpos(dc, root, system, dcs)
     builtin = create_entry(
         dc, root, "CN=Builtin", {"cn": ["Builtin"]}, "builtinDomain", sid=sid_to_bytes("S-1-5-32")
     )

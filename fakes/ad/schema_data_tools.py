@@ -68,6 +68,12 @@ TOOL_ATTRIBUTES: tuple[Row, ...] = (
      "32ff8ecc-783f-11d2-9916-0000f87a57d4", None, None, ""),
     ("gPCUserExtensionNames", "1.2.840.113556.1.4.1349", "2.5.5.12", True, False,
      "42a75fc6-783f-11d2-9916-0000f87a57d4", None, None, ""),
+    ("dnsRecord", "1.2.840.113556.1.4.382", "2.5.5.10", False, False,
+     "e0fa1e69-9b45-11d0-afdd-00c04fd930c9", None, None, ""),
+    ("dNSTombstoned", "1.2.840.113556.1.4.1414", "2.5.5.8", True, False,
+     "d5eb2eb7-be4e-463b-a214-634a44d7392e", None, None, ""),
+    ("dNSProperty", "1.2.840.113556.1.4.1306", "2.5.5.10", False, False,
+     "675a15fe-3b70-11d2-90cc-00c04fd91ab1", None, None, ""),
 )
 
 # cn of each attributeSchema object above.
@@ -97,6 +103,9 @@ TOOL_ATTRIBUTE_CN: dict[str, str] = {
     "msDS-ManagedPasswordPreviousId": "ms-DS-ManagedPasswordPreviousId",
     "gPCMachineExtensionNames": "GPC-Machine-Extension-Names",
     "gPCUserExtensionNames": "GPC-User-Extension-Names",
+    "dnsRecord": "Dns-Record",
+    "dNSTombstoned": "DNS-Tombstoned",
+    "dNSProperty": "DNS-Property",
 }
 
 TOOL_CLASSES: tuple[Row, ...] = (
@@ -170,6 +179,23 @@ TOOL_CLASSES: tuple[Row, ...] = (
       "(OA;;RP;46a9b11d-60ae-405a-b7e8-ff8a58d456d2;;S-1-5-32-560)"
       "(OA;;RP;e362ed86-b728-0842-b27d-2dea7a9df218;;WD)"),
      "ms-DS-Group-Managed-Service-Account"),
+    ("dnsZone", "1.2.840.113556.1.5.85", "e0fa1e8b-9b45-11d0-afdd-00c04fd930c9",
+     "top", "structural",
+     ("dc",),
+     ("dNSProperty",),
+     ("container",),
+     ("D:(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;DA)(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;ED)"
+      "(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;SY)(A;;CC;;;AU)(A;;RPLCLORC;;;WD)"
+      "(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;CO)"),
+     "Dns-Zone"),
+    ("dnsNode", "1.2.840.113556.1.5.86", "e0fa1e8c-9b45-11d0-afdd-00c04fd930c9",
+     "top", "structural",
+     ("dc",),
+     ("dNSTombstoned", "dnsRecord", "dNSProperty"),
+     ("dnsZoneScope", "dnsZone"),
+     ("D:(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;DA)(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;ED)"
+      "(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;SY)(A;;RPWPCRCCDCLCLORCWOWDSDDTSW;;;CO)(A;;RPLCLORC;;;WD)"),
+     "Dns-Node"),
 )
 
 # Attributes the new rows add to existing classes' may lists (MS-ADSC: computer's

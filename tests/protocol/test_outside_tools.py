@@ -147,6 +147,7 @@ def test_impacket_find_delegation_sees_the_dc_unconstrained(lab):
     out = _run("findDelegation.py", *_creds(lab))
     row = next(ln.split() for ln in out.splitlines() if ln.startswith(f"{lab['dc_name']}$"))
     assert row[1:3] == ["Computer", "Unconstrained"]
+    assert row[-1] == "Yes"  # "SPN Exists": the DC account's HOST/ SPN
 
 
 @pytest.mark.parametrize("scheme", ["ldap", "ldaps"])
@@ -251,6 +252,10 @@ def test_bloodhound_dconly_collects_users_groups_and_the_dc(lab, tmp_path, _dc_l
     groups = json.loads(next(tmp_path.glob("*_groups.json")).read_text())["data"]
     admins = next(g for g in groups if g["Properties"]["name"].startswith("DOMAIN ADMINS@"))
     assert admins["Members"], "Domain Admins lost its members"
+    gpos = json.loads(next(tmp_path.glob("*_gpos.json")).read_text())["data"]
+    domain = lab["dns_domain"].upper()
+    assert sorted(g["Properties"]["name"] for g in gpos) == [
+        f"DEFAULT DOMAIN CONTROLLERS POLICY@{domain}", f"DEFAULT DOMAIN POLICY@{domain}"]
 
 
 # --- the response shape impacket relies on, in-process (extra to the wire tests above) -------
