@@ -68,6 +68,8 @@ TOOL_ATTRIBUTES: tuple[Row, ...] = (
      "32ff8ecc-783f-11d2-9916-0000f87a57d4", None, None, ""),
     ("gPCUserExtensionNames", "1.2.840.113556.1.4.1349", "2.5.5.12", True, False,
      "42a75fc6-783f-11d2-9916-0000f87a57d4", None, None, ""),
+    ("mS-DS-CreatorSID", "1.2.840.113556.1.4.1410", "2.5.5.17", True, True,
+     "c5e60132-1480-11d3-91c1-0000f87a57d4", None, None, ""),
     ("dnsRecord", "1.2.840.113556.1.4.382", "2.5.5.10", False, False,
      "e0fa1e69-9b45-11d0-afdd-00c04fd930c9", None, None, ""),
     ("dNSTombstoned", "1.2.840.113556.1.4.1414", "2.5.5.8", True, False,
@@ -103,6 +105,7 @@ TOOL_ATTRIBUTE_CN: dict[str, str] = {
     "msDS-ManagedPasswordPreviousId": "ms-DS-ManagedPasswordPreviousId",
     "gPCMachineExtensionNames": "GPC-Machine-Extension-Names",
     "gPCUserExtensionNames": "GPC-User-Extension-Names",
+    "mS-DS-CreatorSID": "MS-DS-Creator-SID",
     "dnsRecord": "Dns-Record",
     "dNSTombstoned": "DNS-Tombstoned",
     "dNSProperty": "DNS-Property",
@@ -201,7 +204,8 @@ TOOL_CLASSES: tuple[Row, ...] = (
 # Attributes the new rows add to existing classes' may lists (MS-ADSC: computer's
 # systemMayContain, user's mayContain via its auxiliary classes, domainDNS's domain policy).
 TOOL_MAY: dict[str, tuple[str, ...]] = {
-    "user": ("msDS-AllowedToDelegateTo", "msDS-SupportedEncryptionTypes", "unixUserPassword"),
+    "user": ("msDS-AllowedToDelegateTo", "msDS-SupportedEncryptionTypes", "unixUserPassword",
+             "mS-DS-CreatorSID"),
     "computer": ("operatingSystemVersion", "operatingSystemServicePack", "operatingSystemHotfix"),
     "domainDNS": ("ms-DS-MachineAccountQuota",),
     "top": ("isDeleted",),

@@ -150,6 +150,33 @@ def test_impacket_find_delegation_sees_the_dc_unconstrained(lab):
     assert row[-1] == "Yes"  # "SPN Exists": the DC account's HOST/ SPN
 
 
+def test_impacket_addcomputer_as_a_plain_user_within_the_machine_account_quota(lab):
+    dc = lab["_lab"].dc
+    root = dc.get_entry(dc.domain_dn)
+    dc.directory.set_values(root, "ms-ds-machineaccountquota", ["1"])
+    user = f"{lab['dns_domain']}/alice:{lab['user_password']}"
+    try:
+        out = _run("addcomputer.py", "-method", "LDAPS", "-computer-name", "QUOTA1$",
+                   "-computer-pass", "Comp-Pass-123!", "-dc-ip", lab["host"], user)
+        assert "Successfully added machine account QUOTA1$" in out
+        (ws,) = dc.directory.lookup("samaccountname", "QUOTA1$")
+        from fakes.ad.sid import sid_to_bytes
+
+        alice_sid = dc.sid_of(dc.get_entry(_alice_dn(lab)))
+        assert ws.attrs["ms-ds-creatorsid"] == [sid_to_bytes(alice_sid)]
+        # Past the quota: 53 with 0000216D, which addcomputer.py reports as "quota exceeded".
+        script = BIN / "addcomputer.py"
+        proc = subprocess.run([sys.executable, str(script), "-method", "LDAPS", "-computer-name", "QUOTA2$",
+                               "-computer-pass", "Comp-Pass-123!", "-dc-ip", lab["host"], user],
+                              capture_output=True, text=True, timeout=30)
+        assert "machine quota exceeded" in proc.stdout + proc.stderr
+        assert not dc.directory.lookup("samaccountname", "QUOTA2$")
+    finally:
+        dc.directory.set_values(root, "ms-ds-machineaccountquota", ["10"])
+        for added in dc.directory.lookup("samaccountname", "QUOTA1$"):
+            dc.directory.remove(added)
+
+
 @pytest.mark.parametrize("scheme", ["ldap", "ldaps"])
 def test_ldapdomaindump_writes_users_computers_and_policy(lab, tmp_path, scheme):
     pytest.importorskip("Crypto.Hash.MD4", reason="ldap3's NTLM needs MD4 from pycryptodome")
@@ -161,7 +188,8 @@ def test_ldapdomaindump_writes_users_computers_and_policy(lab, tmp_path, scheme)
     alice = [u for u in users if u["attributes"]["sAMAccountName"] == ["alice"]]
     assert alice and alice[0]["dn"] == _alice_dn(lab)
     computers = json.loads((tmp_path / "domain_computers.json").read_text())
-    assert [c["attributes"]["operatingSystem"] for c in computers] == [["Windows Server 2022 Standard"]]
+    dc01 = next(c for c in computers if c["attributes"]["sAMAccountName"] == [f"{lab['dc_name']}$"])
+    assert dc01["attributes"]["operatingSystem"] == ["Windows Server 2022 Standard"]
     policy = json.loads((tmp_path / "domain_policy.json").read_text())
     assert policy[0]["attributes"]["ms-DS-MachineAccountQuota"] == [10]
 
@@ -245,7 +273,11 @@ def test_bloodhound_dconly_collects_users_groups_and_the_dc(lab, tmp_path, _dc_l
     out = _run("bloodhound-python", "-u", "Administrator", "-p", lab["admin_password"],
                "-d", lab["dns_domain"], "-ns", lab["host"], "--dns-tcp", "-c", "DCOnly",
                "--auth-method", "ntlm", cwd=tmp_path)
-    assert "Found 1 computers" in out, out
+    assert "Done in" in out, out
+    computers = json.loads(next(tmp_path.glob("*_computers.json")).read_text())["data"]
+    dc01 = next(c for c in computers if c["Properties"]["samaccountname"] == f"{lab['dc_name']}$")
+    assert dc01["Properties"]["unconstraineddelegation"] is True
+    assert dc01["Properties"]["operatingsystem"] == "Windows Server 2022 Standard"
     users = json.loads(next(tmp_path.glob("*_users.json")).read_text())["data"]
     upn = f"ALICE@{lab['dns_domain'].upper()}"
     assert upn in [u["Properties"]["name"] for u in users]
