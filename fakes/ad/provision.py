@@ -362,8 +362,22 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
                            sid=sid_to_bytes(sid))
         for rid in member_of:
             _add_member(dc, groups[rid], fsp)
+    # MS-ADTS 6.1.1.4: the domain head names its well-known containers by GUID; tools find the
+    # computers container this way (bloodyAD's "add computer").
+    dc.directory.set_values(root, "wellknownobjects",
+                            [f"B:32:{guid}:{rdn},{dc.domain_dn}" for guid, rdn in WELL_KNOWN_CONTAINERS])
     dc.admin_dn = admin.dn
     dc.admin_password = admin_password
+
+
+# (GUID_*_CONTAINER_W from ntdsapi.h, as Samba's provision writes them, the containers the lab has).
+WELL_KNOWN_CONTAINERS = (
+    ("22B70C67D56E4EFB91E9300FCA3DC1AA", "CN=ForeignSecurityPrincipals"),
+    ("AB1D30F3768811D1ADED00C04FD8D5CD", "CN=System"),
+    ("A361B2FFFFD211D1AA4B00C04FD7D83A", "OU=Domain Controllers"),
+    ("AA312825768811D1ADED00C04FD8D5CD", "CN=Computers"),
+    ("A9D1CA15768811D1ADED00C04FD8D5CD", "CN=Users"),
+)
 
 
 def _connector(dc: DomainController, *, express: bool) -> None:

@@ -304,3 +304,44 @@ def test_a_response_batch_is_one_sasl_buffer_split_only_past_the_cap(monkeypatch
     assert layer.context.seq_out == 1  # one signature for the whole batch
     monkeypatch.setattr(security_layer, "SEND_BUFFER_MAX", 10)
     assert [len(b) - 20 for b in layer.wrap_batch(pdus)] == [10, 5]
+
+
+# --- what the fixes above give any client (ldap3, NTLM over plain LDAP) -----------------------
+
+
+def _ldap3_ntlm(ep: dict[str, Any], user: str, password: str) -> Any:
+    pytest.importorskip("Crypto.Hash.MD4", reason="ldap3's NTLM needs MD4 from pycryptodome")
+    import ldap3
+
+    server = ldap3.Server(ep["host"], port=ep["ldap_port"], connect_timeout=5)
+    return ldap3.Connection(server, f"{ep['netbios_domain']}\\{user}", password,
+                            authentication=ldap3.NTLM, auto_bind=True, receive_timeout=10)
+
+
+def test_domain_head_names_its_well_known_containers(lab):
+    conn = _ldap3_ntlm(lab, "Administrator", lab["admin_password"])
+    try:
+        assert conn.search(lab["base_dn"], "(objectClass=*)", "BASE", attributes=["wellKnownObjects"])
+        values = conn.response[0]["raw_attributes"]["wellKnownObjects"]
+        computers = f"B:32:AA312825768811D1ADED00C04FD8D5CD:CN=Computers,{lab['base_dn']}".encode()
+        assert computers in values
+    finally:
+        conn.unbind()
+
+
+def test_quota_zero_refuses_a_plain_users_computer_with_0x216d(lab):
+    dc = lab["_lab"].dc
+    root = dc.get_entry(dc.domain_dn)
+    dc.directory.set_values(root, "ms-ds-machineaccountquota", ["0"])
+    conn = _ldap3_ntlm(lab, "alice", lab["user_password"])
+    try:
+        dn = f"CN=NOQUOTA,CN=Computers,{lab['base_dn']}"
+        assert not conn.add(dn, ["computer"], {"sAMAccountName": "NOQUOTA$"})
+        assert conn.result["result"] == 53
+        assert conn.result["message"].startswith("0000216D: SvcErr: DSID-031A124C, problem 5003")
+        # Create Child is still what it takes elsewhere: an OU gives alice 50, not the quota path.
+        assert not conn.add(f"OU=Mine,{lab['base_dn']}", ["organizationalUnit"])
+        assert conn.result["result"] == 50
+    finally:
+        conn.unbind()
+        dc.directory.set_values(root, "ms-ds-machineaccountquota", ["10"])
