@@ -70,7 +70,12 @@ HANDLED_CONTROLS = frozenset(
         ctl.PERMISSIVE_MODIFY,
         ctl.TREE_DELETE,
         ctl.DOMAIN_SCOPE,
+        # The lab keeps no tombstones, recycled objects or deactivated link values (a delete
+        # removes the object; the Recycle Bin feature is off), so these three change nothing
+        # here; bloodyAD marks them critical on every search.
         ctl.SHOW_DELETED,
+        ctl.SHOW_RECYCLED,
+        ctl.SHOW_DEACTIVATED_LINK,
         ctl.LAZY_COMMIT,
         ctl.SEARCH_OPTIONS,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from fakes.ad import errors, passwords
+from fakes.ad import errors, machine_quota, passwords
 from fakes.ad.api import Change, Control, LdapResult, ModOp, ResultCode, Session
 from fakes.ad.dc_modify import read_controls
 from fakes.ad.directory import EntryExists
@@ -243,8 +243,11 @@ def add(
         parent_chain = {c.name.lower() for c in dc.schema.class_chain(parent.object_class)}
         if not poss & parent_chain:
             raise errors.naming_violation(parent.dn)
+    creator: bytes | None = None  # set when the add goes ahead on ms-DS-MachineAccountQuota
     if not dc.can_create(session, parent, cls.name):
-        raise errors.insufficient_access()
+        if not machine_quota.applies(dc, session, cls.name):
+            raise errors.insufficient_access()
+        creator = machine_quota.check(dc, session)
     if cls.name.lower() in _SAM_TYPE:
         sam = attrs.get("samaccountname")
         if not sam:
@@ -281,6 +284,9 @@ def add(
     da = make_sid(dc.domain_sid, DOMAIN_ADMINS_RID)
     if not dc.is_system(session) and da not in session.token:
         owner = session.principal_sid
+    if creator is not None:
+        attrs["ms-ds-creatorsid"] = [creator]
+        owner = da
     try:
         entry = create_entry(dc, parent, rdn, attrs, cls.name, explicit_sd=explicit, owner=owner)
     except EntryExists as exc:

@@ -283,6 +283,12 @@ def invalid_parameter() -> LdapError:
 ILLEGAL_MOD = "00002077: SvcErr: DSID-03152D2C, problem 5003 (WILL_NOT_PERFORM), data 0"
 
 
+# ERROR_DS_MACHINE_ACCOUNT_QUOTA_EXCEEDED: a user without Create Child adding a computer past
+# ms-DS-MachineAccountQuota (as NetSetup.log quotes it: Microsoft Learn, "Error 0x216d when
+# joining computers", ldap_add_s failed: 0x35 0x216d).
+MACHINE_QUOTA = "0000216D: SvcErr: DSID-031A124C, problem 5003 (WILL_NOT_PERFORM), data 0"
+
+
 def unwilling(text: str = ILLEGAL_MOD) -> LdapError:
     """53 unwillingToPerform (delete of pwdLastSet/lockoutTime, lockoutTime != 0, ...)."""
     return _core(ResultCode.UNWILLING_TO_PERFORM, text)

@@ -25,6 +25,7 @@ from fakes.ad import passwords
 from fakes.ad.config_nc import build_config_nc
 from fakes.ad.dc import DomainController
 from fakes.ad.dc_write import create_entry
+from fakes.ad.default_gpos import add_default_gpos
 from fakes.ad.directory import Directory, Entry
 from fakes.ad.schema import default_schema
 from fakes.ad.sdprop import SDProp
@@ -239,6 +240,14 @@ def _user(
     return entry
 
 
+def _dc_spns(name: str, fqdn: str, domain: str) -> list[str]:
+    """The SPNs a DC's computer account registers (the ones tools and Kerberos clients look up)."""
+    return [f"ldap/{fqdn}/{domain}", f"ldap/{fqdn}", f"ldap/{name}", f"ldap/{fqdn}/{name}",
+            f"GC/{fqdn}/{domain}", f"HOST/{fqdn}/{domain}", f"HOST/{fqdn}", f"HOST/{name}",
+            f"HOST/{fqdn}/{name}", f"RestrictedKrbHost/{fqdn}", f"RestrictedKrbHost/{name}",
+            f"DNS/{fqdn}", f"Dfsr-12F9A27C-BF97-4787-9364-D31B6C55EB04/{fqdn}"]
+
+
 def _add_member(dc: DomainController, group: Entry, member: Entry) -> None:
     dc.directory.set_values(group, "member", [*group.attrs.get("member", ()), member.dn])
 
@@ -250,7 +259,9 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
     }
     root_attrs.update({k.lower(): [v] for k, v in policy.items()})
     root_attrs.update(
-        {"msds-behavior-version": ["7"], "ntmixeddomain": ["0"], "systemflags": ["-1946157056"]}
+        {"msds-behavior-version": ["7"], "ntmixeddomain": ["0"], "systemflags": ["-1946157056"],
+         # Windows' default: any authenticated user may join 10 computers (tools report it).
+         "ms-ds-machineaccountquota": ["10"]}
     )
     root_attrs = {k: v for k, v in root_attrs.items() if dc.schema.find_attribute(k) is not None}
     root = create_entry(
@@ -294,6 +305,7 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
         "container",
         explicit_sd=dc.sds.from_sddl(ADMINSDHOLDER_SDDL),
     )
+    add_default_gpos(dc, root, system, dcs)
     builtin = create_entry(
         dc, root, "CN=Builtin", {"cn": ["Builtin"]}, "builtinDomain", sid=sid_to_bytes("S-1-5-32")
     )
@@ -304,7 +316,8 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
         groups[rid] = _group(dc, users, name, _sid(dc, rid), gtype)
     admin = _user(dc, users, "Administrator", 500, 0x10200, admin_password)
     guest = _user(dc, users, "Guest", 501, 0x10222, None, primary=514)
-    _user(dc, users, "krbtgt", 502, 0x202, None)
+    krbtgt = _user(dc, users, "krbtgt", 502, 0x202, None)
+    dc.directory.set_values(krbtgt, "serviceprincipalname", ["kadmin/changepw"])
     dcname = dc.dc_name.upper()
     create_entry(
         dc,
@@ -316,6 +329,11 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
             "useraccountcontrol": ["532480"],
             "primarygroupid": ["516"],
             "dnshostname": [dc.dns_host_name],
+            # What GetADComputers/ldapdomaindump/bloodhound read from a DC's account.
+            "operatingsystem": ["Windows Server 2022 Standard"],
+            "operatingsystemversion": ["10.0 (20348)"],
+            "msds-supportedencryptiontypes": ["28"],
+            "serviceprincipalname": _dc_spns(dcname, dc.dns_host_name, dc.dns_domain),
         },
         "computer",
         sid=_sid(dc, 1000),
@@ -344,8 +362,22 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
                            sid=sid_to_bytes(sid))
         for rid in member_of:
             _add_member(dc, groups[rid], fsp)
+    # MS-ADTS 6.1.1.4: the domain head names its well-known containers by GUID; tools find the
+    # computers container this way (bloodyAD's "add computer").
+    dc.directory.set_values(root, "wellknownobjects",
+                            [f"B:32:{guid}:{rdn},{dc.domain_dn}" for guid, rdn in WELL_KNOWN_CONTAINERS])
     dc.admin_dn = admin.dn
     dc.admin_password = admin_password
+
+
+# (GUID_*_CONTAINER_W from ntdsapi.h, as Samba's provision writes them, the containers the lab has).
+WELL_KNOWN_CONTAINERS = (
+    ("22B70C67D56E4EFB91E9300FCA3DC1AA", "CN=ForeignSecurityPrincipals"),
+    ("AB1D30F3768811D1ADED00C04FD8D5CD", "CN=System"),
+    ("A361B2FFFFD211D1AA4B00C04FD7D83A", "OU=Domain Controllers"),
+    ("AA312825768811D1ADED00C04FD8D5CD", "CN=Computers"),
+    ("A9D1CA15768811D1ADED00C04FD8D5CD", "CN=Users"),
+)
 
 
 def _connector(dc: DomainController, *, express: bool) -> None:

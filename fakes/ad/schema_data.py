@@ -512,3 +512,8 @@ CLASSES: tuple[tuple[str, str, str, str | None, str, tuple[str, ...], tuple[str,
      "top", "structural", (), ("dITContentRules", "attributeTypes", "objectClasses", "modifyTimeStamp"),
      ("dMD",), _SD_ADMIN_READ, "SubSchema"),
 )
+
+# The classes and attributes outside AD tools name in their filters (fakes.ad.schema_data_tools).
+from fakes.ad.schema_data_tools import merge as _merge_tool_rows  # noqa: E402
+
+ATTRIBUTES, CLASSES, ATTRIBUTE_CN = _merge_tool_rows(ATTRIBUTES, CLASSES, ATTRIBUTE_CN)

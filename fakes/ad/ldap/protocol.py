@@ -110,7 +110,7 @@ class DcLdapServer(LDAPServer):
         if self._out:
             out, self._out = self._out, []
             if self._layer is not None:
-                out = [self._layer.wrap(pdu) for pdu in out]
+                out = self._layer.wrap_batch(out)
             self.transport.writeSequence(out)
 
     def _disconnect(self, result: tuple[int, str], exc: BaseException) -> None:

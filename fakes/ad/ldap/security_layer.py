@@ -1,17 +1,26 @@
 """The SASL security layer an NTLM bind turns on for plain LDAP (signing and sealing).
 
 After a Sicily or GSS-SPNEGO bind that negotiated NTLMSSP_NEGOTIATE_SIGN or _SEAL, every
-later PDU in both directions travels as one SASL buffer (RFC 4422 3.7, RFC 4752 3.3 as
+later PDU in both directions travels inside SASL buffers (RFC 4422 3.7, RFC 4752 3.3 as
 Windows applies it to NTLM): a 4-byte big-endian length, then the 16-byte NTLM message
-signature, then the LDAP message (RC4-sealed with SEAL, clear with SIGN only). The
+signature, then the LDAP bytes (RC4-sealed with SEAL, clear with SIGN only). The
 signatures carry per-direction sequence numbers, so a replayed, reordered or tampered
 buffer fails verification; the caller then drops that client (a Windows DC closes the
 connection).
+
+A buffer wraps a slice of the octet stream, not one LDAP message (RFC 4422 3.7), and a DC
+sends each response batch (every entry of a search and its SearchResultDone) as one buffer.
+Clients rely on that: impacket decrypts "every TCP frame, all at once" and waits for exactly
+one buffer per request, so wrapping each entry separately hangs it after the first search.
 """
 
 from __future__ import annotations
 
 from fakes.ad.ntlm import NtlmSecurity, NtlmSignatureError
+
+# The largest buffer a 3-byte RFC 4752 size can announce (OpenLDAP's SASL_MAX_BUFF_SIZE),
+# less the 16-byte signature: no SASL client refuses a buffer this size.
+SEND_BUFFER_MAX = 0xFFFFFF - 16
 
 
 class SecurityLayerError(ValueError):
@@ -26,10 +35,15 @@ class SaslSecurityLayer:
         self.max_buffer = max_buffer
         self._buf = bytearray()
 
-    def wrap(self, pdu: bytes) -> bytes:
-        """One outgoing LDAP message as a SASL buffer."""
-        blob = self.context.wrap(pdu)
+    def wrap(self, data: bytes) -> bytes:
+        """Outgoing LDAP bytes as one SASL buffer."""
+        blob = self.context.wrap(data)
         return len(blob).to_bytes(4, "big") + blob
+
+    def wrap_batch(self, pdus: list[bytes]) -> list[bytes]:
+        """One response batch as SASL buffers: one buffer unless it passes ``SEND_BUFFER_MAX``."""
+        data = b"".join(pdus)
+        return [self.wrap(data[i : i + SEND_BUFFER_MAX]) for i in range(0, len(data), SEND_BUFFER_MAX)]
 
     def unwrap_stream(self, data: bytes) -> bytes:
         """Feed received bytes; return the LDAP bytes of every complete buffer (maybe b"")."""
