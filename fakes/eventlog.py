@@ -120,6 +120,21 @@ class EventLog:
         with self._lock:
             self._events.clear()
 
+    def records(self) -> list[Event]:
+        """Every record in order (a copy): what a lab image or snapshot keeps."""
+        with self._lock:
+            return list(self._events)
+
+    def replace_records(self, events: Iterable[Event]) -> None:
+        """Make the log exactly ``events`` (record ids are positions, so they must run 1..n)."""
+        with self._lock:
+            self._events[:] = events
+
+    def truncate(self, length: int) -> None:
+        """Drop every record after the first ``length`` (a snapshot restore's cut)."""
+        with self._lock:
+            del self._events[length:]
+
 
 def to_jsonl(events: Iterable[Event]) -> str:
     """One JSON object per line, as ``simlab events --json`` prints them."""

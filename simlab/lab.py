@@ -32,9 +32,14 @@ from simlab.gpo import DomainPolicyGpo
 from simlab.lab_admin import DirectoryAdmin
 from simlab.lab_types import Attempt, BindResult, LabError, Transport, UserRef
 from simlab.lab_users import CloudActions
+from simlab.progress import BuildProgress
 from simlab.spec import LabSpec
 
 __all__ = ["Attempt", "BindResult", "Lab", "LabError", "Transport", "UserRef"]
+
+
+class _ImageUnusable(Exception):
+    """The cached image did not fit the rebuilt skeleton: build the lab the long way."""
 
 
 class Lab(DirectoryAdmin, CloudActions):
@@ -49,12 +54,22 @@ class Lab(DirectoryAdmin, CloudActions):
         ldaps_port: int = 0,
         workdir: str | Path | None = None,
         apply_faults: bool = True,
+        cache: bool = False,
+        progress: BuildProgress | None = None,
     ) -> None:
+        """``cache=True`` loads the lab from its image in the image cache when there is one and
+        saves it there after a cold build (``SIMLAB_NO_CACHE=1`` overrides; see docs/images.md).
+        ``progress`` reports the build's phases (see :mod:`simlab.progress`)."""
         self.spec = spec or LabSpec()
         self._host, self._ldap_port, self._ldaps_port = host, ldap_port, ldaps_port
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="simlab-"))
         self._apply_faults = apply_faults
+        self._cache = cache
+        self._progress = progress or BuildProgress()
+        #: "off", "hit" (loaded from an image), "miss" (built and saved) or "rejected" (bad image, rebuilt).
+        self.cache_status = "off"
+        self.cache_message = ""
         self._stack = contextlib.ExitStack()
         self.applied_faults: list[str] = []
         self.ldif_import: Any = None  # simlab.ldif.LdifImport when spec.directory seeded the lab
@@ -71,12 +86,24 @@ class Lab(DirectoryAdmin, CloudActions):
         if self.started:
             return self
         try:
-            self._build()
+            try:
+                self._build()
+            except _ImageUnusable:
+                self._teardown()  # the skeleton could not take the image: build it properly
+                self._build(use_image=False)
         except BaseException:
             self.close()
             raise
         self.started = True
         return self
+
+    def _teardown(self) -> None:
+        connect = getattr(self, "connect", None)
+        if connect is not None:
+            connect.stop_service()
+        self._stack.close()
+        self._stack = contextlib.ExitStack()
+        self.applied_faults = []
 
     def close(self) -> None:
         connect = getattr(self, "connect", None)
@@ -101,8 +128,12 @@ class Lab(DirectoryAdmin, CloudActions):
         self.applied_faults = []
         return self.start()
 
-    def _build(self) -> None:
+    def _build(self, *, use_image: bool = True) -> None:
         spec = self.spec
+        found = self._lookup_image(load=use_image)
+        image = found.data if found is not None else None
+        progress = self._progress
+        progress.phase("Building the directory" if image is None else "Building the lab skeleton")
         self.clock = SimClock()
         self.oplog = OperationLog(self.clock)
         self.ca = CertificateAuthority.create(f"simlab {spec.name} CA")
@@ -115,7 +146,7 @@ class Lab(DirectoryAdmin, CloudActions):
             dc_name=spec.domain.dc_name,
             clock=self.clock,
             seed=spec.seed,
-            users=spec.population.users,
+            users=0 if image is not None else spec.population.users,  # the image brings the population
             user_password=spec.population.password,
             ou_layout=layout,
             oplog=self.oplog,
@@ -133,6 +164,7 @@ class Lab(DirectoryAdmin, CloudActions):
         if spec.connect.tutorial_permissions:
             self.grant_tutorial_permissions()
         self.dc.sdprop.run()
+        progress.phase("Serving LDAP")
         self.ldap_endpoints: DcEndpoints = self._stack.enter_context(
             serve_dc(
                 self.dc,
@@ -170,6 +202,7 @@ class Lab(DirectoryAdmin, CloudActions):
             staging_mode=spec.connect.staging,
             writeback=WritebackOptions(policy_hints_oid=spec.connect.policy_hints_oid),
         )
+        progress.phase("Initial sync")
         self.connect.run_sync_cycle("Initial")
         if spec.connect.password_writeback:
             try:
@@ -191,6 +224,46 @@ class Lab(DirectoryAdmin, CloudActions):
                 apply_fault(self, ref.name, **ref.params)
         self.build_mark = self.oplog.mark()
         self.event_mark = self.connect.eventlog.last_record_id()
+        if found is not None:
+            self._finish_image(found)
+
+    # -- lab images (docs/images.md) ----------------------------------------------------------
+    def _lookup_image(self, *, load: bool) -> Any:
+        """The cache's answer for this spec (None when the cache is off); ``load=False`` only
+        names the file, so the build that follows overwrites it."""
+        from simlab import image_cache
+
+        if not self._cache or image_cache.disabled_by_env():
+            self.cache_status = "off"
+            return None
+        from simlab.image import image_key
+
+        key = image_key(self.spec, apply_faults=self._apply_faults)
+        if not load:
+            return image_cache.Lookup(key, image_cache.image_path(key))
+        self._progress.phase("Looking up the lab image")
+        found = image_cache.lookup(key)
+        self.cache_status, self.cache_message = found.status, found.message
+        return found
+
+    def _finish_image(self, found: Any) -> None:
+        from simlab import image_cache
+        from simlab.image import ImageError, apply_image
+
+        if found.data is None:
+            self._progress.phase("Saving the lab image")
+            image_cache.store(self, found.key)
+            return
+        rows = len(found.data["directory"]["rows"])
+        self._progress.phase("Loading the lab image", total=rows)
+        try:
+            apply_image(self, found.data, self._progress.advance)
+        except ImageError as exc:
+            self.cache_status = "rejected"
+            self.cache_message = f"simlab: lab image rejected ({exc}); rebuilding the lab"
+            image_cache.log.warning(self.cache_message)
+            found.path.unlink(missing_ok=True)
+            raise _ImageUnusable from exc
 
     def _seed_directory(self) -> Any:
         """Load ``spec.directory.ldif`` (after the GPO, so a file's own policy is noticed and overruled)."""

@@ -528,16 +528,24 @@ class Directory:
         return domain + "/" + "/".join(parts)
 
     # ------------------------------------------------------------------ snapshots
-    def snapshot(self) -> object:
-        """A copy of every entry's data (cheap relative to rebuilding a lab)."""
+    def snapshot(self, *, copy: bool = True) -> list[tuple]:
+        """A copy of every entry's data (cheap relative to rebuilding a lab), parents first.
+
+        Each item is ``(entry, guid, dn, parent guid or None, rdn_key, attrs, sd, object_class)``.
+        ``copy=False`` shares each entry's live ``attrs`` dict (for a caller that serialises it at once).
+        """
         return [
             (e, e.guid, e.dn, e.parent.guid if e.parent else None, e.rdn_key,
-             {k: list(v) for k, v in e.attrs.items()}, e.sd, e.object_class)
+             {k: list(v) for k, v in e.attrs.items()} if copy else e.attrs, e.sd, e.object_class)
             for e in self.walk()
         ]
 
-    def restore(self, snap: object) -> None:
-        """Return to a snapshot; the snapshot's Entry objects are reused, so references stay valid."""
+    def restore(self, snap: object, *, copy: bool = True) -> None:
+        """Return to a snapshot; the snapshot's Entry objects are reused, so references stay valid.
+
+        ``copy=False`` takes the snapshot's attribute dicts over as they are (a snapshot built
+        from a lab image, used once); the snapshot must then not be restored again.
+        """
         self._by_dn = {}
         self._by_exact_dn = {}
         self._by_guid = {}
@@ -549,7 +557,7 @@ class Directory:
         for e, guid, dn, parent_guid, rdn_key, attrs, sd, oc in snap:  # type: ignore[attr-defined]
             parent = self._by_guid[parent_guid] if parent_guid else None
             e.dn, e.parent, e.rdn_key, e.sd, e.object_class = dn, parent, rdn_key, sd, oc
-            e.attrs = {k: list(v) for k, v in attrs.items()}
+            e.attrs = {k: list(v) for k, v in attrs.items()} if copy else attrs
             e.children = {}
             (parent.children if parent else self._roots)[rdn_key] = e
             ndn = normalize_dn(dn)
