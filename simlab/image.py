@@ -42,7 +42,7 @@ import zstandard
 
 from fakes.ad.directory import Entry
 from simlab import __version__
-from simlab.image_codec import CodecError, decode, encode
+from simlab.image_codec import CodecError, decode, encode, tables
 from simlab.snapshot import LabSnapshot, restore_snapshot, take_snapshot
 
 if TYPE_CHECKING:
@@ -141,17 +141,17 @@ def capture(lab: Lab) -> dict[str, Any]:
     return {
         "directory": {"keys": list(keys), "sds": list(sds), "rows": rows},
         "state": {
-            "dc": snap.dc, "tenant": snap.tenant, "tenant_faults": snap.tenant_faults,
-            "audit": list(snap.audit), "connect_config": snap.connect_config,
-            "connect_running": snap.connect_running, "sync": snap.sync, "gpo": list(snap.gpo),
+            "dc": snap.dc, "tenant": tables(snap.tenant), "tenant_faults": snap.tenant_faults,
+            "audit": tables({"audit": list(snap.audit)}, minimum=1)["audit"], "connect_config": snap.connect_config,
+            "connect_running": snap.connect_running, "sync": tables(snap.sync), "gpo": list(snap.gpo),
             "applied_faults": list(snap.applied_faults),
             "audit_ds_changes": dc.audit_directory_service_changes,
         },
-        "logs": {
+        "logs": tables({
             "operations": lab.oplog.records(),
             "application": lab.connect.eventlog.records(),
             "security": dc.security_log.records(),
-        },
+        }, minimum=1),
         "clock": {"now": clock.now(), "timers": timers},
         "marks": [lab.build_mark, lab.event_mark],
     }

@@ -29,18 +29,59 @@ from simlab.snapshot import RngState
 _ALLOWED_PACKAGES = ("fakes.", "simlab.")
 
 # Extension type codes (part of the image format: changing one needs a FORMAT_VERSION bump).
-_TUPLE, _SET, _FROZENSET, _DEQUE, _DATETIME, _TIMEDELTA, _UUID, _RNG, _DATACLASS, _ENUM, _MODEL = range(1, 12)
+_TUPLE, _SET, _FROZENSET, _DEQUE, _DATETIME, _TIMEDELTA, _UUID, _RNG, _DATACLASS, _ENUM, _MODEL, _TABLE = range(1, 13)
 
 
 class CodecError(ValueError):
     """A value that cannot be stored in (or was not allowed back out of) an image."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Table:
+    """Marks a big list (or dict) whose values are all one dataclass: stored as one class name
+    and rows of field values, which decodes several times faster than one object at a time.
+    Decodes back to the plain list or dict."""
+
+    items: list[Any] | dict[Any, Any]
+
+
+def tables(state: dict[str, Any], minimum: int = 64) -> dict[str, Any]:
+    """``state`` with each big homogeneous dataclass list/dict value wrapped in :class:`Table`."""
+    out = {}
+    for key, value in state.items():
+        values = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if values is not None and len(values) >= minimum:
+            first = next(iter(values))
+            cls = type(first)
+            if dataclasses.is_dataclass(first) and all(type(v) is cls for v in values):
+                value = Table(value)
+        out[key] = value
+    return out
+
+
 def _name_of(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+_CLASSES: dict[str, type] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _class_named(name: str) -> type:
+    cls = _CLASSES.get(name)
+    if cls is None:
+        cls = _CLASSES[name] = _resolve(name)
+    return cls
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    return names
+
+
+def _resolve(name: str) -> type:
     module_name, _, qualname = name.partition(":")
     if not module_name.startswith(_ALLOWED_PACKAGES) or not qualname:
         raise CodecError(f"class {name!r} is not one simlab images may contain")
@@ -80,14 +121,22 @@ def _default(obj: Any) -> msgpack.ExtType:
     if isinstance(obj, RngState):
         version, internal, gauss = obj.state  # type: ignore[misc]
         return msgpack.ExtType(_RNG, _pack([version, list(internal), gauss]))
+    if isinstance(obj, Table):
+        items = obj.items
+        values = list(items.values()) if isinstance(items, dict) else items
+        cls = type(values[0])
+        names = _field_names(cls)
+        rows = [[getattr(v, f) for f in names] for v in values]
+        keys = list(items) if isinstance(items, dict) else None
+        return msgpack.ExtType(_TABLE, _pack([_name_of(cls), keys, rows]))
     cls = type(obj)
     if not cls.__module__.startswith(_ALLOWED_PACKAGES):
         raise CodecError(f"a {_name_of(cls)} cannot be stored in a lab image")
     if isinstance(obj, enum.Enum):
         return msgpack.ExtType(_ENUM, _pack([_name_of(cls), obj.value]))
     if dataclasses.is_dataclass(obj):
-        values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if hasattr(obj, f.name)}
-        return msgpack.ExtType(_DATACLASS, _pack([_name_of(cls), values]))
+        # Positional, in field order: the code fingerprint in the header guarantees the same classes.
+        return msgpack.ExtType(_DATACLASS, _pack([_name_of(cls), [getattr(obj, f) for f in _field_names(cls)]]))
     if hasattr(obj, "model_dump") and hasattr(cls, "model_validate"):
         return msgpack.ExtType(_MODEL, _pack([_name_of(cls), obj.model_dump(mode="python")]))
     raise CodecError(f"a {_name_of(cls)} cannot be stored in a lab image")
@@ -116,6 +165,11 @@ def _ext_hook(code: int, data: bytes) -> Any:
     if code == _RNG:
         version, internal, gauss = _unpack(data)
         return RngState((version, tuple(internal), gauss))
+    if code == _TABLE:
+        name, keys, rows = _unpack(data)
+        cls = _class_named(name)
+        objects = [_dataclass(cls, name, row) for row in rows]
+        return objects if keys is None else dict(zip(keys, objects, strict=True))
     if code in (_DATACLASS, _ENUM, _MODEL):
         name, payload = _unpack(data)
         cls = _class_named(name)
@@ -131,16 +185,20 @@ def _ext_hook(code: int, data: bytes) -> Any:
     raise CodecError(f"unknown extension type {code} in a lab image")
 
 
-def _dataclass(cls: type, name: str, values: dict[str, Any]) -> Any:
+def _dataclass(cls: type, name: str, values: list[Any]) -> Any:
     if not dataclasses.is_dataclass(cls):
         raise CodecError(f"{name!r} is not a dataclass")
-    fields = {f.name for f in dataclasses.fields(cls)}
-    if set(values) - fields:
-        raise CodecError(f"{name!r} has no field(s) {sorted(set(values) - fields)}")
+    names = _field_names(cls)
+    if len(values) != len(names):
+        raise CodecError(f"{name!r} has {len(names)} fields, the image {len(values)}")
     # Rebuilt without __init__/__post_init__: the values were valid when saved, and nothing runs.
     obj = object.__new__(cls)
-    for key, value in values.items():
-        object.__setattr__(obj, key, value)
+    if hasattr(obj, "__dict__"):
+        obj.__dict__.update(zip(names, values, strict=True))
+    else:
+        setter = object.__setattr__
+        for key, value in zip(names, values, strict=True):
+            setter(obj, key, value)
     return obj
 
 
@@ -162,4 +220,4 @@ def decode(data: bytes) -> Any:
         raise CodecError(f"undecodable image data: {exc}") from exc
 
 
-__all__ = ["CodecError", "decode", "encode"]
+__all__ = ["CodecError", "Table", "decode", "encode", "tables"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -36,6 +37,17 @@ from simlab.progress import BuildProgress
 from simlab.spec import LabSpec
 
 __all__ = ["Attempt", "BindResult", "Lab", "LabError", "Transport", "UserRef"]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _ImageUnusable(Exception):
@@ -86,16 +98,22 @@ class Lab(DirectoryAdmin, CloudActions):
         if self.started:
             return self
         try:
-            try:
-                self._build()
-            except _ImageUnusable:
-                self._teardown()  # the skeleton could not take the image: build it properly
-                self._build(use_image=False)
+            # Building/loading makes millions of long-lived objects: the cyclic GC would rescan the
+            # growing heap again and again (superlinear); refcounting still frees acyclic garbage.
+            with _gc_paused():
+                self._build_or_rebuild()
         except BaseException:
             self.close()
             raise
         self.started = True
         return self
+
+    def _build_or_rebuild(self) -> None:
+        try:
+            self._build()
+        except _ImageUnusable:
+            self._teardown()  # the skeleton could not take the image: build it properly
+            self._build(use_image=False)
 
     def _teardown(self) -> None:
         connect = getattr(self, "connect", None)
