@@ -50,7 +50,8 @@ def _load_spec(spec: str | None, seed: int | None, users: int | None, faults: tu
 @click.option("--allow-non-loopback", is_flag=True, help="Allow a non-loopback --host (you asked for it).")
 @click.option("--ui", is_flag=True, help="Also serve the training console.")
 @click.option("--workdir", type=click.Path(file_okay=False), help="Where the CA and server files go.")
-def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui, workdir) -> None:
+@click.option("--no-cache", is_flag=True, help="Build the lab from scratch (no lab image cache).")
+def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui, workdir, no_cache) -> None:
     """Start a lab and serve it until Ctrl-C / SIGTERM; prints one JSON line of endpoints."""
     from fakes.ad.ldap.serve import check_host
     from simlab.control import remember, serve_control
@@ -72,7 +73,12 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    with Lab(lab_spec, host=host, ldap_port=ldap_port, ldaps_port=ldaps_port, workdir=workdir) as lab:
+    from simlab.progress import build_progress
+
+    with build_progress() as progress:
+        lab = Lab(lab_spec, host=host, ldap_port=ldap_port, ldaps_port=ldaps_port, workdir=workdir,
+                  cache=not no_cache, progress=progress).start()
+    with lab:
         graph = lab.serve_graph()
         # The lab's CA file outlives the Graph server's temporary copy: keep the lab's.
         endpoints: dict[str, Any] = {**graph.to_json(), **lab.endpoints()}
@@ -104,8 +110,11 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, allow_non_loopback, ui
 @click.option("--json", "json_out", type=click.Path(), help="Write results as JSON ('-' for stdout).")
 @click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML results here.")
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first failing scenario.")
-def run(paths, keyword, seed, json_out, junit, exitfirst) -> None:
+@click.option("--no-cache", is_flag=True, help="Build every lab from scratch (no lab image cache).")
+def run(paths, keyword, seed, json_out, junit, exitfirst, no_cache) -> None:
     """Run scenario files (or directories of them); exit 1 if any fails."""
+    if no_cache:
+        os.environ["SIMLAB_NO_CACHE"] = "1"  # the scenario runner's labs read it
     from rich.console import Console
     from rich.progress import Progress
 
@@ -460,6 +469,11 @@ def _admin_ldap(info: dict[str, Any]) -> Any:
 
 def main() -> None:
     cli()
+
+
+from simlab.cli_cache import cache_group  # noqa: E402  (registered after the group exists)
+
+cli.add_command(cache_group)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ Marker:
 
 Each test gets its own lab, ports and temporary directory, so tests are independent and safe
 to run in parallel with pytest-xdist.
+
+Labs come from the lab image cache when it has their spec (docs/images.md) and are saved
+there after a cold build; ``--simlab-no-cache``, the ini option ``simlab_cache = false`` or
+``SIMLAB_NO_CACHE=1`` turn that off.
 """
 
 from __future__ import annotations
@@ -25,6 +29,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--simlab-no-cache", action="store_true", default=False,
+                     help="simlab: build every lab from scratch (no lab image cache)")
+    parser.addini("simlab_cache", "simlab: load/save labs through the lab image cache", type="bool",
+                  default=True)
+
+
+def _use_cache(config: pytest.Config) -> bool:
+    return bool(config.getini("simlab_cache")) and not config.getoption("--simlab-no-cache")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,7 +75,7 @@ def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     from simlab.lab import Lab
 
     spec = spec_from_marker(request.node.get_closest_marker("simlab"))
-    with Lab(spec, workdir=tmp_path / "lab") as built:
+    with Lab(spec, workdir=tmp_path / "lab", cache=_use_cache(request.config)) as built:
         yield built
 
 
@@ -80,7 +95,7 @@ def shared_lab(request: pytest.FixtureRequest, _simlab_shared_labs: dict, tmp_pa
     spec = spec_from_marker(request.node.get_closest_marker("simlab"))
     key = spec.model_dump_json()
     if key not in _simlab_shared_labs:
-        built = Lab(spec, workdir=tmp_path_factory.mktemp("shared-lab")).start()
+        built = Lab(spec, workdir=tmp_path_factory.mktemp("shared-lab"), cache=_use_cache(request.config)).start()
         _simlab_shared_labs[key] = (built, built.snapshot())
     else:
         built, snap = _simlab_shared_labs[key]

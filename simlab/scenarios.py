@@ -260,7 +260,7 @@ def run_scenario(
     result = ScenarioResult(scenario.name, scenario.source, False, 0.0)
     cwd = str(base_dir or (Path(scenario.source).parent if scenario.source else Path.cwd()))
     try:
-        with Lab(scenario.lab_spec(seed)) as lab:
+        with Lab(scenario.lab_spec(seed), cache=True) as lab:  # SIMLAB_NO_CACHE=1 / --no-cache turn it off
             watch = expectations.Watch.start(lab, scenario.expect)
             for i, step in enumerate(scenario.steps, 1):
                 event_mark = lab.connect.eventlog.last_record_id()
