@@ -142,8 +142,10 @@ def capture(lab: Lab) -> dict[str, Any]:
         "directory": {"keys": list(keys), "sds": list(sds), "rows": rows},
         "state": {
             "dc": snap.dc, "tenant": tables(snap.tenant), "tenant_faults": snap.tenant_faults,
-            "audit": tables({"audit": list(snap.audit)}, minimum=1)["audit"], "connect_config": snap.connect_config,
-            "connect_running": snap.connect_running, "sync": tables(snap.sync), "gpo": list(snap.gpo),
+            "audit": tables({"audit": list(snap.audit)}, minimum=1)["audit"],
+            "connect_config": snap.connect_config,
+            "connect_running": snap.connect_running,
+            "sync": tables(_shared_exports(snap.sync)), "gpo": list(snap.gpo),
             "applied_faults": list(snap.applied_faults),
             "audit_ds_changes": dc.audit_directory_service_changes,
         },
@@ -157,7 +159,19 @@ def capture(lab: Lab) -> dict[str, Any]:
     }
 
 
-def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 3) -> Path:
+_SAME_AS_CONNECTOR_SPACE = "@connector_space"
+
+
+def _shared_exports(sync: dict[str, Any]) -> dict[str, Any]:
+    # After a sync, every exported object *is* its connector-space object: store it once.
+    exported, space = sync.get("_exported"), sync.get("connector_space")
+    if isinstance(exported, dict) and isinstance(space, dict) and exported.keys() == space.keys() \
+            and all(space[a] is o for a, o in exported.items()):
+        return {**sync, "_exported": _SAME_AS_CONNECTOR_SPACE}
+    return sync
+
+
+def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1) -> Path:
     """Write ``lab`` to ``path`` atomically (temp file + rename: concurrent writers never corrupt it).
 
     Raises :class:`ImageError` when the lab holds state an image cannot store (e.g. a pending
@@ -271,6 +285,9 @@ def apply_image(lab: Lab, data: dict[str, Any], progress: Callable[[int], None] 
         timers = _matching_timers(lab, data["clock"])
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise ImageError(f"the image is inconsistent: {exc}") from exc
+    sync = state["sync"]
+    if sync.get("_exported") == _SAME_AS_CONNECTOR_SPACE:
+        sync["_exported"] = dict(sync["connector_space"])
     snap = LabSnapshot(
         owner=id(lab.dc), taken_at=data["clock"]["now"], directory=entries, dc=state["dc"],
         tenant=state["tenant"], tenant_faults=state["tenant_faults"], audit=tuple(state["audit"]),

@@ -95,7 +95,8 @@ def shared_lab(request: pytest.FixtureRequest, _simlab_shared_labs: dict, tmp_pa
     spec = spec_from_marker(request.node.get_closest_marker("simlab"))
     key = spec.model_dump_json()
     if key not in _simlab_shared_labs:
-        built = Lab(spec, workdir=tmp_path_factory.mktemp("shared-lab"), cache=_use_cache(request.config)).start()
+        built = Lab(spec, workdir=tmp_path_factory.mktemp("shared-lab"),
+                    cache=_use_cache(request.config)).start()
         _simlab_shared_labs[key] = (built, built.snapshot())
     else:
         built, snap = _simlab_shared_labs[key]

@@ -62,7 +62,8 @@ def parse_entry(buf: bytes, start: int, end: int) -> tuple[str, dict[str, list[b
         parts = _children(buf, pa_start, pa_end)
         _, t_start, t_end = next(parts)
         _, v_start, v_end = next(parts)
-        attrs[buf[t_start:t_end].decode("utf-8").lower()] = [buf[s:e] for _, s, e in _children(buf, v_start, v_end)]
+        values = [buf[s:e] for _, s, e in _children(buf, v_start, v_end)]
+        attrs[buf[t_start:t_end].decode("utf-8").lower()] = values
     return buf[dn_start:dn_end].decode("utf-8"), attrs
 
 

@@ -317,7 +317,8 @@ class SyncEngine:
         return len(changed)
 
 
-def _object_from(dn: str, attrs: dict[str, list[bytes]], directory: DirectoryConnection) -> ConnectorObject | None:
+def _object_from(dn: str, attrs: dict[str, list[bytes]],
+                 directory: DirectoryConnection) -> ConnectorObject | None:
     """:meth:`SyncEngine._to_object` for the lean reader's ``{lowercase name: [raw values]}``."""
     guid, sid = attrs.get("objectguid"), attrs.get("objectsid")
     if not guid or not sid:
