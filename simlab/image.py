@@ -141,7 +141,8 @@ def capture(lab: Lab) -> dict[str, Any]:
     return {
         "directory": {"keys": list(keys), "sds": list(sds), "rows": rows},
         "state": {
-            "dc": snap.dc, "tenant": tables(snap.tenant), "tenant_faults": snap.tenant_faults,
+            "dc": snap.dc, "tenant_faults": snap.tenant_faults,
+            "tenant": tables({k: v for k, v in snap.tenant.items() if k not in _PROCESS_CACHES}),
             "audit": tables({"audit": list(snap.audit)}, minimum=1)["audit"],
             "connect_config": snap.connect_config,
             "connect_running": snap.connect_running,
@@ -160,6 +161,9 @@ def capture(lab: Lab) -> dict[str, Any]:
 
 
 _SAME_AS_CONNECTOR_SPACE = "@connector_space"
+#: Tenant state that only makes sense in the process that made it (tokens signed with that
+#: process's key): the loading process keeps its own.
+_PROCESS_CACHES = frozenset({"_token_cache"})
 
 
 def _shared_exports(sync: dict[str, Any]) -> dict[str, Any]:
