@@ -42,6 +42,7 @@ def serve_ready(users: int, cache_home: Path, *, no_cache: bool = False) -> dict
     """Start ``simlab serve``, time it to the endpoint line, read its RSS, stop it."""
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home), "PYTHONPATH": str(ROOT)}
     env.pop("SIMLAB_NO_CACHE", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # time a normal install: compiled modules are cached
     cmd = [*SIMLAB, "serve", "--users", str(users), *(["--no-cache"] if no_cache else [])]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -54,8 +54,6 @@ MAGIC = b"SIMLABIMG\n"
 FORMAT_VERSION = 1
 _HEADER_LEN = struct.Struct(">I")
 _MAX_HEADER = 64 * 1024
-#: Value lists stored once per distinct value and shared between entries (as provisioning does).
-_SHARED_LISTS = frozenset(("objectclass", "objectcategory"))
 
 
 class ImageError(Exception):
@@ -120,6 +118,10 @@ def capture(lab: Lab) -> dict[str, Any]:
     keys: dict[str, int] = {}
     sds: dict[bytes, int] = {}
     position: dict[UUID, int] = {}
+    # Value lists that entries share (provisioning shares objectClass, primaryGroupID, ... lists):
+    # stored once and referenced by number, so a loaded lab shares them exactly as the built one.
+    seen_lists: dict[int, tuple[list, list, int]] = {}  # id -> (the list, its first flat, position)
+    shared: list[list] = []
     rows = []
     for i, (_e, guid, dn, parent_guid, rdn_key, attrs, sd, oc) in enumerate(snap.directory):
         position[guid] = i
@@ -129,7 +131,17 @@ def capture(lab: Lab) -> dict[str, Any]:
             if index is None:
                 index = keys[key] = len(keys)
             flat.append(index)
-            flat.append(values)
+            seen = seen_lists.get(id(values))
+            if seen is None:
+                seen_lists[id(values)] = (values, flat, len(flat))  # holding the list keeps its id unique
+                flat.append(values)
+                continue
+            first_flat, at = seen[1], seen[2]
+            ref = first_flat[at]
+            if type(ref) is not int:  # second sighting: move the list to the shared table
+                ref = first_flat[at] = len(shared)
+                shared.append(values)
+            flat.append(ref)
         sd_index = sds.get(sd)
         if sd_index is None:
             sd_index = sds[sd] = len(sds)
@@ -139,7 +151,7 @@ def capture(lab: Lab) -> dict[str, Any]:
     timers = [[name, due] for name, due in clock.pending()]
     dc = lab.dc
     return {
-        "directory": {"keys": list(keys), "sds": list(sds), "rows": rows},
+        "directory": {"keys": list(keys), "sds": list(sds), "shared": shared, "rows": rows},
         "state": {
             "dc": snap.dc, "tenant_faults": snap.tenant_faults,
             "tenant": tables({k: v for k, v in snap.tenant.items() if k not in _PROCESS_CACHES}),
@@ -258,11 +270,19 @@ def load_image(path: str | Path, key: str) -> dict[str, Any]:
         raise ImageError(f"{name} is truncated ({len(payload)} of {info.payload_bytes} payload bytes)")
     if hashlib.sha256(payload).hexdigest() != info.payload_sha256:
         raise ImageError(f"{name} is corrupt (checksum mismatch)")
+    memo: dict[str, str] = {}
     try:
-        data = decode(zstandard.ZstdDecompressor().decompress(payload))
+        data = decode(zstandard.ZstdDecompressor().decompress(payload), memo)
     except (CodecError, zstandard.ZstdError) as exc:
         raise ImageError(f"{name} cannot be decoded: {exc}") from exc
     _check_shape(data, name)
+    # The tenant's lookup dicts hold the same ids and names as its users: one object each again.
+    tenant = data["state"].get("tenant")
+    if isinstance(tenant, dict):
+        for key, value in tenant.items():
+            if isinstance(value, dict) and value and all(type(v) is str for v in value.values()):
+                tenant[key] = {memo.setdefault(k, k) if type(k) is str else k: memo.setdefault(v, v)
+                               for k, v in value.items()}
     return data
 
 
@@ -311,17 +331,15 @@ def apply_image(lab: Lab, data: dict[str, Any], progress: Callable[[int], None] 
 
 def _entries(directory: dict[str, Any], progress: Callable[[int], None] | None) -> list[tuple]:
     keys = [sys.intern(k) for k in directory["keys"]]
-    sds = directory["sds"]
-    shared: dict[tuple, list] = {}
+    sds, shared = directory["sds"], directory["shared"]
     made: list[Entry] = []
     out = []
     for n, (guid_bytes, dn, parent, rdn_key, sd, oc, flat) in enumerate(directory["rows"]):
         attrs: dict[str, list] = {}
         for i in range(0, len(flat), 2):
-            key, values = keys[flat[i]], flat[i + 1]
-            if key in _SHARED_LISTS:
-                values = shared.setdefault((key, *values), values)
-            attrs[key] = values
+            values = flat[i + 1]
+            # An int is a reference to a list shared between entries (see capture()).
+            attrs[keys[flat[i]]] = shared[values] if type(values) is int else values
         guid = UUID(bytes=guid_bytes)
         parent_guid = made[parent].guid if parent >= 0 else None
         entry = Entry(guid, dn, None, attrs, {}, sds[sd], oc, rdn_key)

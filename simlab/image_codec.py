@@ -17,6 +17,7 @@ import dataclasses
 import enum
 import importlib
 import random
+import threading
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
@@ -100,12 +101,34 @@ def _encode_table(table: Table) -> msgpack.ExtType:
     return msgpack.ExtType(_TABLE, _pack([_name_of(cls), keys, counts, columns]))
 
 
+def share_strings(values: list[Any], memo: dict[str, str]) -> list[Any]:
+    """``values`` with equal strings (also inside dict values) made one object: a built lab passes
+    one string object around (a user's DN in the connector space, the tenant and the event log),
+    which a decoder would otherwise duplicate for each place it appears."""
+    if not values:
+        return values
+    first = values[0]
+    if type(first) is str:
+        return [memo.setdefault(v, v) if type(v) is str else v for v in values]
+    if type(first) is dict:
+        share = memo.setdefault
+        return [{share(k, k) if type(k) is str else k: share(v, v) if type(v) is str else v
+                 for k, v in d.items()} if type(d) is dict else d for d in values]
+    return values
+
+
+_LOCAL = threading.local()
+
+
 def _decode_table(data: bytes) -> Any:
     name, keys, counts, columns = _unpack(data)
     cls = _class_named(name)
     if not dataclasses.is_dataclass(cls) or len(columns) != len(_field_names(cls)):
         raise CodecError(f"{name!r} does not match the image's table")
-    cols = [c[1] if c[0] == 0 else [c[1][i] for i in c[2]] for c in columns]
+    memo = _LOCAL.memo
+    cols = [share_strings(c[1], memo) if c[0] == 0 else [c[1][i] for i in c[2]] for c in columns]
+    if keys is not None:
+        keys = share_strings(keys, memo)
     if _plain_init(cls):
         objects = list(map(cls, *cols))
     else:
@@ -275,14 +298,18 @@ def encode(value: Any) -> bytes:
         raise CodecError(str(exc)) from exc
 
 
-def decode(data: bytes) -> Any:
-    """Inverse of :func:`encode`; :class:`CodecError` (or ValueError) on anything unexpected."""
+def decode(data: bytes, memo: dict[str, str] | None = None) -> Any:
+    """Inverse of :func:`encode`; :class:`CodecError` on anything unexpected. Strings in tables
+    are shared through ``memo`` (see :func:`share_strings`; pass one to keep sharing after)."""
+    _LOCAL.memo = {} if memo is None else memo
     try:
         return _unpack(data)
     except CodecError:
         raise
-    except (msgpack.UnpackException, ValueError, TypeError, KeyError) as exc:
+    except (msgpack.UnpackException, ValueError, TypeError, KeyError, IndexError) as exc:
         raise CodecError(f"undecodable image data: {exc}") from exc
+    finally:
+        _LOCAL.memo = None
 
 
-__all__ = ["CodecError", "Table", "decode", "encode", "tables"]
+__all__ = ["CodecError", "Table", "decode", "encode", "share_strings", "tables"]
