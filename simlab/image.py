@@ -29,10 +29,12 @@ import dataclasses
 import functools
 import hashlib
 import heapq
+import io
+import itertools
 import json
 import struct
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +44,7 @@ import zstandard
 
 from fakes.ad.directory import Entry
 from simlab import __version__
-from simlab.image_codec import CodecError, decode, encode, tables
+from simlab.image_codec import CodecError, decode_stream, packer, tables
 from simlab.snapshot import LabSnapshot, restore_snapshot, take_snapshot
 
 if TYPE_CHECKING:
@@ -195,11 +197,21 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1) -> Path:
     """
     if any(name.startswith("sd-propagation") for name, _ in lab.clock.pending()):
         raise ImageError("the lab has a pending SD replication timer, which an image cannot hold")
+    # Payload: the directory head, one value per entry row, then the rest; packed and compressed
+    # as a stream, so neither side ever holds the whole uncompressed image.
+    data = capture(lab)
+    rows = data["directory"].pop("rows")
+    buffer = io.BytesIO()
     try:
-        raw = encode(capture(lab))
+        pack = packer().pack
+        with zstandard.ZstdCompressor(level=level).stream_writer(buffer, closefd=False) as out:
+            out.write(pack({**data.pop("directory"), "count": len(rows)}))
+            for row in rows:
+                out.write(pack(row))
+            out.write(pack(data))
     except CodecError as exc:
         raise ImageError(f"this lab cannot be saved as an image: {exc}") from exc
-    payload = zstandard.ZstdCompressor(level=level).compress(raw)
+    payload = buffer.getvalue()
     header = json.dumps({
         "format": FORMAT_VERSION, "simlab": __version__, "code": code_fingerprint(), "key": key,
         "payload_bytes": len(payload), "payload_sha256": hashlib.sha256(payload).hexdigest(),
@@ -272,9 +284,15 @@ def load_image(path: str | Path, key: str) -> dict[str, Any]:
         raise ImageError(f"{name} is corrupt (checksum mismatch)")
     memo: dict[str, str] = {}
     try:
-        data = decode(zstandard.ZstdDecompressor().decompress(payload), memo)
-    except (CodecError, zstandard.ZstdError) as exc:
-        raise ImageError(f"{name} cannot be decoded: {exc}") from exc
+        stream = decode_stream(zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload)), memo)
+        head = next(stream)
+        entries = _entries(head, itertools.islice(stream, int(head["count"])))
+        data = next(stream)
+        if next(stream, None) is not None:
+            raise ImageError(f"{name} has data after the lab image")
+        data["entries"] = entries
+    except (CodecError, zstandard.ZstdError, StopIteration, LookupError, TypeError, ValueError) as exc:
+        raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
     _check_shape(data, name)
     # The tenant's lookup dicts hold the same ids and names as its users: one object each again.
     tenant = data["state"].get("tenant")
@@ -288,23 +306,22 @@ def load_image(path: str | Path, key: str) -> dict[str, Any]:
 
 def _check_shape(data: Any, name: str) -> None:
     try:
-        ok = (isinstance(data, dict) and {"directory", "state", "logs", "clock", "marks"} <= data.keys()
-              and isinstance(data["directory"]["rows"], list))
+        ok = (isinstance(data, dict) and {"entries", "state", "logs", "clock", "marks"} <= data.keys()
+              and isinstance(data["state"], dict))
     except (KeyError, TypeError):
         ok = False
     if not ok:
         raise ImageError(f"{name} does not hold a lab image")
 
 
-def apply_image(lab: Lab, data: dict[str, Any], progress: Callable[[int], None] | None = None) -> None:
+def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     """Replace a skeleton lab's state with the image's (see the module docstring).
 
     The directory entries are built and validated before anything in ``lab`` changes, so an
     :class:`ImageError` leaves the skeleton as it was.
     """
-    directory, state = data["directory"], data["state"]
+    state, entries = data["state"], data["entries"]
     try:
-        entries = _entries(directory, progress)
         config = _with_live_endpoints(state["connect_config"], lab.connect.config)
         timers = _matching_timers(lab, data["clock"])
     except (KeyError, IndexError, TypeError, ValueError) as exc:
@@ -329,12 +346,13 @@ def apply_image(lab: Lab, data: dict[str, Any], progress: Callable[[int], None] 
     lab.build_mark, lab.event_mark = data["marks"]
 
 
-def _entries(directory: dict[str, Any], progress: Callable[[int], None] | None) -> list[tuple]:
-    keys = [sys.intern(k) for k in directory["keys"]]
-    sds, shared = directory["sds"], directory["shared"]
+def _entries(head: dict[str, Any], rows: Iterator[list]) -> list[tuple]:
+    """Entry objects (unattached) from the streamed rows, in the form Directory.restore takes."""
+    keys = [sys.intern(k) for k in head["keys"]]
+    sds, shared = head["sds"], head["shared"]
     made: list[Entry] = []
     out = []
-    for n, (guid_bytes, dn, parent, rdn_key, sd, oc, flat) in enumerate(directory["rows"]):
+    for guid_bytes, dn, parent, rdn_key, sd, oc, flat in rows:
         attrs: dict[str, list] = {}
         for i in range(0, len(flat), 2):
             values = flat[i + 1]
@@ -345,8 +363,8 @@ def _entries(directory: dict[str, Any], progress: Callable[[int], None] | None) 
         entry = Entry(guid, dn, None, attrs, {}, sds[sd], oc, rdn_key)
         made.append(entry)
         out.append((entry, guid, dn, parent_guid, rdn_key, attrs, sds[sd], oc))
-        if progress is not None and n % 10_000 == 9_999:
-            progress(10_000)
+    if len(out) != head["count"]:
+        raise ImageError(f"the image holds {len(out)} of its {head['count']} directory entries")
     return out
 
 

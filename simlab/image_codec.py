@@ -19,6 +19,7 @@ import importlib
 import random
 import threading
 from collections import deque
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -298,6 +299,25 @@ def encode(value: Any) -> bytes:
         raise CodecError(str(exc)) from exc
 
 
+def packer() -> msgpack.Packer:
+    """A reusable encoder for a stream of values (each ``packer().pack(v)`` is :func:`encode`)."""
+    return msgpack.Packer(default=_default, use_bin_type=True, strict_types=True)
+
+
+def decode_stream(stream: Any, memo: dict[str, str]) -> Iterator[Any]:
+    """The values packed one after another into the file-like ``stream`` (as :func:`decode` each)."""
+    _LOCAL.memo = memo
+    try:
+        yield from msgpack.Unpacker(stream, ext_hook=_ext_hook, raw=False, strict_map_key=False,
+                                    max_buffer_size=256 * 2**20)
+    except CodecError:
+        raise
+    except (msgpack.UnpackException, ValueError, TypeError, KeyError, IndexError) as exc:
+        raise CodecError(f"undecodable image data: {exc}") from exc
+    finally:
+        _LOCAL.memo = None
+
+
 def decode(data: bytes, memo: dict[str, str] | None = None) -> Any:
     """Inverse of :func:`encode`; :class:`CodecError` on anything unexpected. Strings in tables
     are shared through ``memo`` (see :func:`share_strings`; pass one to keep sharing after)."""
@@ -312,4 +332,4 @@ def decode(data: bytes, memo: dict[str, str] | None = None) -> Any:
         _LOCAL.memo = None
 
 
-__all__ = ["CodecError", "Table", "decode", "encode", "share_strings", "tables"]
+__all__ = ["CodecError", "Table", "decode", "decode_stream", "encode", "packer", "share_strings", "tables"]

@@ -259,7 +259,7 @@ class Lab(DirectoryAdmin, CloudActions):
         key = image_key(self.spec, apply_faults=self._apply_faults)
         if not load:
             return image_cache.Lookup(key, image_cache.image_path(key))
-        self._progress.phase("Looking up the lab image")
+        self._progress.phase("Reading the lab image")
         found = image_cache.lookup(key)
         self.cache_status, self.cache_message = found.status, found.message
         return found
@@ -272,10 +272,9 @@ class Lab(DirectoryAdmin, CloudActions):
             self._progress.phase("Saving the lab image")
             image_cache.store(self, found.key)
             return
-        rows = len(found.data["directory"]["rows"])
-        self._progress.phase("Loading the lab image", total=rows)
+        self._progress.phase("Loading the lab image")
         try:
-            apply_image(self, found.data, self._progress.advance)
+            apply_image(self, found.data)
         except ImageError as exc:
             self.cache_status = "rejected"
             self.cache_message = f"simlab: lab image rejected ({exc}); rebuilding the lab"
