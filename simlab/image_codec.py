@@ -110,6 +110,8 @@ def share_strings(values: list[Any], memo: dict[str, str]) -> list[Any]:
         return values
     first = values[0]
     if type(first) is str:
+        if len(first) > 120:
+            return values  # long texts (event messages) are each written once: hashing them buys nothing
         return [memo.setdefault(v, v) if type(v) is str else v for v in values]
     if type(first) is dict:
         share = memo.setdefault
