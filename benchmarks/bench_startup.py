@@ -136,8 +136,8 @@ def main() -> int:
     for n, row in results.items():
         slapd = row.get("slapd") or {}
         print(f"{int(n):>7} | {row['no_cache']['ready_s']:>10.2f} {row['no_cache']['rss_mib']:>5.0f} | "
-              f"{row['cold']['ready_s']:>11.2f} {row['cold']['rss_mib']:>5.0f} | {row['warm']['ready_s']:>7.2f} "
-              f"{row['warm']['rss_mib']:>5.0f} | {row['image_mib'] or 0:>9.1f} | "
+              f"{row['cold']['ready_s']:>11.2f} {row['cold']['rss_mib']:>5.0f} | "
+              f"{row['warm']['ready_s']:>7.2f} {row['warm']['rss_mib']:>5.0f} | {row['image_mib'] or 0:>9.1f} | "
               f"{slapd.get('ready_s', float('nan')):>7.2f} | {row.get('sync_ldap3_s', float('nan')):>12.2f} "
               f"{row.get('sync_lean_s', float('nan')):>11.2f}")
     if args.json:

@@ -6,6 +6,7 @@ import json
 import struct
 from pathlib import Path
 
+import msgpack
 import pytest
 
 from simlab import image_cache
@@ -165,9 +166,9 @@ def test_no_cache_switch_builds_and_saves_nothing(cache_home: Path, monkeypatch:
 
 
 def test_images_are_keyed_by_spec_seed_and_faults():
+    more_users = SPEC.population.model_copy(update={"users": 26})
     keys = {image_key(SPEC), image_key(SPEC.model_copy(update={"seed": 8})),
-            image_key(SPEC, apply_faults=False),
-            image_key(SPEC.model_copy(update={"population": SPEC.population.model_copy(update={"users": 26})}))}
+            image_key(SPEC, apply_faults=False), image_key(SPEC.model_copy(update={"population": more_users}))}
     assert len(keys) == 4
     assert image_key(LabSpec.model_validate(SPEC.model_dump())) == image_key(SPEC)  # normalised
 
@@ -180,10 +181,69 @@ def test_cache_list_and_clear(cache_home: Path):
     _image_file(cache_home)
     runner = CliRunner()
     assert runner.invoke(cli, ["cache", "path"]).output.strip() == str(cache_home)
-    listed = [json.loads(line) for line in runner.invoke(cli, ["cache", "list", "--json"]).output.splitlines()]
+    output = runner.invoke(cli, ["cache", "list", "--json"]).output
+    listed = [json.loads(line) for line in output.splitlines()]
     assert [(row["spec"], row["users"], row["usable"]) for row in listed] == [("lab", 25, True)]
     (cache_home / "junk.simlab-image").write_bytes(b"junk")
     text = runner.invoke(cli, ["cache", "list"]).output
     assert "unreadable: junk.simlab-image is not a simlab lab image" in text
     assert runner.invoke(cli, ["cache", "clear"]).output.startswith("removed 2 file(s)")
     assert image_cache.list_images() == []
+
+
+# -- the format is safe to load from a shared cache -------------------------------------------
+def _forge(path: Path, payload: bytes) -> None:
+    """Replace the payload and make the header's length and checksum match it (a crafted file)."""
+    import hashlib
+
+    import zstandard
+
+    body = zstandard.ZstdCompressor().compress(payload)
+    data = path.read_bytes()
+    (length,) = struct.unpack(">I", data[len(MAGIC):len(MAGIC) + 4])
+    path.write_bytes(data[:len(MAGIC) + 4 + length] + body)
+    _rewrite_header(path, payload_bytes=len(body), payload_sha256=hashlib.sha256(body).hexdigest())
+
+
+_DATACLASS_EXT = 9  # simlab.image_codec's extension code for a dataclass
+
+
+@pytest.mark.parametrize(("payload", "reason"), [
+    # An extension naming a callable outside simlab (what a pickle gadget would do).
+    (msgpack.packb(msgpack.ExtType(_DATACLASS_EXT, msgpack.packb(["os:system", ["echo pwned"]]))),
+     "'os:system' is not one simlab images may contain"),
+    # A simlab class that is not a plain data class.
+    (msgpack.packb(msgpack.ExtType(_DATACLASS_EXT, msgpack.packb(["simlab.lab:Lab", []]))),
+     "'simlab.lab:Lab' is not a dataclass"),
+    (b"\xc1 not msgpack", "cannot be decoded"),
+    (msgpack.packb({"keys": [], "sds": [], "shared": [], "count": 5}), "holds 0 of its 5 directory entries"),
+])
+def test_a_crafted_payload_is_refused_not_executed(cache_home, payload, reason):
+    path = _image_file(cache_home)
+    _forge(path, payload)
+    with Lab(SPEC, cache=True) as lab:
+        assert lab.cache_status == "rejected"
+        assert reason in lab.cache_message
+        assert len(lab.connect.sync.connector_space) >= 25
+
+
+def test_codec_refuses_to_store_foreign_objects():
+    from simlab.image_codec import CodecError
+
+    with pytest.raises(CodecError, match="cannot be stored"):
+        encode({"x": Path("/")})
+
+
+def test_concurrent_cold_builds_leave_one_good_image(cache_home: Path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("from simlab.lab import Lab; from simlab.spec import LabSpec\n"
+            f"Lab(LabSpec.model_validate({SPEC.model_dump(mode='json')!r}), cache=True).start().close()")
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ)) for _ in range(2)]
+    assert [p.wait(300) for p in procs] == [0, 0]
+    # One image, no temp files left behind.
+    assert [p.name for p in cache_home.iterdir()] == [f"{image_key(SPEC)}{image_cache.SUFFIX}"]
+    with Lab(SPEC, cache=True) as lab:
+        assert lab.cache_status == "hit"
