@@ -87,7 +87,8 @@ def slapd_ldif(users: int) -> tuple[str, str]:
             out.append(f"dn: {entry.dn}\nobjectClass: organizationalUnit\nou: {rdn_val}\n")
         elif entry.object_class == "user" and entry.first("sAMAccountName"):
             sam = entry.first("sAMAccountName")
-            lines = [f"dn: {entry.dn}", "objectClass: user", f"cn: {rdn_val}", f"sn: {entry.first('sn') or sam}",
+            lines = [f"dn: {entry.dn}", "objectClass: user", f"cn: {rdn_val}",
+                     f"sn: {entry.first('sn') or sam}",
                      f"sAMAccountName: {sam}", "userPassword: Winter2026!Lab"]
             if entry.first("userPrincipalName"):
                 lines.append(f"userPrincipalName: {entry.first('userPrincipalName')}")
@@ -137,7 +138,8 @@ def main() -> int:
         slapd = row.get("slapd") or {}
         print(f"{int(n):>7} | {row['no_cache']['ready_s']:>10.2f} {row['no_cache']['rss_mib']:>5.0f} | "
               f"{row['cold']['ready_s']:>11.2f} {row['cold']['rss_mib']:>5.0f} | "
-              f"{row['warm']['ready_s']:>7.2f} {row['warm']['rss_mib']:>5.0f} | {row['image_mib'] or 0:>9.1f} | "
+              f"{row['warm']['ready_s']:>7.2f} {row['warm']['rss_mib']:>5.0f} | "
+              f"{row['image_mib'] or 0:>9.1f} | "
               f"{slapd.get('ready_s', float('nan')):>7.2f} | {row.get('sync_ldap3_s', float('nan')):>12.2f} "
               f"{row.get('sync_lean_s', float('nan')):>11.2f}")
     if args.json:

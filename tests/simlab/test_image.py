@@ -168,7 +168,8 @@ def test_no_cache_switch_builds_and_saves_nothing(cache_home: Path, monkeypatch:
 def test_images_are_keyed_by_spec_seed_and_faults():
     more_users = SPEC.population.model_copy(update={"users": 26})
     keys = {image_key(SPEC), image_key(SPEC.model_copy(update={"seed": 8})),
-            image_key(SPEC, apply_faults=False), image_key(SPEC.model_copy(update={"population": more_users}))}
+            image_key(SPEC, apply_faults=False),
+            image_key(SPEC.model_copy(update={"population": more_users}))}
     assert len(keys) == 4
     assert image_key(LabSpec.model_validate(SPEC.model_dump())) == image_key(SPEC)  # normalised
 
