@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import importlib
+import io
 import random
 import threading
 from collections import deque
@@ -321,17 +322,11 @@ def decode_stream(stream: Any, memo: dict[str, str]) -> Iterator[Any]:
 
 
 def decode(data: bytes, memo: dict[str, str] | None = None) -> Any:
-    """Inverse of :func:`encode`; :class:`CodecError` on anything unexpected. Strings in tables
-    are shared through ``memo`` (see :func:`share_strings`; pass one to keep sharing after)."""
-    _LOCAL.memo = {} if memo is None else memo
-    try:
-        return _unpack(data)
-    except CodecError:
-        raise
-    except (msgpack.UnpackException, ValueError, TypeError, KeyError, IndexError) as exc:
-        raise CodecError(f"undecodable image data: {exc}") from exc
-    finally:
-        _LOCAL.memo = None
+    """Inverse of :func:`encode` (exactly one value); :class:`CodecError` on anything unexpected."""
+    values = list(decode_stream(io.BytesIO(data), {} if memo is None else memo))
+    if len(values) != 1:
+        raise CodecError(f"expected one value, found {len(values)}")
+    return values[0]
 
 
 __all__ = ["CodecError", "Table", "decode", "decode_stream", "encode", "packer", "share_strings", "tables"]
