@@ -53,18 +53,46 @@ def _children(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]
 
 
 def parse_entry(buf: bytes, start: int, end: int) -> tuple[str, dict[str, list[bytes]]]:
-    """A searchResEntry's content: objectName and its attributes (names lowercased, raw values)."""
-    elements = _children(buf, start, end)
-    _, dn_start, dn_end = next(elements)
-    _, attrs_start, attrs_end = next(elements)
-    attrs: dict[str, list[bytes]] = {}
-    for _, pa_start, pa_end in _children(buf, attrs_start, attrs_end):
-        parts = _children(buf, pa_start, pa_end)
-        _, t_start, t_end = next(parts)
-        _, v_start, v_end = next(parts)
-        values = [buf[s:e] for _, s, e in _children(buf, v_start, v_end)]
-        attrs[buf[t_start:t_end].decode("utf-8").lower()] = values
-    return buf[dn_start:dn_end].decode("utf-8"), attrs
+    """A searchResEntry's content: objectName and its attributes (names lowercased, raw values).
+
+    One flat pass (the hot loop of a big sync): short-form lengths inline, long ones via _header.
+    """
+    try:
+        _, length, pos = _header(buf, start)
+        dn = buf[pos:pos + length].decode("utf-8")
+        _, length, pos = _header(buf, pos + length)
+        attrs_end = pos + length
+        attrs: dict[str, list[bytes]] = {}
+        # Each element: PartialAttribute SEQUENCE, its type, its vals SET, then each value. The
+        # walk is flat: ``level`` says which of those the next TLV is (0, 1, 2, 3).
+        level, attribute_end, set_end, name, values = 0, 0, 0, "", []
+        while pos < attrs_end:
+            length = buf[pos + 1]
+            if length < 0x80:
+                pos += 2
+            else:
+                _, length, pos = _header(buf, pos)
+            if level == 3:  # a value
+                values.append(buf[pos:pos + length])
+                pos += length
+                if pos >= set_end:
+                    attrs[name] = values
+                    level, pos = 0, attribute_end
+            elif level == 0:  # PartialAttribute ::= SEQUENCE { type, vals SET OF value }
+                attribute_end, level = pos + length, 1
+            elif level == 1:
+                name = buf[pos:pos + length].decode("utf-8").lower()
+                pos, level = pos + length, 2
+            else:
+                set_end, values, level = pos + length, [], 3
+                if not length:  # an empty SET (not sent by AD, but legal BER)
+                    attrs[name] = values
+                    level, pos = 0, attribute_end
+    except IndexError as exc:
+        raise BerError("truncated searchResEntry") from exc
+    if pos > end:
+        raise BerError("searchResEntry longer than its message")
+    return dn, attrs
 
 
 def parse_done(buf: bytes, start: int, end: int) -> tuple[int, str]:
