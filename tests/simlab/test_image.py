@@ -248,3 +248,39 @@ def test_concurrent_cold_builds_leave_one_good_image(cache_home: Path):
     assert [p.name for p in cache_home.iterdir()] == [f"{image_key(SPEC)}{image_cache.SUFFIX}"]
     with Lab(SPEC, cache=True) as lab:
         assert lab.cache_status == "hit"
+
+
+# -- progress --------------------------------------------------------------------------------
+class _Terminal:
+    """A stand-in stderr that says it is a terminal and keeps what rich writes."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.text.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_shows_on_a_terminal_and_stays_silent_on_a_pipe(monkeypatch: pytest.MonkeyPatch, capfd):
+    import sys
+
+    from simlab.progress import build_progress
+
+    terminal, pipe = _Terminal(), sys.stderr
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with build_progress() as progress, Lab(SPEC, cache=True, progress=progress):
+        pass
+    shown = "".join(terminal.text)
+    assert "Building the directory" in shown or "Initial sync" in shown or "Saving the lab image" in shown
+    monkeypatch.setattr(sys, "stderr", pipe)
+    with build_progress() as progress, Lab(SPEC, cache=True, progress=progress) as lab:
+        assert lab.cache_status == "hit"
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""  # stderr is a pipe here: nothing extra
