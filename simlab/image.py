@@ -44,7 +44,7 @@ import zstandard
 
 from fakes.ad.directory import Entry
 from simlab import __version__
-from simlab.image_codec import CodecError, decode_stream, packer, tables
+from simlab.image_codec import CodecError, Table, check, decode, decode_stream, packer, tables
 from simlab.snapshot import LabSnapshot, restore_snapshot, take_snapshot
 
 if TYPE_CHECKING:
@@ -201,6 +201,12 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1) -> Path:
     # as a stream, so neither side ever holds the whole uncompressed image.
     data = capture(lab)
     rows = data["directory"].pop("rows")
+    # The Application log (two events per user after the initial sync) is decoded when first read.
+    application = data["logs"]["application"]
+    data["logs"]["application"] = {
+        "later": len(application.items if isinstance(application, Table) else application),
+        "packed": packer().pack(application),
+    }
     buffer = io.BytesIO()
     try:
         pack = packer().pack
@@ -294,6 +300,12 @@ def load_image(path: str | Path, key: str) -> dict[str, Any]:
     except (CodecError, zstandard.ZstdError, StopIteration, LookupError, TypeError, ValueError) as exc:
         raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
     _check_shape(data, name)
+    try:
+        later = data["logs"]["application"]
+        check(later["packed"])
+        int(later["later"])
+    except (CodecError, KeyError, TypeError, ValueError) as exc:
+        raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
     # The tenant's lookup dicts hold the same ids and names as its users: one object each again.
     tenant = data["state"].get("tenant")
     if isinstance(tenant, dict):
@@ -340,7 +352,8 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     lab.dc.audit_directory_service_changes = state["audit_ds_changes"]
     logs = data["logs"]
     lab.oplog.replace_records(logs["operations"])
-    lab.connect.eventlog.replace_records(logs["application"])
+    packed = logs["application"]["packed"]
+    lab.connect.eventlog.replace_records_later(int(logs["application"]["later"]), lambda: decode(packed))
     lab.dc.security_log.replace_records(logs["security"])
     _restore_clock(lab, timers, data["clock"]["now"])
     lab.build_mark, lab.event_mark = data["marks"]
