@@ -24,6 +24,7 @@ there after a cold build; ``--simlab-no-cache``, the ini option ``simlab_cache =
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ def _use_cache(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not _use_cache(config):
+        # Off for the whole session: also for labs the scenario runner and `simlab` subprocesses build.
+        os.environ["SIMLAB_NO_CACHE"] = "1"
     config.addinivalue_line("markers", "simlab(spec=None, faults=()): build the test's lab from this spec")
 
 
