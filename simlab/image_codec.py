@@ -18,6 +18,7 @@ import enum
 import importlib
 import io
 import random
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -76,16 +77,26 @@ def tables(state: dict[str, Any], minimum: int = 64) -> dict[str, Any]:
     return out
 
 
+def _plain(values: list[Any]) -> list[Any]:
+    """``[0, values]`` for a column whose strings the lab also holds elsewhere (so the decoder
+    shares them again), ``[2, values]`` when its strings are referenced only from here."""
+    sample = [v for v in values[:64] if type(v) is str]
+    # A string held by its object and by ``values`` (plus getrefcount's argument) has 3 references.
+    shared = not sample or any(sys.getrefcount(v) > 3 for v in sample)
+    return [0 if shared else 2, values]
+
+
 def _column(values: list[Any]) -> list[Any]:
-    """``[0, values]``, or ``[1, distinct, indexes]`` when values repeat (keyed by type too: 1 != True)."""
+    """``_plain(values)``, or ``[1, distinct, indexes]`` when values repeat (keyed by type too:
+    1 != True)."""
     try:
         if len(dict.fromkeys(values)) * 4 > len(values):  # cheap first look (may merge 1 and True)
-            return [0, values]
+            return _plain(values)
         distinct = dict.fromkeys((type(v), v) for v in values)
     except TypeError:  # unhashable values (dicts, lists)
-        return [0, values]
+        return _plain(values)
     if len(distinct) * 4 > len(values):
-        return [0, values]
+        return _plain(values)
     index = {key: i for i, key in enumerate(distinct)}
     return [1, [v for _, v in distinct], [index[(type(v), v)] for v in values]]
 
@@ -130,7 +141,8 @@ def _decode_table(data: bytes) -> Any:
     if not dataclasses.is_dataclass(cls) or len(columns) != len(_field_names(cls)):
         raise CodecError(f"{name!r} does not match the image's table")
     memo = _LOCAL.memo
-    cols = [share_strings(c[1], memo) if c[0] == 0 else [c[1][i] for i in c[2]] for c in columns]
+    cols = [share_strings(c[1], memo) if c[0] == 0 else c[1] if c[0] == 2 else [c[1][i] for i in c[2]]
+            for c in columns]
     if keys is not None:
         keys = share_strings(keys, memo)
     if _plain_init(cls):

@@ -12,6 +12,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+#: Phases a lab build reports (lookup, directory or skeleton, LDAP, initial sync, image save or load).
+_PHASES = 5
+
 
 class BuildProgress:
     """Phases of a lab build; the base class is silent (used off-terminal)."""
@@ -24,19 +27,33 @@ class BuildProgress:
 
 
 class _RichProgress(BuildProgress):
-    def __init__(self, progress: Any) -> None:
+    """One bar over the build's phases (each phase one step), the current phase as its label;
+    a phase with a ``total`` gets a second bar of its own."""
+
+    def __init__(self, progress: Any, phases: int) -> None:
         self._progress = progress
-        self._task: Any = None
+        self._overall = progress.add_task("Starting the lab", total=phases)
+        self._step: Any = None
+        self._started = False
 
     def phase(self, description: str, total: int | None = None) -> None:
-        if self._task is not None:
-            self._progress.update(self._task, completed=self._progress.tasks[-1].total or 1, total=
-                                  self._progress.tasks[-1].total or 1)
-        self._task = self._progress.add_task(description, total=total)
+        if self._started:
+            self._progress.advance(self._overall, 1)
+        self._started = True
+        self._progress.update(self._overall, description=description)
+        if self._step is not None:
+            self._progress.remove_task(self._step)
+            self._step = None
+        if total is not None:
+            self._step = self._progress.add_task(f"  {description}", total=total)
 
     def advance(self, amount: int = 1) -> None:
-        if self._task is not None:
-            self._progress.advance(self._task, amount)
+        if self._step is not None:
+            self._progress.advance(self._step, amount)
+
+    def finish(self) -> None:
+        task = self._progress.tasks[0]
+        self._progress.update(self._overall, description="Lab ready", completed=task.total)
 
 
 @contextlib.contextmanager
@@ -50,10 +67,9 @@ def build_progress(enabled: bool = True) -> Iterator[BuildProgress]:
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:
-        reporter = _RichProgress(progress)
+        reporter = _RichProgress(progress, phases=_PHASES)
         yield reporter
-        reporter.phase("Lab ready", total=1)
-        reporter.advance(1)
+        reporter.finish()
 
 
 __all__ = ["BuildProgress", "build_progress"]
