@@ -284,3 +284,14 @@ def test_progress_shows_on_a_terminal_and_stays_silent_on_a_pipe(monkeypatch: py
         assert lab.cache_status == "hit"
     out, err = capfd.readouterr()
     assert out == "" and err == ""  # stderr is a pipe here: nothing extra
+
+
+def test_a_lab_an_image_cannot_hold_is_served_and_not_saved(cache_home: Path, caplog):
+    # Two DCs: a DACL edit reaches the agent's DC by a replication timer (a closure, not data).
+    spec = LabSpec.model_validate({"domain": {"dcs": 2}, "faults": [
+        {"name": "inheritance-disabled", "params": {"user": "bob", "target": "ou"}}]})
+    with Lab(spec, cache=True) as lab:
+        assert any(name.startswith("sd-propagation") for name, _ in lab.clock.pending())
+        assert lab.user("bob").dn
+    assert "lab image not saved: the lab has a pending SD replication timer" in caplog.text
+    assert not list(cache_home.glob("*.simlab-image"))
