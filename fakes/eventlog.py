@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -51,7 +51,18 @@ class EventLog:
         self._clock = clock
         self.computer = computer
         self._events: list[Event] = []
+        # Records handed over undecoded (a lab image: 200k sync events at 100k users), decoded on
+        # first use; until then only their count is known. See replace_records_later().
+        self._later: Callable[[], Iterable[Event]] | None = None
+        self._later_count = 0
         self._lock = threading.Lock()
+
+    def _loaded(self) -> list[Event]:
+        """The record list, decoding records handed over for later first (hold the lock)."""
+        if self._later is not None:
+            later, self._later, self._later_count = self._later, None, 0
+            self._events[:0] = list(later())
+        return self._events
 
     def write(
         self,
@@ -67,7 +78,7 @@ class EventLog:
             raise ValueError(f"unknown event level {level!r}; expected one of {LEVELS}")
         with self._lock:
             event = Event(
-                record_id=len(self._events) + 1,
+                record_id=len(self._loaded()) + 1,
                 log=log,
                 event_id=event_id,
                 source=source,
@@ -93,7 +104,7 @@ class EventLog:
         """Events matching every given filter, oldest first."""
         ids = None if event_ids is None else set(event_ids)
         with self._lock:
-            events = list(self._events)
+            events = list(self._loaded())
         return [
             e
             for e in events
@@ -109,16 +120,40 @@ class EventLog:
         return iter(self.query())
 
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._events) + self._later_count
 
     def last_record_id(self) -> int:
         """A bookmark: pass it as ``after_record`` to see only newer events."""
         with self._lock:
-            return len(self._events)
+            return len(self._events) + self._later_count
 
     def clear(self) -> None:
         with self._lock:
+            self._later, self._later_count = None, 0
             self._events.clear()
+
+    def records(self) -> list[Event]:
+        """Every record in order (a copy): what a lab image or snapshot keeps."""
+        with self._lock:
+            return list(self._loaded())
+
+    def replace_records(self, events: Iterable[Event]) -> None:
+        """Make the log exactly ``events`` (record ids are positions, so they must run 1..n)."""
+        with self._lock:
+            self._later, self._later_count = None, 0
+            self._events[:] = events
+
+    def replace_records_later(self, count: int, load: Callable[[], Iterable[Event]]) -> None:
+        """:meth:`replace_records` with ``count`` records that ``load()`` returns when first needed."""
+        with self._lock:
+            self._events.clear()
+            self._later, self._later_count = load, count
+
+    def truncate(self, length: int) -> None:
+        """Drop every record after the first ``length`` (a snapshot restore's cut)."""
+        with self._lock:
+            if length < len(self._events) + self._later_count:
+                del self._loaded()[length:]
 
 
 def to_jsonl(events: Iterable[Event]) -> str:

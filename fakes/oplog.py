@@ -8,7 +8,7 @@ server access log: "wrote exactly these ACEs", "never sent unicodePwd over plain
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -97,3 +97,18 @@ class OperationLog:
     def clear(self) -> None:
         with self._lock:
             self._ops.clear()
+
+    def records(self) -> list[Operation]:
+        """Every operation in order (a copy): what a lab image or snapshot keeps."""
+        with self._lock:
+            return list(self._ops)
+
+    def replace_records(self, ops: Iterable[Operation]) -> None:
+        """Make the log exactly ``ops`` (``seq`` numbers are positions, so they must run 1..n)."""
+        with self._lock:
+            self._ops[:] = ops
+
+    def truncate(self, length: int) -> None:
+        """Drop every operation after the first ``length`` (a snapshot restore's cut)."""
+        with self._lock:
+            del self._ops[length:]

@@ -59,8 +59,9 @@ def _load_spec(spec: str | None, seed: int | None, users: int | None, faults: tu
 @click.option("--workdir", type=click.Path(file_okay=False), help="Where the CA and server files go.")
 @click.option("--endpoints-file", type=click.Path(dir_okay=False),
               help="Also write the JSON line here (default: endpoints.json in the workdir).")
+@click.option("--no-cache", is_flag=True, help="Build the lab from scratch (no lab image cache).")
 def serve(spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_non_loopback, ui,
-          workdir, endpoints_file) -> None:
+          workdir, endpoints_file, no_cache) -> None:
     """Start a lab and serve it until Ctrl-C, SIGTERM or `simlab stop`.
 
     Prints one JSON line of endpoints on stdout (and in --endpoints-file); on a terminal,
@@ -94,8 +95,12 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    with Lab(lab_spec, host=host, ldap_port=ldap_port, ldaps_port=ldaps_port, workdir=workdir,
-             standard_ports=standard_ports) as lab:
+    from simlab.progress import build_progress
+
+    with build_progress() as progress:
+        lab = Lab(lab_spec, host=host, ldap_port=ldap_port, ldaps_port=ldaps_port, workdir=workdir,
+                  standard_ports=standard_ports, cache=not no_cache, progress=progress).start()
+    with lab:
         graph = lab.serve_graph()
         # The lab's CA file outlives the Graph server's temporary copy: keep the lab's.
         endpoints: dict[str, Any] = {**graph.to_json(), **lab.endpoints(), **serve_facts(lab)}
@@ -147,8 +152,11 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_
 @click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first failing scenario.")
 @click.option("-n", "--numprocesses", "workers", type=click.IntRange(min=0), default=0,
               help="Run on N processes (pytest-xdist; 0 = in this process).")
-def run(paths, keyword, seed, json_out, junit, exitfirst, workers) -> None:
+@click.option("--no-cache", is_flag=True, help="Build every lab from scratch (no lab image cache).")
+def run(paths, keyword, seed, json_out, junit, exitfirst, workers, no_cache) -> None:
     """Run scenario files (or directories of them); exit 1 if any fails."""
+    if no_cache:
+        os.environ["SIMLAB_NO_CACHE"] = "1"  # the scenario runner's labs read it
     from rich.console import Console
     from rich.progress import Progress
 
@@ -614,8 +622,6 @@ def _admin_ldap(info: dict[str, Any]) -> Any:
     return ldap3.Connection(server, info["admin_dn"], info["admin_password"], auto_bind=True)
 
 
-cli.add_command(__import__("simlab.cli_acl", fromlist=["acl_group"]).acl_group)  # `simlab acl ...`
-
 #: True when the process is the ``simlab`` program itself (not a test calling ``cli``).
 _AS_PROGRAM = False
 
@@ -624,6 +630,14 @@ def main() -> None:
     global _AS_PROGRAM
     _AS_PROGRAM = True
     cli()
+
+
+# Command groups in their own modules, registered once the group exists (they import from here).
+from simlab.cli_acl import acl_group  # noqa: E402
+from simlab.cli_cache import cache_group  # noqa: E402
+
+cli.add_command(acl_group)  # `simlab acl ...`
+cli.add_command(cache_group)  # `simlab cache ...`
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -32,9 +33,25 @@ from simlab.gpo import DcPolicyGpo, DomainPolicyGpo, GpoRefresh
 from simlab.lab_admin import DirectoryAdmin
 from simlab.lab_types import Attempt, BindResult, LabError, Transport, UserRef
 from simlab.lab_users import CloudActions
+from simlab.progress import BuildProgress
 from simlab.spec import LabSpec
 
 __all__ = ["Attempt", "BindResult", "Lab", "LabError", "Transport", "UserRef"]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class _ImageUnusable(Exception):
+    """The cached image did not fit the rebuilt skeleton: build the lab the long way."""
 
 
 class Lab(DirectoryAdmin, CloudActions):
@@ -50,16 +67,26 @@ class Lab(DirectoryAdmin, CloudActions):
         workdir: str | Path | None = None,
         apply_faults: bool = True,
         standard_ports: bool = False,
+        cache: bool = False,
+        progress: BuildProgress | None = None,
     ) -> None:
         """``standard_ports=True`` serves LDAP on 389 and LDAPS on 636 of a loopback address of
         the lab's own (127.0.0.2, 127.0.0.3, ... the first where both are free); ``host`` and
-        the ports are then ignored."""
+        the ports are then ignored. ``cache=True`` loads the lab from its image in the image
+        cache when there is one and saves it there after a cold build (``SIMLAB_NO_CACHE=1``
+        overrides; see docs/images.md). ``progress`` reports the build's phases (see
+        :mod:`simlab.progress`)."""
         self.spec = spec or LabSpec()
         self._host, self._ldap_port, self._ldaps_port = host, ldap_port, ldaps_port
         self.standard_ports = standard_ports
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="simlab-"))
         self._apply_faults = apply_faults
+        self._cache = cache
+        self._progress = progress or BuildProgress()
+        #: "off", "hit" (loaded from an image), "miss" (built and saved) or "rejected" (bad image, rebuilt).
+        self.cache_status = "off"
+        self.cache_message = ""
         self._stack = contextlib.ExitStack()
         self.applied_faults: list[str] = []
         self.ldif_import: Any = None  # simlab.ldif.LdifImport when spec.directory seeded the lab
@@ -76,12 +103,30 @@ class Lab(DirectoryAdmin, CloudActions):
         if self.started:
             return self
         try:
-            self._build()
+            # Building/loading makes millions of long-lived objects: the cyclic GC would rescan the
+            # growing heap again and again (superlinear); refcounting still frees acyclic garbage.
+            with _gc_paused():
+                self._build_or_rebuild()
         except BaseException:
             self.close()
             raise
         self.started = True
         return self
+
+    def _build_or_rebuild(self) -> None:
+        try:
+            self._build()
+        except _ImageUnusable:
+            self._teardown()  # the skeleton could not take the image: build it properly
+            self._build(use_image=False)
+
+    def _teardown(self) -> None:
+        connect = getattr(self, "connect", None)
+        if connect is not None:
+            connect.stop_service()
+        self._stack.close()
+        self._stack = contextlib.ExitStack()
+        self.applied_faults = []
 
     def close(self) -> None:
         connect = getattr(self, "connect", None)
@@ -106,8 +151,12 @@ class Lab(DirectoryAdmin, CloudActions):
         self.applied_faults = []
         return self.start()
 
-    def _build(self) -> None:
+    def _build(self, *, use_image: bool = True) -> None:
         spec = self.spec
+        found = self._lookup_image(load=use_image)
+        image = found.data if found is not None else None
+        progress = self._progress
+        progress.phase("Building the directory" if image is None else "Building the lab skeleton")
         self.clock = SimClock()
         self.oplog = OperationLog(self.clock)
         self.ca = CertificateAuthority.create(f"simlab {spec.name} CA")
@@ -120,7 +169,7 @@ class Lab(DirectoryAdmin, CloudActions):
             dc_name=spec.domain.dc_name,
             clock=self.clock,
             seed=spec.seed,
-            users=spec.population.users,
+            users=0 if image is not None else spec.population.users,  # the image brings the population
             user_password=spec.population.password,
             ou_layout=layout,
             oplog=self.oplog,
@@ -140,6 +189,7 @@ class Lab(DirectoryAdmin, CloudActions):
         if spec.connect.tutorial_permissions:
             self.grant_tutorial_permissions()
         self.dc.sdprop.run()
+        progress.phase("Serving LDAP")
         self.ldap_endpoints: DcEndpoints = self._serve_dc()
         self.tenant = Tenant.create(
             domain=spec.domain.dns, clock=self.clock, seed=spec.seed, licence=spec.tenant.licence
@@ -168,6 +218,7 @@ class Lab(DirectoryAdmin, CloudActions):
             staging_mode=spec.connect.staging,
             writeback=WritebackOptions(policy_hints_oid=spec.connect.policy_hints_oid),
         )
+        progress.phase("Initial sync")
         self.connect.run_sync_cycle("Initial")
         if spec.connect.password_writeback:
             try:
@@ -189,6 +240,45 @@ class Lab(DirectoryAdmin, CloudActions):
                 apply_fault(self, ref.name, **ref.params)
         self.build_mark = self.oplog.mark()
         self.event_mark = self.connect.eventlog.last_record_id()
+        if found is not None:
+            self._finish_image(found)
+
+    # -- lab images (docs/images.md) ----------------------------------------------------------
+    def _lookup_image(self, *, load: bool) -> Any:
+        """The cache's answer for this spec (None when the cache is off); ``load=False`` only
+        names the file, so the build that follows overwrites it."""
+        from simlab import image_cache
+
+        if not self._cache or image_cache.disabled_by_env():
+            self.cache_status = "off"
+            return None
+        from simlab.image import image_key
+
+        key = image_key(self.spec, apply_faults=self._apply_faults)
+        if not load:
+            return image_cache.Lookup(key, image_cache.image_path(key))
+        self._progress.phase("Reading the lab image")
+        found = image_cache.lookup(key)
+        self.cache_status, self.cache_message = found.status, found.message
+        return found
+
+    def _finish_image(self, found: Any) -> None:
+        from simlab import image_cache
+        from simlab.image import ImageError, apply_image
+
+        if found.data is None:
+            self._progress.phase("Saving the lab image")
+            image_cache.store(self, found.key)
+            return
+        self._progress.phase("Loading the lab image")
+        try:
+            apply_image(self, found.data)
+        except ImageError as exc:
+            self.cache_status = "rejected"
+            self.cache_message = f"simlab: lab image rejected ({exc}); rebuilding the lab"
+            image_cache.log.warning(self.cache_message)
+            found.path.unlink(missing_ok=True)
+            raise _ImageUnusable from exc
 
     def _serve_dc(self) -> DcEndpoints:
         """Serve the DC on the asked address and ports, or on 389/636 of a free loopback address."""

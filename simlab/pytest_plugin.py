@@ -17,10 +17,15 @@ Marker:
 
 Each test gets its own lab, ports and temporary directory, so tests are independent and safe
 to run in parallel with pytest-xdist.
+
+Labs come from the lab image cache when it has their spec (docs/images.md) and are saved
+there after a cold build; ``--simlab-no-cache``, the ini option ``simlab_cache = false`` or
+``SIMLAB_NO_CACHE=1`` turn that off.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +33,21 @@ from typing import Any
 import pytest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--simlab-no-cache", action="store_true", default=False,
+                     help="simlab: build every lab from scratch (no lab image cache)")
+    parser.addini("simlab_cache", "simlab: load/save labs through the lab image cache", type="bool",
+                  default=True)
+
+
+def _use_cache(config: pytest.Config) -> bool:
+    return bool(config.getini("simlab_cache")) and not config.getoption("--simlab-no-cache")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if not _use_cache(config):
+        # Off for the whole session: also for labs the scenario runner and `simlab` subprocesses build.
+        os.environ["SIMLAB_NO_CACHE"] = "1"
     config.addinivalue_line(
         "markers", "simlab(spec=None, faults=(), standard_ports=False): build the test's lab from this spec"
     )
@@ -64,7 +83,8 @@ def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
     marker = request.node.get_closest_marker("simlab")
     standard = bool(marker.kwargs.get("standard_ports")) if marker is not None else False
-    with Lab(spec_from_marker(marker), workdir=tmp_path / "lab", standard_ports=standard) as built:
+    with Lab(spec_from_marker(marker), workdir=tmp_path / "lab", standard_ports=standard,
+             cache=_use_cache(request.config)) as built:
         yield built
 
 
@@ -84,7 +104,8 @@ def shared_lab(request: pytest.FixtureRequest, _simlab_shared_labs: dict, tmp_pa
     spec = spec_from_marker(request.node.get_closest_marker("simlab"))
     key = spec.model_dump_json()
     if key not in _simlab_shared_labs:
-        built = Lab(spec, workdir=tmp_path_factory.mktemp("shared-lab")).start()
+        built = Lab(spec, workdir=tmp_path_factory.mktemp("shared-lab"),
+                    cache=_use_cache(request.config)).start()
         _simlab_shared_labs[key] = (built, built.snapshot())
     else:
         built, snap = _simlab_shared_labs[key]

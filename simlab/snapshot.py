@@ -60,11 +60,16 @@ class SnapshotError(RuntimeError):
     """A snapshot that does not belong to this lab (another lab, or taken before a reset)."""
 
 
-def take_snapshot(lab: Lab) -> LabSnapshot:
-    """Copy everything mutable in ``lab`` (see the module docstring for what is and is not included)."""
+def take_snapshot(lab: Lab, *, copy: bool = True) -> LabSnapshot:
+    """Copy everything mutable in ``lab`` (see the module docstring for what is and is not included).
+
+    ``copy=False`` shares the live values instead (for a caller that serialises the snapshot at
+    once, such as :mod:`simlab.image`, while the lab stands still): much cheaper on big labs.
+    """
     dc, tenant, connect = lab.dc, lab.tenant, lab.connect
+    freeze = _freeze if copy else _share
     with dc.lock, tenant.lock:
-        directory = dc.directory.snapshot()
+        directory = dc.directory.snapshot(copy=copy)
         dc_state = {
             "usn": dc.usn, "next_rid": dc.next_rid, "rng": dc.rng.getstate(),
             "replication_delay": dc.replication_delay, "connector_dn": dc.connector_dn,
@@ -76,12 +81,12 @@ def take_snapshot(lab: Lab) -> LabSnapshot:
             taken_at=lab.clock.now(),
             directory=directory,
             dc=dc_state,
-            tenant=_freeze(tenant),
-            tenant_faults=_freeze(tenant.faults),
+            tenant=freeze(tenant),
+            tenant_faults=freeze(tenant.faults),
             audit=tuple(tenant.audit),
             connect_config=connect.config,
             connect_running=connect.service_running,
-            sync=_freeze(connect.sync),
+            sync=freeze(connect.sync),
             gpo=(lab.gpo.settings, lab.gpo.applied),
             dc_gpo=(lab.dc_gpo.settings, lab.dc_gpo.applied, dc.ldap_policy),
             applied_faults=tuple(lab.applied_faults),
@@ -89,13 +94,18 @@ def take_snapshot(lab: Lab) -> LabSnapshot:
         )
 
 
-def restore_snapshot(lab: Lab, snap: LabSnapshot) -> None:
-    """Put ``lab`` back to ``snap``; the snapshot stays valid and can be restored again."""
+def restore_snapshot(lab: Lab, snap: LabSnapshot, *, consume: bool = False) -> None:
+    """Put ``lab`` back to ``snap``; the snapshot stays valid and can be restored again.
+
+    ``consume=True`` hands the snapshot's values over without copying them (the snapshot must
+    not be used again): :mod:`simlab.image` restores a freshly decoded one this way.
+    """
     if not isinstance(snap, LabSnapshot) or snap.owner != id(lab.dc):
         raise SnapshotError("this snapshot was taken from another lab (or before Lab.reset rebuilt this one)")
     dc, tenant, connect = lab.dc, lab.tenant, lab.connect
+    thaw = _take_over if consume else _thaw
     with dc.lock, tenant.lock:
-        dc.directory.restore(snap.directory)
+        dc.directory.restore(snap.directory, copy=not consume)
         s = snap.dc
         dc.usn, dc.next_rid, dc.replication_delay = s["usn"], s["next_rid"], s["replication_delay"]
         dc.rng.setstate(s["rng"])
@@ -103,27 +113,28 @@ def restore_snapshot(lab: Lab, snap: LabSnapshot) -> None:
         dc.admin_password = s["admin_password"]
         if s["sdprop"] is not None:
             dc.sdprop.runs, dc.sdprop.ds_heuristics = s["sdprop"]
-        _thaw(tenant, snap.tenant)
-        _thaw(tenant.faults, snap.tenant_faults)
+        thaw(tenant, snap.tenant)
+        thaw(tenant.faults, snap.tenant_faults)
         _replace(tenant.audit, "_entries", list(snap.audit))
         lab.gpo.settings, lab.gpo.applied = snap.gpo
         lab.dc_gpo.settings, lab.dc_gpo.applied, dc.ldap_policy = snap.dc_gpo
         lab.applied_faults[:] = snap.applied_faults
-    _restore_connect(connect, snap)
+    _restore_connect(connect, snap, thaw)
     # Last: starting/stopping the service above writes 31015/31016, which the cut removes again.
+    # The logs number records by position (record_id = index + 1), so cutting the tail is enough.
     oplog_len, app_len, sec_len = snap.log_lengths
-    _truncate(lab.oplog, "_ops", oplog_len)
+    lab.oplog.truncate(oplog_len)
     if tenant.oplog is not None and tenant.oplog is not lab.oplog:
-        _truncate(tenant.oplog, "_ops", oplog_len)
-    _truncate(connect.eventlog, "_events", app_len)
-    _truncate(dc.security_log, "_events", sec_len)
+        tenant.oplog.truncate(oplog_len)
+    connect.eventlog.truncate(app_len)
+    dc.security_log.truncate(sec_len)
 
 
-def _restore_connect(connect: Any, snap: LabSnapshot) -> None:
+def _restore_connect(connect: Any, snap: LabSnapshot, thaw: Any) -> None:
     connect.writeback.close()  # cached binds were made with the credentials of the moment
     with connect._lock:
         connect._config = snap.connect_config
-        _thaw(connect.sync, snap.sync)
+        thaw(connect.sync, snap.sync)
     if snap.connect_running and not connect.service_running:
         connect.start_service()
     elif not snap.connect_running and connect.service_running:
@@ -137,13 +148,24 @@ def _freeze(obj: object) -> dict[str, Any]:
     return {k: _copy(v) for k, v in _state(obj).items() if k not in _SKIP}
 
 
-def _thaw(obj: object, saved: dict[str, Any]) -> None:
+def _share(obj: object) -> dict[str, Any]:
+    # Like _freeze, without copies (random generators still become their state).
+    return {k: RngState(v.getstate()) if isinstance(v, random.Random) else v
+            for k, v in _state(obj).items() if k not in _SKIP}
+
+
+def _take_over(obj: object, saved: dict[str, Any]) -> None:
+    _thaw(obj, saved, copy=False)
+
+
+def _thaw(obj: object, saved: dict[str, Any], copy: bool = True) -> None:
     for name, value in saved.items():
         current = getattr(obj, name, None)
-        if isinstance(current, random.Random) and isinstance(value, _RngState):
+        if isinstance(current, random.Random) and isinstance(value, RngState):
             current.setstate(value.state)
             continue
-        fresh = _copy(value)  # copy again: the snapshot must survive being restored twice
+        # Copy again: the snapshot must survive being restored twice (unless it is consumed).
+        fresh = _copy(value) if copy else value
         if isinstance(current, dict) and isinstance(fresh, dict):
             current.clear()
             current.update(fresh)
@@ -159,15 +181,17 @@ def _thaw(obj: object, saved: dict[str, Any]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class _RngState:
+class RngState:
+    """A :class:`random.Random`'s ``getstate()``, restored into the live generator."""
+
     state: object
 
 
 def _copy(value: Any) -> Any:
     """Containers copied (recursively), frozen values shared, mutable dataclasses deep-copied."""
     if isinstance(value, random.Random):
-        return _RngState(value.getstate())
-    if isinstance(value, _RngState):
+        return RngState(value.getstate())
+    if isinstance(value, RngState):
         return value
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
@@ -195,10 +219,4 @@ def _replace(log: Any, attr: str, values: list[Any]) -> None:
         getattr(log, attr)[:] = values
 
 
-def _truncate(log: Any, attr: str, length: int) -> None:
-    # The logs number records by position (record_id = index + 1), so cutting the tail is enough.
-    with log._lock:
-        del getattr(log, attr)[length:]
-
-
-__all__ = ["LabSnapshot", "SnapshotError", "restore_snapshot", "take_snapshot"]
+__all__ = ["LabSnapshot", "RngState", "SnapshotError", "restore_snapshot", "take_snapshot"]

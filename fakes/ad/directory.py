@@ -249,6 +249,11 @@ class Directory:
         self._by_dn[ndn] = entry
         self._by_exact_dn[dn] = entry
         self._by_guid[guid] = entry
+        self._index_new(entry, clean)
+        self._resolve_pending(entry, ndn)
+        return entry
+
+    def _index_new(self, entry: Entry, clean: dict[str, list]) -> None:
         # Only a handful of attributes are indexed or linked: visit those, not every attribute.
         # This is _index_values(add=True) unrolled, the per-entry cost of bulk provisioning.
         indexes = self._index
@@ -286,8 +291,6 @@ class Directory:
                     cur[entry] = None
                 elif cur is not entry:
                     index[k] = {cur: None, entry: None}
-        self._resolve_pending(entry, ndn)
-        return entry
 
     def _ndn_of(self, entry: Entry) -> str:
         # Provisioning adds many children to a few parents (one per OU, interleaved): remember
@@ -528,16 +531,24 @@ class Directory:
         return domain + "/" + "/".join(parts)
 
     # ------------------------------------------------------------------ snapshots
-    def snapshot(self) -> object:
-        """A copy of every entry's data (cheap relative to rebuilding a lab)."""
+    def snapshot(self, *, copy: bool = True) -> list[tuple]:
+        """A copy of every entry's data (cheap relative to rebuilding a lab), parents first.
+
+        Each item is ``(entry, guid, dn, parent guid or None, rdn_key, attrs, sd, object_class)``.
+        ``copy=False`` shares each entry's live ``attrs`` dict (for a caller that serialises it at once).
+        """
         return [
             (e, e.guid, e.dn, e.parent.guid if e.parent else None, e.rdn_key,
-             {k: list(v) for k, v in e.attrs.items()}, e.sd, e.object_class)
+             {k: list(v) for k, v in e.attrs.items()} if copy else e.attrs, e.sd, e.object_class)
             for e in self.walk()
         ]
 
-    def restore(self, snap: object) -> None:
-        """Return to a snapshot; the snapshot's Entry objects are reused, so references stay valid."""
+    def restore(self, snap: object, *, copy: bool = True) -> None:
+        """Return to a snapshot; the snapshot's Entry objects are reused, so references stay valid.
+
+        ``copy=False`` takes the snapshot's attribute dicts over as they are (a snapshot built
+        from a lab image, used once); the snapshot must then not be restored again.
+        """
         self._by_dn = {}
         self._by_exact_dn = {}
         self._by_guid = {}
@@ -546,20 +557,21 @@ class Directory:
         self._shared_keys = {}  # its pairs point into the old index dicts
         self._links = {a: {} for a in LINKED}
         self._pending = {a: {} for a in LINKED}
+        ndns: dict[Entry, str] = {}  # parents come first: a child's normalized DN extends its parent's
         for e, guid, dn, parent_guid, rdn_key, attrs, sd, oc in snap:  # type: ignore[attr-defined]
             parent = self._by_guid[parent_guid] if parent_guid else None
             e.dn, e.parent, e.rdn_key, e.sd, e.object_class = dn, parent, rdn_key, sd, oc
-            e.attrs = {k: list(v) for k, v in attrs.items()}
+            e.attrs = {k: list(v) for k, v in attrs.items()} if copy else attrs
             e.children = {}
             (parent.children if parent else self._roots)[rdn_key] = e
-            ndn = normalize_dn(dn)
+            parent_ndn = ndns.get(parent) if parent is not None else None
+            ndn = f"{rdn_key},{parent_ndn}" if parent_ndn is not None else normalize_dn(dn)
+            if oc != "user":
+                ndns[e] = ndn  # users rarely have children (normalized above if so): keep the map small
             self._by_dn[ndn] = e
             self._by_exact_dn[dn] = e
             self._by_guid[guid] = e
-            for attr in _WATCHED:
-                values = e.attrs.get(attr)
-                if values:
-                    self._index_values(e, attr, values, add=True)
+            self._index_new(e, e.attrs)
             self._resolve_pending(e, ndn)
 
     # ------------------------------------------------------------------ internals

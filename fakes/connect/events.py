@@ -13,6 +13,7 @@ Nothing outside this module spells an event message: writers call :func:`write_e
 
 from __future__ import annotations
 
+import functools
 import string
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,7 +43,7 @@ class EventDef:
 
     def placeholders(self) -> tuple[str, ...]:
         """Names of the ``{field}`` placeholders in the template, in order."""
-        return tuple(f for _, f, _, _ in string.Formatter().parse(self.template) if f)
+        return _placeholders(self.template)
 
     def render(self, **fields: object) -> str:
         """The message with placeholders filled; a missing field is an error, not a blank."""
@@ -50,6 +51,12 @@ class EventDef:
         if missing:
             raise KeyError(f"event {self.event_id} needs {missing}")
         return self.template.format(**fields)
+
+
+@functools.cache
+def _placeholders(template: str) -> tuple[str, ...]:
+    # Parsed once per template: an initial sync writes two events per user (656/657).
+    return tuple(f for _, f, _, _ in string.Formatter().parse(template) if f)
 
 
 _T = "TrackingId: {tracking_id}, "

@@ -16,6 +16,7 @@ from an optional ``password_source`` the lab wires in.
 from __future__ import annotations
 
 import base64
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from fakes.clock import SimClock, from_filetime
 from fakes.connect import events as ev
 from fakes.connect.config import ConnectConfig, DirectoryConnection
 from fakes.connect.ldapconn import connector_connection, first_int, first_text, raw, result_of
+from fakes.connect.ldapread import paged_search
 from fakes.eventlog import EventLog
 
 USER_FILTER = "(&(objectClass=user)(!(objectClass=computer)))"
@@ -47,7 +49,9 @@ SYNC_ATTRIBUTES = [
 ]
 #: sAMAccountName prefixes the default sync rules filter out (Connect's own accounts).
 _EXCLUDED_PREFIXES = ("msol_", "aad_", "sync_", "support_388945a0", "krbtgt")
-PAGE_SIZE = 1000
+PAGE_SIZE = 1000  # AD's default MaxPageSize: a bigger request is cut to 1000 per page anyway
+#: ``SIMLAB_SYNC_READER=ldap3`` selects the old ldap3-decoded import (for benchmarks/bench_startup.py).
+LDAP3_READER = "ldap3"
 
 
 class SyncError(Exception):
@@ -189,6 +193,12 @@ class SyncEngine:
             found: dict[str, ConnectorObject] = {}
             high = self._high_usn.get(directory.domain, 0)
             for base in bases:
+                if os.environ.get("SIMLAB_SYNC_READER") != LDAP3_READER:
+                    for obj in self._read_lean(conn, base, filt, directory):
+                        high = max(high, obj.usn)
+                        if in_ou_filter(obj.dn, directory.ou_filter):
+                            found[obj.anchor] = obj
+                    continue
                 entries = conn.extend.standard.paged_search(
                     base,
                     filt,
@@ -212,6 +222,21 @@ class SyncEngine:
             return found
         finally:
             conn.unbind()
+
+    def _read_lean(self, conn: ldap3.Connection, base: str, filt: str,
+                   directory: DirectoryConnection) -> list[ConnectorObject]:
+        objects = []
+        for item in paged_search(conn, base, filt, SYNC_ATTRIBUTES, PAGE_SIZE):
+            if isinstance(item[0], int):  # the final (resultCode, diagnosticMessage)
+                code, message = item  # type: ignore[misc]
+                if code not in (0, 32):
+                    raise SyncError(code, message)
+                continue
+            dn, attrs = item  # type: ignore[misc]
+            obj = _object_from(dn, attrs, directory)
+            if obj is not None:
+                objects.append(obj)
+        return objects
 
     @staticmethod
     def _to_object(entry: dict, directory: DirectoryConnection) -> ConnectorObject | None:
@@ -290,6 +315,42 @@ class SyncEngine:
                 self.tenant.set_password_hash(obj.anchor, password)
             ev.write_event(self.eventlog, 657, anchor=obj.anchor, dn=obj.dn, result="Success")
         return len(changed)
+
+
+def _object_from(dn: str, attrs: dict[str, list[bytes]],
+                 directory: DirectoryConnection) -> ConnectorObject | None:
+    """:meth:`SyncEngine._to_object` for the lean reader's ``{lowercase name: [raw values]}``."""
+    guid, sid = attrs.get("objectguid"), attrs.get("objectsid")
+    if not guid or not sid:
+        return None  # not readable by the connector account: invisible to sync
+
+    def text(name: str) -> str | None:
+        values = attrs.get(name)
+        return values[0].decode("utf-8") if values else None
+
+    def number(name: str) -> int:
+        try:
+            return int(attrs[name][0])
+        except (KeyError, IndexError, ValueError):
+            return 0
+
+    sam = text("samaccountname") or ""
+    uac = number("useraccountcontrol")
+    if not in_scope(sam, uac, (text("iscriticalsystemobject") or "").upper() == "TRUE"):
+        return None
+    return ConnectorObject(
+        anchor=base64.b64encode(guid[0]).decode("ascii"),
+        dn=text("distinguishedname") or dn,
+        sam_account_name=sam,
+        upn=text("userprincipalname") or f"{sam}@{directory.domain}",
+        display_name=text("displayname") or sam,
+        sid=sid_from_bytes(sid[0]),
+        enabled=not uac & 0x2,
+        mail=text("mail"),
+        pwd_last_set=number("pwdlastset"),
+        usn=number("usnchanged"),
+        domain=directory.domain,
+    )
 
 
 def _same_export(a: ConnectorObject, b: ConnectorObject) -> bool:

@@ -1,0 +1,151 @@
+"""Benchmark: how fast a served lab is ready, cold and from its image, next to slapd.
+
+For each size N (default 0, 1k, 10k, 100k seeded users) it measures, each in its own process:
+  * ``no-cache``: ``simlab serve --users N --no-cache``: process start -> the endpoint JSON line
+    on stdout (the lab is served and its initial sync done), and the server's RSS then (psutil);
+  * ``cold``: the same with an empty image cache (build + save the image);
+  * ``warm``: the same again (the lab comes from the image);
+  * the initial sync inside the build (``SyncReport.seconds`` of the build's "Initial" cycle), with
+    the old ldap3-decoded reader (``SIMLAB_SYNC_READER=ldap3``) and with the lean reader, for N >= 10k;
+  * slapd: ``slapadd`` of the same number of users/OUs (ad-lite schema, as bench_ldap.py) and
+    ``slapd`` start -> first successful bind.
+
+Run: ``python benchmarks/bench_startup.py [--sizes 0 1000 10000 100000] [--sync-sizes 10000 100000]
+[--json out.json]``. Slow at 100k (the ldap3 sync alone takes about a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from bench_ldap import start_slapd, stop  # noqa: E402  (sibling benchmark script)
+
+SIMLAB = [sys.executable, "-m", "simlab.cli"]
+
+
+def serve_ready(users: int, cache_home: Path, *, no_cache: bool = False) -> dict[str, float]:
+    """Start ``simlab serve``, time it to the endpoint line, read its RSS, stop it."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home), "PYTHONPATH": str(ROOT)}
+    env.pop("SIMLAB_NO_CACHE", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # time a normal install: compiled modules are cached
+    cmd = [*SIMLAB, "serve", "--users", str(users), *(["--no-cache"] if no_cache else [])]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    ready = time.perf_counter() - started
+    if not line.startswith("{"):
+        proc.kill()
+        raise RuntimeError(f"simlab serve failed: {proc.stderr.read() if proc.stderr else ''}")
+    rss = psutil.Process(proc.pid).memory_info().rss / 2**20
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return {"ready_s": ready, "rss_mib": rss}
+
+
+def initial_sync_seconds(users: int, reader: str) -> float:
+    """The build's own Initial sync cycle, in a fresh process with the given reader."""
+    code = ("from simlab.lab import Lab; from simlab.spec import LabSpec\n"
+            f"lab = Lab(LabSpec(population={{'users': {users}}})).start()\n"
+            "print(lab.connect.sync.history[0].seconds); lab.close()")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SIMLAB_SYNC_READER": reader, "SIMLAB_NO_CACHE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def slapd_ldif(users: int) -> tuple[str, str]:
+    """The provisioned directory's domain, OUs, containers and users as slapd LDIF (like bench_ldap)."""
+    from fakes.ad.provision import provision
+
+    dc = provision(users=users)
+    suffix = dc.domain_dn
+    out = [f"dn: {suffix}\nobjectClass: domain\ndc: {suffix.split(',')[0].split('=')[1]}\n"]
+    for entry in dc.directory.walk(dc.root()):
+        if entry is dc.root() or "CN=Configuration" in entry.dn:
+            continue
+        rdn_attr, rdn_val = entry.dn.split(",")[0].split("=", 1)
+        if entry.object_class == "organizationalUnit":
+            out.append(f"dn: {entry.dn}\nobjectClass: organizationalUnit\nou: {rdn_val}\n")
+        elif entry.object_class == "user" and entry.first("sAMAccountName"):
+            sam = entry.first("sAMAccountName")
+            lines = [f"dn: {entry.dn}", "objectClass: user", f"cn: {rdn_val}",
+                     f"sn: {entry.first('sn') or sam}",
+                     f"sAMAccountName: {sam}", "userPassword: Winter2026!Lab"]
+            if entry.first("userPrincipalName"):
+                lines.append(f"userPrincipalName: {entry.first('userPrincipalName')}")
+            out.append("\n".join(lines) + "\n")
+        elif rdn_attr.upper() == "CN" and entry.object_class == "container":
+            out.append(f"dn: {entry.dn}\nobjectClass: organizationalRole\ncn: {rdn_val}\n")
+    return "\n".join(out), suffix
+
+
+def slapd_start(users: int, workdir: Path) -> dict[str, float]:
+    ldif, suffix = slapd_ldif(users)
+    proc, _port, first_bind, load = start_slapd(ldif, suffix, workdir)
+    stop(proc)
+    return {"slapadd_s": load, "start_to_bind_s": first_bind, "ready_s": load + first_bind,
+            "entries": ldif.count("dn: ")}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[0, 1000, 10000, 100000])
+    ap.add_argument("--sync-sizes", type=int, nargs="*", default=[10000, 100000])
+    ap.add_argument("--no-slapd", action="store_true")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        for n in args.sizes:
+            row: dict[str, object] = {}
+            row["no_cache"] = serve_ready(n, Path(tmp) / f"none-{n}", no_cache=True)
+            cache = Path(tmp) / f"cache-{n}"
+            row["cold"] = serve_ready(n, cache)
+            row["warm"] = serve_ready(n, cache)
+            images = list((cache / "simlab").glob("*.simlab-image"))
+            row["image_mib"] = images[0].stat().st_size / 2**20 if images else None
+            if not args.no_slapd and shutil.which("slapd") and shutil.which("slapadd"):
+                work = Path(tmp) / f"slapd-{n}"
+                work.mkdir()
+                row["slapd"] = slapd_start(n, work)
+            if n in args.sync_sizes:
+                row["sync_ldap3_s"] = initial_sync_seconds(n, "ldap3")
+                row["sync_lean_s"] = initial_sync_seconds(n, "lean")
+            results[str(n)] = row
+            print(json.dumps({"users": n, **row}), file=sys.stderr)
+    print(f"{'users':>7} | {'no-cache s':>10} {'MiB':>5} | {'cold+save s':>11} {'MiB':>5} | {'warm s':>7} "
+          f"{'MiB':>5} | {'image MiB':>9} | {'slapd s':>7} | {'sync ldap3 s':>12} {'sync lean s':>11}")
+    for n, row in results.items():
+        slapd = row.get("slapd") or {}
+        print(f"{int(n):>7} | {row['no_cache']['ready_s']:>10.2f} {row['no_cache']['rss_mib']:>5.0f} | "
+              f"{row['cold']['ready_s']:>11.2f} {row['cold']['rss_mib']:>5.0f} | "
+              f"{row['warm']['ready_s']:>7.2f} {row['warm']['rss_mib']:>5.0f} | "
+              f"{row['image_mib'] or 0:>9.1f} | "
+              f"{slapd.get('ready_s', float('nan')):>7.2f} | {row.get('sync_ldap3_s', float('nan')):>12.2f} "
+              f"{row.get('sync_lean_s', float('nan')):>11.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

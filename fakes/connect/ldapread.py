@@ -1,0 +1,175 @@
+"""A lean paged-search reader for the sync engine's import: raw BER, only what sync needs.
+
+The agent still talks real LDAP (RFC 4511 over the ldap3 connection's socket, TLS and
+framing included, with the RFC 2696 / MS paged-results control): ldap3 encodes and sends the
+SearchRequest and splits the byte stream into LDAPMessages. What this module replaces is
+ldap3's generic response decoding, which turns every value into formatted Python objects
+through a case-insensitive dict and dominated a big initial sync (profile in docs/images.md).
+Here each searchResEntry becomes ``(dn, {lowercase attribute: [raw bytes, ...]})`` in one
+pass over the BER, which is all the sync rules read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import ldap3
+from ldap3.operation.search import search_operation
+from ldap3.protocol.rfc2696 import paged_search_control
+
+# BER tags (RFC 4511 section 4): LDAPMessage SEQUENCE, protocolOp [APPLICATION n], controls [0].
+_SEQUENCE, _INTEGER, _OCTETS, _ENUMERATED, _SET, _BOOLEAN = 0x30, 0x02, 0x04, 0x0A, 0x31, 0x01
+_SEARCH_ENTRY, _SEARCH_DONE, _SEARCH_REF, _CONTROLS = 0x64, 0x65, 0x73, 0xA0
+PAGED_RESULTS_OID = b"1.2.840.113556.1.4.319"
+
+
+class BerError(ValueError):
+    """A response the reader cannot parse (a protocol error, reported like one)."""
+
+
+def _header(buf: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, content length, content start) of the TLV at ``pos`` (definite lengths only, as LDAP)."""
+    try:
+        tag = buf[pos]
+        length = buf[pos + 1]
+        pos += 2
+        if length & 0x80:
+            count = length & 0x7F
+            length = int.from_bytes(buf[pos:pos + count], "big")
+            pos += count
+    except IndexError as exc:
+        raise BerError("truncated BER element") from exc
+    if pos + length > len(buf):
+        raise BerError("BER element longer than its message")
+    return tag, length, pos
+
+
+def _children(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+    pos = start
+    while pos < end:
+        tag, length, content = _header(buf, pos)
+        yield tag, content, content + length
+        pos = content + length
+
+
+def parse_entry(buf: bytes, start: int, end: int) -> tuple[str, dict[str, list[bytes]]]:
+    """A searchResEntry's content: objectName and its attributes (names lowercased, raw values).
+
+    One flat pass (the hot loop of a big sync): short-form lengths inline, long ones via _header.
+    """
+    try:
+        _, length, pos = _header(buf, start)
+        dn = buf[pos:pos + length].decode("utf-8")
+        _, length, pos = _header(buf, pos + length)
+        attrs_end = pos + length
+        attrs: dict[str, list[bytes]] = {}
+        # Each element: PartialAttribute SEQUENCE, its type, its vals SET, then each value. The
+        # walk is flat: ``level`` says which of those the next TLV is (0, 1, 2, 3).
+        level, attribute_end, set_end, name, values = 0, 0, 0, "", []
+        while pos < attrs_end:
+            length = buf[pos + 1]
+            if length < 0x80:
+                pos += 2
+            else:
+                _, length, pos = _header(buf, pos)
+            if level == 3:  # a value
+                values.append(buf[pos:pos + length])
+                pos += length
+                if pos >= set_end:
+                    attrs[name] = values
+                    level, pos = 0, attribute_end
+            elif level == 0:  # PartialAttribute ::= SEQUENCE { type, vals SET OF value }
+                attribute_end, level = pos + length, 1
+            elif level == 1:
+                name = buf[pos:pos + length].decode("utf-8").lower()
+                pos, level = pos + length, 2
+            else:
+                set_end, values, level = pos + length, [], 3
+                if not length:  # an empty SET (not sent by AD, but legal BER)
+                    attrs[name] = values
+                    level, pos = 0, attribute_end
+    except IndexError as exc:
+        raise BerError("truncated searchResEntry") from exc
+    if pos > end:
+        raise BerError("searchResEntry longer than its message")
+    return dn, attrs
+
+
+def parse_done(buf: bytes, start: int, end: int) -> tuple[int, str]:
+    """A searchResDone's (resultCode, diagnosticMessage)."""
+    elements = list(_children(buf, start, end))
+    code = int.from_bytes(buf[elements[0][1]:elements[0][2]], "big")
+    message = buf[elements[2][1]:elements[2][2]].decode("utf-8", "replace") if len(elements) > 2 else ""
+    return code, message
+
+
+def paged_cookie(buf: bytes, start: int, end: int) -> bytes:
+    """The paged-results cookie in a controls element (b"" when absent: the last page)."""
+    for _, c_start, c_end in _children(buf, start, end):
+        # Control ::= SEQUENCE { controlType, criticality BOOLEAN DEFAULT FALSE, controlValue OPTIONAL }
+        parts = list(_children(buf, c_start, c_end))
+        if not parts or buf[parts[0][1]:parts[0][2]] != PAGED_RESULTS_OID:
+            continue
+        value = next((p for p in parts[1:] if p[0] == _OCTETS), None)
+        if value is None:
+            return b""
+        # realSearchControlValue ::= SEQUENCE { size INTEGER, cookie OCTET STRING }
+        _, seq_length, seq_start = _header(buf, value[1])
+        inner = list(_children(buf, seq_start, seq_start + seq_length))
+        return buf[inner[1][1]:inner[1][2]] if len(inner) >= 2 else b""
+    return b""
+
+
+def paged_search(conn: ldap3.Connection, base: str, search_filter: str, attributes: list[str],
+                 page_size: int) -> Iterator[tuple[str, dict[str, list[bytes]]] | tuple[int, str]]:
+    """Yield ``(dn, attrs)`` for every entry of a paged SUBTREE search, then ``(resultCode, message)``.
+
+    Stops at the first page whose result is not success (the caller maps the code).
+    """
+    cookie = b""
+    strategy = conn.strategy
+    while True:
+        request = search_operation(base, search_filter, ldap3.SUBTREE, ldap3.DEREF_NEVER, attributes, 0, 0,
+                                   False, conn.auto_escape, conn.auto_encode, None, validator=None,
+                                   check_names=False)
+        message_id = conn.send("searchRequest", request, [paged_search_control(False, page_size, cookie)])
+        done: tuple[int, str] | None = None
+        cookie = b""
+        try:
+            while done is None:
+                messages = strategy.receiving()
+                if not messages:
+                    raise BerError("connection closed during the search")
+                for raw in messages:
+                    entry_or_done, cookie_here = _message(raw, message_id)
+                    if isinstance(entry_or_done, tuple) and isinstance(entry_or_done[0], int):
+                        done, cookie = entry_or_done, cookie_here  # type: ignore[assignment]
+                    elif entry_or_done is not None:
+                        yield entry_or_done
+        finally:
+            strategy._outstanding.pop(message_id, None)  # ldap3 keeps the request until a response is read
+        conn.result = {"result": done[0], "message": done[1], "type": "searchResDone"}
+        if done[0] != 0 or not cookie:
+            yield done
+            return
+
+
+def _message(raw: bytes, message_id: int) -> tuple[object, bytes]:
+    """(entry, b"") for a searchResEntry, ((code, message), cookie) for searchResDone, (None, b"") else."""
+    tag, length, start = _header(raw, 0)
+    if tag != _SEQUENCE:
+        raise BerError("an LDAPMessage must be a SEQUENCE")
+    elements = list(_children(raw, start, start + length))
+    if len(elements) < 2 or int.from_bytes(raw[elements[0][1]:elements[0][2]], "big") != message_id:
+        return None, b""
+    op_tag, op_start, op_end = elements[1]
+    if op_tag == _SEARCH_ENTRY:
+        return parse_entry(raw, op_start, op_end), b""
+    if op_tag == _SEARCH_DONE:
+        controls = next((e for e in elements[2:] if e[0] == _CONTROLS), None)
+        cookie = paged_cookie(raw, controls[1], controls[2]) if controls else b""
+        return parse_done(raw, op_start, op_end), cookie
+    return None, b""  # searchResRef: sync does not chase referrals
+
+
+__all__ = ["BerError", "paged_search", "parse_done", "parse_entry"]

@@ -1,0 +1,57 @@
+"""``simlab cache list|clear|path``: look after the lab image cache (docs/images.md)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.group("cache")
+def cache_group() -> None:
+    """The lab image cache ($XDG_CACHE_HOME/simlab): built labs saved for a fast start."""
+
+
+@cache_group.command("path")
+def cache_path() -> None:
+    """Print the cache folder."""
+    from simlab.image_cache import cache_dir
+
+    click.echo(str(cache_dir()))
+
+
+@cache_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per image.")
+def cache_list(as_json: bool) -> None:
+    """List the images: spec name, users, size, and whether this simlab can load them."""
+    from simlab.image import FORMAT_VERSION, ImageInfo, code_fingerprint
+    from simlab.image_cache import list_images
+
+    current = code_fingerprint()
+    for item in list_images():
+        if isinstance(item, ImageInfo):
+            usable = item.format == FORMAT_VERSION and item.code == current
+            row = {"file": item.path.name, "spec": item.spec_name, "users": item.users,
+                   "bytes": item.file_bytes, "simlab": item.simlab, "usable": usable}
+        else:
+            path, reason = item
+            row = {"file": path.name, "usable": False, "error": reason}
+        if as_json:
+            click.echo(json.dumps(row))
+        elif "error" in row:
+            click.echo(f"{row['file'][:16]}  unreadable: {row['error']}")
+        else:
+            state = "ok" if row["usable"] else "stale (other simlab code or format)"
+            click.echo(f"{row['file'][:16]}  {row['spec']:<16} {row['users']:>7} users "
+                       f"{row['bytes'] / 2**20:7.1f} MiB  {state}")
+
+
+@cache_group.command("clear")
+def cache_clear() -> None:
+    """Delete every image in the cache."""
+    from simlab.image_cache import cache_dir, clear
+
+    click.echo(f"removed {clear()} file(s) from {cache_dir()}")
+
+
+__all__ = ["cache_group"]

@@ -1,0 +1,420 @@
+"""Lab images: a built lab saved to one file and loaded back exactly (see docs/images.md).
+
+An image holds everything :func:`simlab.snapshot.take_snapshot` captures (every directory
+entry with its security descriptor, the DC's counters, the tenant, the Connect server's
+configuration and sync engine including the completed initial sync, the GPO model, the
+faults applied) plus what a snapshot leaves out: the full operation, Application and
+Security logs, the tenant audit log, and the clock with its timers.
+
+File layout (all integers big-endian)::
+
+    b"SIMLABIMG\\n"                      magic
+    u32 header length, header JSON      {"format", "simlab", "code", "key", "payload_bytes",
+                                         "payload_sha256", "compression", "spec_name", "users"}
+    payload                             zstd(msgpack(image dict)), see simlab.image_codec
+
+Reading checks, in order: magic, header, format version, simlab version and code fingerprint,
+the cache key, the payload length (truncation), its SHA-256, then decodes. Any failure is an
+:class:`ImageError` with a clear reason and nothing is applied to a lab (never half-loaded):
+the payload is fully decoded and validated before the first lab object is touched.
+
+Loading works on a *skeleton*: the lab is built from the same spec without the seeded
+population and its initial sync is over a near-empty directory (cheap), then the image's
+state replaces the skeleton's. Served endpoints, CA and ports are the new process's own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import heapq
+import io
+import itertools
+import json
+import struct
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import zstandard
+
+from fakes.ad.directory import Entry
+from simlab import __version__
+from simlab.image_codec import CodecError, Table, check, decode, decode_stream, packer, tables
+from simlab.snapshot import LabSnapshot, restore_snapshot, take_snapshot
+
+if TYPE_CHECKING:
+    from simlab.lab import Lab
+    from simlab.spec import LabSpec
+
+MAGIC = b"SIMLABIMG\n"
+#: Bump when the payload layout or the codec's extension codes change.
+FORMAT_VERSION = 1
+_HEADER_LEN = struct.Struct(">I")
+_MAX_HEADER = 64 * 1024
+
+
+class ImageError(Exception):
+    """An image that cannot be used (missing, corrupt, truncated, other version, other spec)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """The header of an image file (what ``simlab cache list`` shows)."""
+
+    path: Path
+    format: int
+    simlab: str
+    code: str
+    key: str
+    spec_name: str
+    users: int
+    payload_bytes: int
+    payload_sha256: str
+    file_bytes: int
+
+
+# --------------------------------------------------------------------------- identity
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 over simlab's and the fakes' source: an image from other code is never loaded.
+
+    The version number alone is not enough in a development checkout, where the code changes
+    under the same version.
+    """
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent
+    for package in ("fakes", "simlab"):
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def image_key(spec: LabSpec, *, apply_faults: bool = True) -> str:
+    """The cache key: a hash of the normalised spec (and a seeded LDIF's content), simlab's
+    version and code fingerprint, and the image format."""
+    normal = spec.model_dump(mode="json")
+    ldif_digest = None
+    if spec.directory is not None:
+        try:
+            ldif_digest = hashlib.sha256(Path(spec.directory.ldif).read_bytes()).hexdigest()
+        except OSError:
+            ldif_digest = "unreadable"  # the build will report the missing file itself
+    material = json.dumps(
+        {"spec": normal, "ldif": ldif_digest, "faults": apply_faults, "simlab": __version__,
+         "code": code_fingerprint(), "format": FORMAT_VERSION},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- save
+def capture(lab: Lab) -> dict[str, Any]:
+    """The image content of a started lab (values shared with the lab: encode it at once)."""
+    snap = take_snapshot(lab, copy=False)
+    keys: dict[str, int] = {}
+    sds: dict[bytes, int] = {}
+    position: dict[UUID, int] = {}
+    # Value lists that entries share (provisioning shares objectClass, primaryGroupID, ... lists):
+    # stored once and referenced by number, so a loaded lab shares them exactly as the built one.
+    seen_lists: dict[int, tuple[list, list, int]] = {}  # id -> (the list, its first flat, position)
+    shared: list[list] = []
+    rows = []
+    for i, (_e, guid, dn, parent_guid, rdn_key, attrs, sd, oc) in enumerate(snap.directory):
+        position[guid] = i
+        flat: list[Any] = []
+        for key, values in attrs.items():
+            index = keys.get(key)
+            if index is None:
+                index = keys[key] = len(keys)
+            flat.append(index)
+            seen = seen_lists.get(id(values))
+            if seen is None:
+                seen_lists[id(values)] = (values, flat, len(flat))  # holding the list keeps its id unique
+                flat.append(values)
+                continue
+            first_flat, at = seen[1], seen[2]
+            ref = first_flat[at]
+            if type(ref) is not int:  # second sighting: move the list to the shared table
+                ref = first_flat[at] = len(shared)
+                shared.append(values)
+            flat.append(ref)
+        sd_index = sds.get(sd)
+        if sd_index is None:
+            sd_index = sds[sd] = len(sds)
+        parent = position[parent_guid] if parent_guid is not None else -1
+        rows.append([guid.bytes, dn, parent, rdn_key, sd_index, oc, flat])
+    clock = lab.clock
+    timers = [[name, due] for name, due in clock.pending()]
+    dc = lab.dc
+    return {
+        "directory": {"keys": list(keys), "sds": list(sds), "shared": shared, "rows": rows},
+        "state": {
+            "dc": snap.dc, "tenant_faults": snap.tenant_faults,
+            "tenant": tables({k: v for k, v in snap.tenant.items() if k not in _PROCESS_CACHES}),
+            "audit": tables({"audit": list(snap.audit)}, minimum=1)["audit"],
+            "connect_config": snap.connect_config,
+            "connect_running": snap.connect_running,
+            "sync": tables(_shared_exports(snap.sync)), "gpo": list(snap.gpo),
+            "applied_faults": list(snap.applied_faults),
+            "audit_ds_changes": dc.audit_directory_service_changes,
+        },
+        "logs": tables({
+            "operations": lab.oplog.records(),
+            "application": lab.connect.eventlog.records(),
+            "security": dc.security_log.records(),
+        }, minimum=1),
+        "clock": {"now": clock.now(), "timers": timers},
+        "marks": [lab.build_mark, lab.event_mark],
+    }
+
+
+_SAME_AS_CONNECTOR_SPACE = "@connector_space"
+#: Tenant state that only makes sense in the process that made it (tokens signed with that
+#: process's key): the loading process keeps its own.
+_PROCESS_CACHES = frozenset({"_token_cache"})
+
+
+def _shared_exports(sync: dict[str, Any]) -> dict[str, Any]:
+    # After a sync, every exported object *is* its connector-space object: store it once.
+    exported, space = sync.get("_exported"), sync.get("connector_space")
+    if isinstance(exported, dict) and isinstance(space, dict) and exported.keys() == space.keys() \
+            and all(space[a] is o for a, o in exported.items()):
+        return {**sync, "_exported": _SAME_AS_CONNECTOR_SPACE}
+    return sync
+
+
+def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1) -> Path:
+    """Write ``lab`` to ``path`` atomically (temp file + rename: concurrent writers never corrupt it).
+
+    Raises :class:`ImageError` when the lab holds state an image cannot store (e.g. a pending
+    replication timer); the lab itself is untouched either way.
+    """
+    if any(name.startswith("sd-propagation") for name, _ in lab.clock.pending()):
+        raise ImageError("the lab has a pending SD replication timer, which an image cannot hold")
+    # Payload: the directory head, one value per entry row, then the rest; packed and compressed
+    # as a stream, so neither side ever holds the whole uncompressed image.
+    data = capture(lab)
+    rows = data["directory"].pop("rows")
+    # The Application log (two events per user after the initial sync) is decoded when first read.
+    application = data["logs"]["application"]
+    data["logs"]["application"] = {
+        "later": len(application.items if isinstance(application, Table) else application),
+        "packed": packer().pack(application),
+    }
+    buffer = io.BytesIO()
+    try:
+        pack = packer().pack
+        with zstandard.ZstdCompressor(level=level).stream_writer(buffer, closefd=False) as out:
+            out.write(pack({**data.pop("directory"), "count": len(rows)}))
+            for row in rows:
+                out.write(pack(row))
+            out.write(pack(data))
+    except CodecError as exc:
+        raise ImageError(f"this lab cannot be saved as an image: {exc}") from exc
+    payload = buffer.getvalue()
+    header = json.dumps({
+        "format": FORMAT_VERSION, "simlab": __version__, "code": code_fingerprint(), "key": key,
+        "payload_bytes": len(payload), "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "compression": "zstd", "spec_name": lab.spec.name, "users": lab.spec.population.users,
+    }).encode()
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{_unique()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(MAGIC + _HEADER_LEN.pack(len(header)) + header)
+            fh.write(payload)
+        tmp.replace(target)  # atomic on POSIX: readers see the old file or the whole new one
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _unique() -> str:
+    import os
+    import threading
+
+    return f"{os.getpid()}-{threading.get_ident()}"
+
+
+# --------------------------------------------------------------------------- load
+def read_info(path: str | Path) -> tuple[ImageInfo, int]:
+    """The header of ``path`` and where its payload starts; :class:`ImageError` if it is not an image."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(len(MAGIC) + _HEADER_LEN.size)
+            if len(head) < len(MAGIC) + _HEADER_LEN.size or not head.startswith(MAGIC):
+                raise ImageError(f"{p.name} is not a simlab lab image (bad magic)")
+            (length,) = _HEADER_LEN.unpack(head[len(MAGIC):])
+            if length > _MAX_HEADER:
+                raise ImageError(f"{p.name} has a corrupt header (length {length})")
+            header_bytes = fh.read(length)
+        size = p.stat().st_size
+    except OSError as exc:
+        raise ImageError(f"cannot read {p}: {exc.strerror or exc}") from exc
+    if len(header_bytes) < length:
+        raise ImageError(f"{p.name} is truncated (header cut short)")
+    try:
+        header = json.loads(header_bytes)
+        info = ImageInfo(p, int(header["format"]), str(header["simlab"]), str(header["code"]),
+                         str(header["key"]), str(header.get("spec_name", "")), int(header.get("users", 0)),
+                         int(header["payload_bytes"]), str(header["payload_sha256"]), size)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ImageError(f"{p.name} has a corrupt header ({exc})") from exc
+    return info, len(MAGIC) + _HEADER_LEN.size + length
+
+
+def load_image(path: str | Path, key: str) -> dict[str, Any]:
+    """Read, verify and decode an image written for ``key``; :class:`ImageError` on any mismatch."""
+    info, offset = read_info(path)
+    name = info.path.name
+    if info.format != FORMAT_VERSION:
+        raise ImageError(f"{name} has image format {info.format}, this simlab reads format {FORMAT_VERSION}")
+    if info.simlab != __version__ or info.code != code_fingerprint():
+        raise ImageError(f"{name} was written by another simlab version ({info.simlab}, code {info.code})")
+    if info.key != key:
+        raise ImageError(f"{name} was built from another spec (hash mismatch)")
+    with open(info.path, "rb") as fh:
+        fh.seek(offset)
+        payload = fh.read()
+    if len(payload) != info.payload_bytes:
+        raise ImageError(f"{name} is truncated ({len(payload)} of {info.payload_bytes} payload bytes)")
+    if hashlib.sha256(payload).hexdigest() != info.payload_sha256:
+        raise ImageError(f"{name} is corrupt (checksum mismatch)")
+    memo: dict[str, str] = {}
+    try:
+        stream = decode_stream(zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload)), memo)
+        head = next(stream)
+        entries = _entries(head, itertools.islice(stream, int(head["count"])))
+        data = next(stream)
+        if next(stream, None) is not None:
+            raise ImageError(f"{name} has data after the lab image")
+        data["entries"] = entries
+    except (CodecError, zstandard.ZstdError, StopIteration, LookupError, TypeError, ValueError) as exc:
+        raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
+    _check_shape(data, name)
+    try:
+        later = data["logs"]["application"]
+        check(later["packed"])
+        int(later["later"])
+    except (CodecError, KeyError, TypeError, ValueError) as exc:
+        raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
+    # The tenant's lookup dicts hold the same ids and names as its users: one object each again.
+    tenant = data["state"].get("tenant")
+    if isinstance(tenant, dict):
+        for key, value in tenant.items():
+            if isinstance(value, dict) and value and all(type(v) is str for v in value.values()):
+                tenant[key] = {memo.setdefault(k, k) if type(k) is str else k: memo.setdefault(v, v)
+                               for k, v in value.items()}
+    return data
+
+
+def _check_shape(data: Any, name: str) -> None:
+    try:
+        ok = (isinstance(data, dict) and {"entries", "state", "logs", "clock", "marks"} <= data.keys()
+              and isinstance(data["state"], dict))
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise ImageError(f"{name} does not hold a lab image")
+
+
+def apply_image(lab: Lab, data: dict[str, Any]) -> None:
+    """Replace a skeleton lab's state with the image's (see the module docstring).
+
+    The directory entries are built and validated before anything in ``lab`` changes, so an
+    :class:`ImageError` leaves the skeleton as it was.
+    """
+    state, entries = data["state"], data["entries"]
+    try:
+        config = _with_live_endpoints(state["connect_config"], lab.connect.config)
+        timers = _matching_timers(lab, data["clock"])
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise ImageError(f"the image is inconsistent: {exc}") from exc
+    sync = state["sync"]
+    if sync.get("_exported") == _SAME_AS_CONNECTOR_SPACE:
+        sync["_exported"] = dict(sync["connector_space"])
+    snap = LabSnapshot(
+        owner=id(lab.dc), taken_at=data["clock"]["now"], directory=entries, dc=state["dc"],
+        tenant=state["tenant"], tenant_faults=state["tenant_faults"], audit=tuple(state["audit"]),
+        connect_config=config, connect_running=state["connect_running"], sync=state["sync"],
+        gpo=tuple(state["gpo"]), applied_faults=tuple(state["applied_faults"]),
+        log_lengths=(len(lab.oplog), len(lab.connect.eventlog), len(lab.dc.security_log)),
+    )
+    restore_snapshot(lab, snap, consume=True)
+    lab.dc.audit_directory_service_changes = state["audit_ds_changes"]
+    logs = data["logs"]
+    lab.oplog.replace_records(logs["operations"])
+    packed = logs["application"]["packed"]
+    lab.connect.eventlog.replace_records_later(int(logs["application"]["later"]), lambda: decode(packed))
+    lab.dc.security_log.replace_records(logs["security"])
+    _restore_clock(lab, timers, data["clock"]["now"])
+    lab.build_mark, lab.event_mark = data["marks"]
+
+
+def _entries(head: dict[str, Any], rows: Iterator[list]) -> list[tuple]:
+    """Entry objects (unattached) from the streamed rows, in the form Directory.restore takes."""
+    keys = [sys.intern(k) for k in head["keys"]]
+    sds, shared = head["sds"], head["shared"]
+    made: list[Entry] = []
+    out = []
+    for guid_bytes, dn, parent, rdn_key, sd, oc, flat in rows:
+        attrs: dict[str, list] = {}
+        for i in range(0, len(flat), 2):
+            values = flat[i + 1]
+            # An int is a reference to a list shared between entries (see capture()).
+            attrs[keys[flat[i]]] = shared[values] if type(values) is int else values
+        guid = UUID(bytes=guid_bytes)
+        parent_guid = made[parent].guid if parent >= 0 else None
+        entry = Entry(guid, dn, None, attrs, {}, sds[sd], oc, rdn_key)
+        made.append(entry)
+        out.append((entry, guid, dn, parent_guid, rdn_key, attrs, sds[sd], oc))
+    if len(out) != head["count"]:
+        raise ImageError(f"the image holds {len(out)} of its {head['count']} directory entries")
+    return out
+
+
+def _with_live_endpoints(saved: Any, live: Any) -> Any:
+    """The image's Connect configuration, pointed at this process's DC endpoints and CA."""
+    by_domain = {d.domain.lower(): d for d in live.directories}
+    directories = []
+    for d in saved.directories:
+        now = by_domain.get(d.domain.lower())
+        if now is None:
+            raise ImageError(f"the image's Connect directory {d.domain} is not in the rebuilt lab")
+        directories.append(dataclasses.replace(d, host=now.host, ldap_port=now.ldap_port,
+                                               ldaps_port=now.ldaps_port, ca_file=now.ca_file))
+    return dataclasses.replace(saved, directories=tuple(directories))
+
+
+def _matching_timers(lab: Lab, saved: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """Pair the skeleton's live timers with the image's (by name); ImageError if they differ."""
+    wanted = sorted((str(name), due) for name, due in saved["timers"])
+    # The clock has no public "re-arm" API; this and _restore_clock are the places that reach in.
+    with lab.clock._lock:
+        live = sorted((t for t in lab.clock._timers if not t.cancelled), key=lambda t: t.name)
+    if [t.name for t in live] != [name for name, _ in wanted]:
+        raise ImageError(f"the rebuilt lab's timers {[t.name for t in live]} differ from the image's "
+                         f"{[name for name, _ in wanted]}")
+    return [(timer, due) for timer, (_, due) in zip(live, wanted, strict=True)]
+
+
+def _restore_clock(lab: Lab, timers: list[tuple[Any, Any]], now: Any) -> None:
+    """Put the clock at the image's time with its timers due when they were (no callbacks run)."""
+    clock = lab.clock
+    with clock._lock:
+        for timer, due in timers:
+            timer.due = due
+        heapq.heapify(clock._timers)
+        clock._now = now
+
+
+__all__ = ["FORMAT_VERSION", "ImageError", "ImageInfo", "apply_image", "capture", "code_fingerprint",
+           "image_key", "load_image", "read_info", "save_image"]

@@ -1,0 +1,366 @@
+"""A safe value codec for lab images: msgpack plus a closed set of extension types.
+
+Loading an image must be safe even when the file comes from a shared CI cache, so nothing
+here can name an arbitrary callable (unlike pickle). The only types that come back are
+msgpack's own (None, bool, int, float, str, bytes, list, dict), plus:
+
+* tuple, set, frozenset, deque, datetime, timedelta, UUID;
+* a :class:`random.Random` state (returned as :class:`simlab.snapshot.RngState`, never a live object);
+* dataclasses, enums and pydantic models **defined in simlab's own packages** (``fakes.*`` or
+  ``simlab.*``), rebuilt field by field without running arbitrary code: a class outside
+  those packages, or a name that does not resolve to such a class, is a :class:`CodecError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib
+import io
+import random
+import sys
+import threading
+from collections import deque
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgpack
+
+from simlab.snapshot import RngState
+
+_ALLOWED_PACKAGES = ("fakes.", "simlab.")
+
+# Extension type codes (part of the image format: changing one needs a FORMAT_VERSION bump).
+(_TUPLE, _SET, _FROZENSET, _DEQUE, _DATETIME, _TIMEDELTA, _UUID, _RNG, _DATACLASS, _ENUM, _MODEL,
+ _TABLE) = range(1, 13)
+
+
+class CodecError(ValueError):
+    """A value that cannot be stored in (or was not allowed back out of) an image."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Table:
+    """Marks a big list (or dict) whose values are all one dataclass, or all tuples of one
+    dataclass: stored column by column, a column of repeated values as its distinct values plus
+    indexes (shared again on load, which also saves memory), and rebuilt with one constructor
+    call per row. Decodes several times faster than one object at a time, back to the plain
+    list or dict."""
+
+    items: list[Any] | dict[Any, Any]
+
+
+def _table_class(values: Any) -> type | None:
+    """The one dataclass of ``values`` (or of the tuples in it), None if they are not uniform."""
+    first = next(iter(values))
+    grouped = type(first) is tuple
+    flat = (x for t in values for x in t) if grouped else iter(values)
+    head = next(flat, None)
+    if head is None or not dataclasses.is_dataclass(head):
+        return None
+    if grouped and not all(type(t) is tuple for t in values):
+        return None
+    cls = type(head)
+    return cls if all(type(v) is cls for v in flat) else None
+
+
+def tables(state: dict[str, Any], minimum: int = 64) -> dict[str, Any]:
+    """``state`` with each big uniform dataclass list/dict value wrapped in :class:`Table`."""
+    out = {}
+    for key, value in state.items():
+        values = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if values is not None and len(values) >= minimum and _table_class(values) is not None:
+            value = Table(value)
+        out[key] = value
+    return out
+
+
+def _plain(values: list[Any]) -> list[Any]:
+    """``[0, values]`` for a column whose strings the lab also holds elsewhere (so the decoder
+    shares them again), ``[2, values]`` when its strings are referenced only from here."""
+    sample = [v for v in values[:64] if type(v) is str]
+    # A string held by its object and by ``values`` (plus getrefcount's argument) has 3 references.
+    shared = not sample or any(sys.getrefcount(v) > 3 for v in sample)
+    return [0 if shared else 2, values]
+
+
+def _column(values: list[Any]) -> list[Any]:
+    """``_plain(values)``, or ``[1, distinct, indexes]`` when values repeat (keyed by type too:
+    1 != True)."""
+    try:
+        if len(dict.fromkeys(values)) * 4 > len(values):  # cheap first look (may merge 1 and True)
+            return _plain(values)
+        distinct = dict.fromkeys((type(v), v) for v in values)
+    except TypeError:  # unhashable values (dicts, lists)
+        return _plain(values)
+    if len(distinct) * 4 > len(values):
+        return _plain(values)
+    index = {key: i for i, key in enumerate(distinct)}
+    return [1, [v for _, v in distinct], [index[(type(v), v)] for v in values]]
+
+
+def _encode_table(table: Table) -> msgpack.ExtType:
+    items = table.items
+    values = list(items.values()) if isinstance(items, dict) else items
+    counts = None
+    if type(values[0]) is tuple:
+        counts = [len(t) for t in values]
+        values = [x for t in values for x in t]
+    cls = type(values[0])
+    columns = [_column([getattr(v, name) for v in values]) for name in _field_names(cls)]
+    keys = list(items) if isinstance(items, dict) else None
+    return msgpack.ExtType(_TABLE, _pack([_name_of(cls), keys, counts, columns]))
+
+
+def share_strings(values: list[Any], memo: dict[str, str]) -> list[Any]:
+    """``values`` with equal strings (also inside dict values) made one object: a built lab passes
+    one string object around (a user's DN in the connector space, the tenant and the event log),
+    which a decoder would otherwise duplicate for each place it appears."""
+    if not values:
+        return values
+    first = values[0]
+    if type(first) is str:
+        if len(first) > 120:
+            return values  # long texts (event messages) are each written once: hashing them buys nothing
+        return [memo.setdefault(v, v) if type(v) is str else v for v in values]
+    if type(first) is dict:
+        share = memo.setdefault
+        return [{share(k, k) if type(k) is str else k: share(v, v) if type(v) is str else v
+                 for k, v in d.items()} if type(d) is dict else d for d in values]
+    return values
+
+
+_LOCAL = threading.local()
+
+
+def _decode_table(data: bytes) -> Any:
+    name, keys, counts, columns = _unpack(data)
+    cls = _class_named(name)
+    if not dataclasses.is_dataclass(cls) or len(columns) != len(_field_names(cls)):
+        raise CodecError(f"{name!r} does not match the image's table")
+    memo = _LOCAL.memo
+    cols = [share_strings(c[1], memo) if c[0] == 0 else c[1] if c[0] == 2 else [c[1][i] for i in c[2]]
+            for c in columns]
+    if keys is not None:
+        keys = share_strings(keys, memo)
+    if _plain_init(cls):
+        objects = list(map(cls, *cols))
+    else:
+        objects = [_dataclass(cls, name, list(row)) for row in zip(*cols, strict=True)]
+    if counts is not None:
+        grouped, pos = [], 0
+        for n in counts:
+            grouped.append(tuple(objects[pos:pos + n]))
+            pos += n
+        objects = grouped
+    return objects if keys is None else dict(zip(keys, objects, strict=True))
+
+
+_PLAIN: dict[type, bool] = {}
+
+
+def _plain_init(cls: type) -> bool:
+    """Whether ``cls(*fields)`` only assigns fields (dataclass-generated __init__, no __post_init__)."""
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _PLAIN[cls] = (not hasattr(cls, "__post_init__")
+                               and all(f.init for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+                               and "__init__" in cls.__dict__)
+    return plain
+
+
+def _name_of(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+_CLASSES: dict[str, type] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _class_named(name: str) -> type:
+    cls = _CLASSES.get(name)
+    if cls is None:
+        cls = _CLASSES[name] = _resolve(name)
+    return cls
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    return names
+
+
+def _resolve(name: str) -> type:
+    module_name, _, qualname = name.partition(":")
+    if not module_name.startswith(_ALLOWED_PACKAGES) or not qualname:
+        raise CodecError(f"class {name!r} is not one simlab images may contain")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise CodecError(f"class {name!r} does not exist in this simlab version") from exc
+    if not isinstance(obj, type):
+        raise CodecError(f"{name!r} is not a class")
+    return obj
+
+
+def _pack(obj: Any) -> bytes:
+    return msgpack.packb(obj, default=_default, use_bin_type=True, strict_types=True)
+
+
+def _default(obj: Any) -> msgpack.ExtType:
+    """msgpack hook: encode the allowed non-native types (strict_types makes tuples come here)."""
+    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
+        return msgpack.ExtType(_TUPLE, _pack(list(obj)))
+    if isinstance(obj, frozenset):
+        return msgpack.ExtType(_FROZENSET, _pack(list(obj)))
+    if isinstance(obj, set):
+        return msgpack.ExtType(_SET, _pack(list(obj)))
+    if isinstance(obj, deque):
+        return msgpack.ExtType(_DEQUE, _pack(list(obj)))
+    if isinstance(obj, datetime):
+        return msgpack.ExtType(_DATETIME, obj.isoformat().encode())
+    if isinstance(obj, timedelta):
+        return msgpack.ExtType(_TIMEDELTA, _pack([obj.days, obj.seconds, obj.microseconds]))
+    if isinstance(obj, UUID):
+        return msgpack.ExtType(_UUID, obj.bytes)
+    if isinstance(obj, random.Random):
+        obj = RngState(obj.getstate())
+    if isinstance(obj, RngState):
+        version, internal, gauss = obj.state  # type: ignore[misc]
+        return msgpack.ExtType(_RNG, _pack([version, list(internal), gauss]))
+    if isinstance(obj, Table):
+        return _encode_table(obj)
+    cls = type(obj)
+    if not cls.__module__.startswith(_ALLOWED_PACKAGES):
+        raise CodecError(f"a {_name_of(cls)} cannot be stored in a lab image")
+    if isinstance(obj, enum.Enum):
+        return msgpack.ExtType(_ENUM, _pack([_name_of(cls), obj.value]))
+    if dataclasses.is_dataclass(obj):
+        # Positional, in field order: the code fingerprint in the header guarantees the same classes.
+        values = [getattr(obj, f) for f in _field_names(cls)]
+        return msgpack.ExtType(_DATACLASS, _pack([_name_of(cls), values]))
+    if hasattr(obj, "model_dump") and hasattr(cls, "model_validate"):
+        return msgpack.ExtType(_MODEL, _pack([_name_of(cls), obj.model_dump(mode="python")]))
+    raise CodecError(f"a {_name_of(cls)} cannot be stored in a lab image")
+
+
+def _unpack(data: bytes) -> Any:
+    return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False, strict_map_key=False)
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    if code == _TUPLE:
+        return tuple(_unpack(data))
+    if code == _SET:
+        return set(_unpack(data))
+    if code == _FROZENSET:
+        return frozenset(_unpack(data))
+    if code == _DEQUE:
+        return deque(_unpack(data))
+    if code == _DATETIME:
+        return datetime.fromisoformat(data.decode())
+    if code == _TIMEDELTA:
+        days, seconds, micro = _unpack(data)
+        return timedelta(days=days, seconds=seconds, microseconds=micro)
+    if code == _UUID:
+        return UUID(bytes=data)
+    if code == _RNG:
+        version, internal, gauss = _unpack(data)
+        return RngState((version, tuple(internal), gauss))
+    if code == _TABLE:
+        return _decode_table(data)
+    if code in (_DATACLASS, _ENUM, _MODEL):
+        name, payload = _unpack(data)
+        cls = _class_named(name)
+        if code == _ENUM:
+            if not issubclass(cls, enum.Enum):
+                raise CodecError(f"{name!r} is not an enum")
+            return cls(payload)
+        if code == _MODEL:
+            if not hasattr(cls, "model_validate"):
+                raise CodecError(f"{name!r} is not a pydantic model")
+            return cls.model_validate(payload)  # type: ignore[attr-defined]
+        return _dataclass(cls, name, payload)
+    raise CodecError(f"unknown extension type {code} in a lab image")
+
+
+def _dataclass(cls: type, name: str, values: list[Any]) -> Any:
+    if not dataclasses.is_dataclass(cls):
+        raise CodecError(f"{name!r} is not a dataclass")
+    names = _field_names(cls)
+    if len(values) != len(names):
+        raise CodecError(f"{name!r} has {len(names)} fields, the image {len(values)}")
+    # Rebuilt without __init__/__post_init__: the values were valid when saved, and nothing runs.
+    obj = object.__new__(cls)
+    if hasattr(obj, "__dict__"):
+        obj.__dict__.update(zip(names, values, strict=True))
+    else:
+        setter = object.__setattr__
+        for key, value in zip(names, values, strict=True):
+            setter(obj, key, value)
+    return obj
+
+
+def encode(value: Any) -> bytes:
+    """``value`` as msgpack bytes; :class:`CodecError` for a type images may not hold."""
+    try:
+        return _pack(value)
+    except (TypeError, OverflowError) as exc:  # msgpack's own refusal of a native type
+        raise CodecError(str(exc)) from exc
+
+
+def check(data: bytes) -> None:
+    """Validate ``data`` like :func:`decode` would (every class name, every table's shape) without
+    building the objects: for a value whose decoding is put off (a lab image's event log)."""
+    def hook(code: int, payload: bytes) -> Any:
+        if code in (_TABLE, _DATACLASS, _ENUM, _MODEL):
+            name, *rest = msgpack.unpackb(payload, ext_hook=hook, raw=False, strict_map_key=False)
+            cls = _class_named(name)
+            if code == _TABLE and not (dataclasses.is_dataclass(cls)
+                                       and len(rest[2]) == len(_field_names(cls))):
+                raise CodecError(f"{name!r} does not match the image's table")
+            return None
+        return _ext_hook(code, payload)
+
+    try:
+        msgpack.unpackb(data, ext_hook=hook, raw=False, strict_map_key=False)
+    except CodecError:
+        raise
+    except (msgpack.UnpackException, ValueError, TypeError, KeyError, IndexError) as exc:
+        raise CodecError(f"undecodable image data: {exc}") from exc
+
+
+def packer() -> msgpack.Packer:
+    """A reusable encoder for a stream of values (each ``packer().pack(v)`` is :func:`encode`)."""
+    return msgpack.Packer(default=_default, use_bin_type=True, strict_types=True)
+
+
+def decode_stream(stream: Any, memo: dict[str, str]) -> Iterator[Any]:
+    """The values packed one after another into the file-like ``stream`` (as :func:`decode` each)."""
+    _LOCAL.memo = memo
+    try:
+        yield from msgpack.Unpacker(stream, ext_hook=_ext_hook, raw=False, strict_map_key=False,
+                                    max_buffer_size=256 * 2**20)
+    except CodecError:
+        raise
+    except (msgpack.UnpackException, ValueError, TypeError, KeyError, IndexError) as exc:
+        raise CodecError(f"undecodable image data: {exc}") from exc
+    finally:
+        _LOCAL.memo = None
+
+
+def decode(data: bytes, memo: dict[str, str] | None = None) -> Any:
+    """Inverse of :func:`encode` (exactly one value); :class:`CodecError` on anything unexpected."""
+    values = list(decode_stream(io.BytesIO(data), {} if memo is None else memo))
+    if len(values) != 1:
+        raise CodecError(f"expected one value, found {len(values)}")
+    return values[0]
+
+
+__all__ = ["CodecError", "Table", "check", "decode", "decode_stream", "encode", "packer", "share_strings",
+           "tables"]

@@ -1,0 +1,78 @@
+"""The sync engine's lean LDAP reader reads exactly what the ldap3-decoded import read, over the wire."""
+
+from __future__ import annotations
+
+import pytest
+
+from fakes.connect.ldapconn import connector_connection
+from fakes.connect.ldapread import BerError, paged_search, parse_done, parse_entry
+from fakes.connect.sync import PAGE_SIZE, SYNC_ATTRIBUTES, USER_FILTER
+from simlab.lab import Lab
+from simlab.spec import LabSpec
+
+
+@pytest.fixture(scope="module")
+def lab():
+    spec = LabSpec.model_validate({"seed": 3, "population": {"users": 2 * PAGE_SIZE + 150}})
+    with Lab(spec) as built:
+        yield built
+
+
+def _initial(lab: Lab, monkeypatch: pytest.MonkeyPatch, reader: str) -> dict:
+    monkeypatch.setenv("SIMLAB_SYNC_READER", reader)
+    sync = lab.connect.sync
+    sync.connector_space.clear()
+    sync._high_usn.clear()
+    report = lab.connect.run_sync_cycle("Initial")
+    assert report.imported == len(sync.connector_space)
+    return dict(sync.connector_space)
+
+
+def test_lean_and_ldap3_readers_import_the_same_objects(lab: Lab, monkeypatch: pytest.MonkeyPatch):
+    lean = _initial(lab, monkeypatch, "lean")
+    old = _initial(lab, monkeypatch, "ldap3")
+    assert lean == old
+    assert len(lean) > 2 * PAGE_SIZE  # several pages, so the paged-results cookie was followed
+    alice = next(o for o in lean.values() if o.sam_account_name == "alice")
+    assert alice.upn == "alice@contoso.com" and alice.sid.startswith("S-1-5-21-") and alice.enabled
+
+
+def test_lean_reader_keeps_the_ou_filter_and_the_search_base(lab: Lab, monkeypatch: pytest.MonkeyPatch):
+    sales = f"OU=Sales,OU=Staff,{lab.dc.domain_dn}"
+    directory = lab.connect.config.directories[0]
+    conn = connector_connection(directory)
+    assert conn.bind()
+    try:
+        items = list(paged_search(conn, sales, USER_FILTER, SYNC_ATTRIBUTES, 100))
+    finally:
+        conn.unbind()
+    *entries, done = items
+    assert done == (0, "")
+    assert entries and all(dn.endswith("," + sales) for dn, _ in entries)
+    expected = [e.dn for e in lab.dc.directory.walk(lab.dc.directory.get(sales)) if e.object_class == "user"]
+    assert sorted(dn for dn, _ in entries) == sorted(expected)
+    _, attrs = entries[0]
+    assert set(attrs) <= {a.lower() for a in SYNC_ATTRIBUTES}
+    assert len(attrs["objectguid"][0]) == 16  # raw bytes, not text
+
+
+def test_a_refused_search_ends_with_its_result_code(lab: Lab):
+    directory = lab.connect.config.directories[0]
+    conn = connector_connection(directory)
+    assert conn.bind()
+    try:
+        items = list(paged_search(conn, f"OU=Nowhere,{lab.dc.domain_dn}", USER_FILTER, SYNC_ATTRIBUTES, 100))
+    finally:
+        conn.unbind()
+    code, message = items[-1]
+    assert code == 32 and message.startswith("0000208D")  # noSuchObject, with AD's diagnostic
+
+
+def test_ber_parsers_read_entries_and_reject_truncated_input():
+    entry = (b"\x04\x05cn=a1"  # objectName
+             b"\x30\x0c\x30\x0a\x04\x02cn\x31\x04\x04\x02a1")  # one attribute, one value
+    assert parse_entry(entry, 0, len(entry)) == ("cn=a1", {"cn": [b"a1"]})
+    done = b"\x0a\x01\x20\x04\x00\x04\x03bad"
+    assert parse_done(done, 0, len(done)) == (32, "bad")
+    with pytest.raises(BerError):
+        parse_entry(entry[:-3], 0, len(entry) - 3)
