@@ -35,6 +35,9 @@ def _sspr(page, base: str, upn: str):
 
 
 def _add_ace(page, principal: str, applies: str, permission: str) -> None:
+    # hx-boost swaps pages in place: wait for the Advanced Security page before looking up its form,
+    # or a loaded machine finds the previous page's "Principal" column instead.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Advanced Security Settings for")
     page.get_by_label("Principal").fill(principal)
     page.get_by_label("Applies to").select_option(label=applies)
     page.get_by_label("Permission", exact=True).select_option(label=permission)
