@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _served import stop_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMLAB = [sys.executable, "-m", "simlab.cli"]
@@ -27,12 +27,7 @@ def served(tmp_path_factory) -> Iterator[dict]:
     try:
         yield {**json.loads(proc.stdout.readline()), "env": env}
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail("simlab serve did not stop on SIGTERM")
+        stop_serve(proc)
 
 
 def run(served: dict, *args: str) -> subprocess.CompletedProcess:

@@ -6,14 +6,13 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-import pytest
+from _served import stop_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMLAB = [sys.executable, "-m", "simlab.cli"]
@@ -42,12 +41,7 @@ def served(
     try:
         yield json.loads(proc.stdout.readline()), env, proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail("simlab serve did not stop on SIGTERM")
+        stop_serve(proc)
 
 
 def test_run_reports_and_exits_by_result(tmp_path: Path):
