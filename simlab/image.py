@@ -161,6 +161,7 @@ def capture(lab: Lab) -> dict[str, Any]:
             "connect_config": snap.connect_config,
             "connect_running": snap.connect_running,
             "sync": tables(_shared_exports(snap.sync)), "gpo": list(snap.gpo),
+            "dc_gpo": list(snap.dc_gpo),
             "applied_faults": list(snap.applied_faults),
             "audit_ds_changes": dc.audit_directory_service_changes,
         },
@@ -345,7 +346,7 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
         owner=id(lab.dc), taken_at=data["clock"]["now"], directory=entries, dc=state["dc"],
         tenant=state["tenant"], tenant_faults=state["tenant_faults"], audit=tuple(state["audit"]),
         connect_config=config, connect_running=state["connect_running"], sync=state["sync"],
-        gpo=tuple(state["gpo"]), applied_faults=tuple(state["applied_faults"]),
+        gpo=tuple(state["gpo"]), dc_gpo=tuple(state["dc_gpo"]), applied_faults=tuple(state["applied_faults"]),
         log_lengths=(len(lab.oplog), len(lab.connect.eventlog), len(lab.dc.security_log)),
     )
     restore_snapshot(lab, snap, consume=True)

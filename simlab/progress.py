@@ -46,6 +46,8 @@ class _RichProgress(BuildProgress):
             self._step = None
         if total is not None:
             self._step = self._progress.add_task(f"  {description}", total=total)
+        # Draw each phase as it starts: a fast phase would otherwise fall between two auto-refreshes.
+        self._progress.refresh()
 
     def advance(self, amount: int = 1) -> None:
         if self._step is not None:
