@@ -243,10 +243,15 @@ class Lab(DirectoryAdmin, CloudActions):
         if not spec.connect.service_running:
             self.connect.stop_service()
         if self._apply_faults and spec.faults:
-            from simlab.faults import apply_fault
+            from simlab.faults import FaultError, apply_fault
 
             for ref in spec.faults:
-                apply_fault(self, ref.name, **ref.params)
+                try:
+                    apply_fault(self, ref.name, **ref.params)
+                except FaultError as err:
+                    # A spec the lab cannot be built from is a LabError, whatever step refused it
+                    # (e.g. graph-throttled before unlock-off: the portal answers the change 429).
+                    raise LabError(f"faults: {ref.name!r} could not be applied: {err}") from err
         self.build_mark = self.oplog.mark()
         self.event_mark = self.connect.eventlog.last_record_id()
         if found is not None:
