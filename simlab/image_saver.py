@@ -110,6 +110,10 @@ def _temp_path(target: Path, pid: int) -> Path:
 def _child(lab: Lab, key: str, target: Path) -> None:
     code = 1
     try:
+        # The parent's handlers (serve's "stop the lab") mean nothing here: Ctrl-C or a kill ends
+        # the child, and the parent's reaper removes its temp file.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.alarm(CHILD_DEADLINE_SECONDS)
         gc.disable()  # the same million-object heap as the build: no cyclic GC passes
         from simlab import image_cache
