@@ -20,6 +20,7 @@ import gc
 import os
 import signal
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,7 +96,10 @@ def save_in_background(lab: Lab, key: str) -> BackgroundSave:
     from simlab import image_cache
 
     target = image_cache.image_path(key)
-    with _lab_locks(lab):
+    with _lab_locks(lab), warnings.catch_warnings():
+        # Python 3.12+ warns that forking a threaded process may deadlock the child: the locks
+        # the child uses are held across the fork above, which is what makes it safe here.
+        warnings.simplefilter("ignore", DeprecationWarning)
         pid = os.fork()
     # Both processes leave the block above, so each releases its own copy of the locks.
     if pid == 0:  # the child: never returns
