@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from xml.sax.saxutils import escape
@@ -26,7 +26,13 @@ LEVELS = ("Information", "Warning", "Error", "Critical", "Audit Success", "Audit
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One event record, shaped like Event Viewer's columns plus the data fields."""
+    """One event record, shaped like Event Viewer's columns plus the data fields.
+
+    Stored compactly (an initial sync writes two events per user): the data fields are a
+    tuple of names shared by every event of a kind plus a tuple of values, and a catalogue
+    event keeps its message *template*, rendered from the data when :attr:`message` is read.
+    ``message`` and ``data`` read exactly as if they were stored.
+    """
 
     record_id: int
     log: str
@@ -35,13 +41,28 @@ class Event:
     level: str
     time: datetime
     computer: str
-    message: str
-    data: dict[str, str] = field(default_factory=dict)
+    #: The message, or its ``str.format`` template over the data fields when ``templated``.
+    text: str
+    keys: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    templated: bool = False
+
+    @property
+    def message(self) -> str:
+        """The message as Event Viewer shows it."""
+        if self.templated:
+            return self.text.format_map(dict(zip(self.keys, self.values, strict=True)))
+        return self.text
+
+    @property
+    def data(self) -> dict[str, str]:
+        """The EventData fields (a fresh dict)."""
+        return dict(zip(self.keys, self.values, strict=True))
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["time"] = self.time.isoformat()
-        return d
+        return {"record_id": self.record_id, "log": self.log, "event_id": self.event_id,
+                "source": self.source, "level": self.level, "time": self.time.isoformat(),
+                "computer": self.computer, "message": self.message, "data": self.data}
 
 
 class EventLog:
@@ -72,8 +93,14 @@ class EventLog:
         level: str,
         message: str,
         data: dict[str, str] | None = None,
+        *,
+        template: bool = False,
     ) -> Event:
-        """Append an event stamped with the simulated time and return it."""
+        """Append an event stamped with the simulated time and return it.
+
+        ``template=True``: ``message`` is a ``str.format`` template over ``data`` (all its
+        placeholders must be data fields), rendered when the message is read.
+        """
         if level not in LEVELS:
             raise ValueError(f"unknown event level {level!r}; expected one of {LEVELS}")
         with self._lock:
@@ -85,8 +112,10 @@ class EventLog:
                 level=level,
                 time=self._clock.now(),
                 computer=self.computer,
-                message=message,
-                data=dict(data or {}),
+                text=message,
+                keys=_shared_keys(tuple(data)) if data else (),
+                values=tuple(data.values()) if data else (),
+                templated=template,
             )
             self._events.append(event)
         return event
@@ -154,6 +183,14 @@ class EventLog:
         with self._lock:
             if length < len(self._events) + self._later_count:
                 del self._loaded()[length:]
+
+
+_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    # Every event of a kind has the same field names: one tuple for all of them.
+    return _KEYS.setdefault(keys, keys)
 
 
 def to_jsonl(events: Iterable[Event]) -> str:

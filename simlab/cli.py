@@ -99,7 +99,9 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_
 
     with build_progress() as progress:
         lab = Lab(lab_spec, host=host, ldap_port=ldap_port, ldaps_port=ldaps_port, workdir=workdir,
-                  standard_ports=standard_ports, cache=not no_cache, progress=progress).start()
+                  standard_ports=standard_ports, cache=not no_cache, progress=progress,
+                  # A cold build's image is written by a forked child while the lab serves.
+                  save_in_background=True).start()
     with lab:
         graph = lab.serve_graph()
         # The lab's CA file outlives the Graph server's temporary copy: keep the lab's.

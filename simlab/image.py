@@ -190,8 +190,10 @@ def _shared_exports(sync: dict[str, Any]) -> dict[str, Any]:
     return sync
 
 
-def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1) -> Path:
+def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Path | None = None) -> Path:
     """Write ``lab`` to ``path`` atomically (temp file + rename: concurrent writers never corrupt it).
+
+    ``tmp`` names the temporary file (default: one unique to this process and thread).
 
     Raises :class:`ImageError` when the lab holds state an image cannot store (e.g. a pending
     replication timer); the lab itself is untouched either way.
@@ -226,7 +228,7 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1) -> Path:
     }).encode()
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{_unique()}.tmp")
+    tmp = tmp or target.with_name(f".{target.name}.{_unique()}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(MAGIC + _HEADER_LEN.pack(len(header)) + header)
@@ -346,7 +348,8 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
         owner=id(lab.dc), taken_at=data["clock"]["now"], directory=entries, dc=state["dc"],
         tenant=state["tenant"], tenant_faults=state["tenant_faults"], audit=tuple(state["audit"]),
         connect_config=config, connect_running=state["connect_running"], sync=state["sync"],
-        gpo=tuple(state["gpo"]), dc_gpo=tuple(state["dc_gpo"]), applied_faults=tuple(state["applied_faults"]),
+        gpo=tuple(state["gpo"]), dc_gpo=tuple(state["dc_gpo"]),
+        applied_faults=tuple(state["applied_faults"]),
         log_lengths=(len(lab.oplog), len(lab.connect.eventlog), len(lab.dc.security_log)),
     )
     restore_snapshot(lab, snap, consume=True)

@@ -63,10 +63,10 @@ def lookup(key: str) -> Lookup:
         return Lookup(key, path, status="rejected", message=message)
 
 
-def store(lab: Lab, key: str) -> Path | None:
+def store(lab: Lab, key: str, *, tmp: Path | None = None) -> Path | None:
     """Save a freshly built lab under ``key``; a lab that cannot be imaged is only reported."""
     try:
-        return save_image(lab, image_path(key), key)
+        return save_image(lab, image_path(key), key, tmp=tmp)
     except (ImageError, OSError) as exc:
         log.warning("simlab: lab image not saved: %s", exc)
         return None

@@ -69,13 +69,16 @@ class Lab(DirectoryAdmin, CloudActions):
         standard_ports: bool = False,
         cache: bool = False,
         progress: BuildProgress | None = None,
+        save_in_background: bool = False,
     ) -> None:
         """``standard_ports=True`` serves LDAP on 389 and LDAPS on 636 of a loopback address of
         the lab's own (127.0.0.2, 127.0.0.3, ... the first where both are free); ``host`` and
         the ports are then ignored. ``cache=True`` loads the lab from its image in the image
         cache when there is one and saves it there after a cold build (``SIMLAB_NO_CACHE=1``
         overrides; see docs/images.md). ``progress`` reports the build's phases (see
-        :mod:`simlab.progress`)."""
+        :mod:`simlab.progress`). ``save_in_background=True`` writes a cold build's image from a
+        forked child after :meth:`start` returns (the lab is ready at once; see
+        :attr:`image_save`); without ``fork`` it saves before returning, as by default."""
         self.spec = spec or LabSpec()
         self._host, self._ldap_port, self._ldaps_port = host, ldap_port, ldaps_port
         self.standard_ports = standard_ports
@@ -87,6 +90,9 @@ class Lab(DirectoryAdmin, CloudActions):
         #: "off", "hit" (loaded from an image), "miss" (built and saved) or "rejected" (bad image, rebuilt).
         self.cache_status = "off"
         self.cache_message = ""
+        self._save_in_background = save_in_background
+        #: The background image save (simlab.image_saver.BackgroundSave) of a cold build, if any.
+        self.image_save: Any = None
         self._stack = contextlib.ExitStack()
         self.applied_faults: list[str] = []
         self.ldif_import: Any = None  # simlab.ldif.LdifImport when spec.directory seeded the lab
@@ -129,6 +135,9 @@ class Lab(DirectoryAdmin, CloudActions):
         self.applied_faults = []
 
     def close(self) -> None:
+        if self.image_save is not None:
+            self.image_save.cancel()  # a lab stopped during its save leaves no partial file
+            self.image_save = None
         connect = getattr(self, "connect", None)
         if connect is not None:
             connect.stop_service()
@@ -234,10 +243,15 @@ class Lab(DirectoryAdmin, CloudActions):
         if not spec.connect.service_running:
             self.connect.stop_service()
         if self._apply_faults and spec.faults:
-            from simlab.faults import apply_fault
+            from simlab.faults import FaultError, apply_fault
 
             for ref in spec.faults:
-                apply_fault(self, ref.name, **ref.params)
+                try:
+                    apply_fault(self, ref.name, **ref.params)
+                except FaultError as err:
+                    # A spec the lab cannot be built from is a LabError, whatever step refused it
+                    # (e.g. graph-throttled before unlock-off: the portal answers the change 429).
+                    raise LabError(f"faults: {ref.name!r} could not be applied: {err}") from err
         self.build_mark = self.oplog.mark()
         self.event_mark = self.connect.eventlog.last_record_id()
         if found is not None:
@@ -267,6 +281,11 @@ class Lab(DirectoryAdmin, CloudActions):
         from simlab.image import ImageError, apply_image
 
         if found.data is None:
+            from simlab.image_saver import can_fork, save_in_background
+
+            if self._save_in_background and can_fork():
+                self.image_save = save_in_background(self, found.key)
+                return
             self._progress.phase("Saving the lab image")
             image_cache.store(self, found.key)
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fakes.graph import sspr
-from fakes.graph.errors import SsprError
+from fakes.graph.errors import SsprCode, SsprError
 from simlab.lab_types import Attempt, LabError
 
 
@@ -78,5 +78,7 @@ class CloudActions:
         op = sspr.admin_reset(self.tenant, self.tenant.admin_upn, self._tenant_user(user), new_password)
         if op.status == "succeeded":
             return Attempt(True)
-        name, _, message = op.detail.partition(": ")
-        return Attempt(False, name, message)
+        # The operation reports "<enum name>: <message>"; answer like sspr_reset does.
+        name, _, message = op.status_detail.partition(": ")
+        known = SsprCode.__members__.get(name)
+        return Attempt(False, known.code if known else name, message, name)

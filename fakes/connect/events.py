@@ -355,10 +355,16 @@ def definition(event_id: int) -> EventDef:
 def write_event(log: EventLog, event_id: int, **fields: object) -> Event:
     """Render ``event_id`` with ``fields`` and append it to the Application log."""
     d = definition(event_id)
-    message = d.render(**fields)
-    return log.write(
-        APPLICATION, d.source, event_id, d.level, message, {k: str(v) for k, v in fields.items()}
-    )
+    missing = [p for p in d.placeholders() if p not in fields]
+    if missing:
+        raise KeyError(f"event {event_id} needs {missing}")
+    data = {k: v if type(v) is str else str(v) for k, v in fields.items()}
+    # The message is rendered from the template and the data when read (fakes.eventlog.Event):
+    # a placeholder without a spec formats as format(value, ""), the same as str(value) for
+    # nearly every value; one whose __format__ differs gets its message rendered now.
+    lazy = all(type(v) is str or format(v, "") == data[k] for k, v in fields.items())
+    message = d.template if lazy else d.render(**fields)
+    return log.write(APPLICATION, d.source, event_id, d.level, message, data, template=lazy)
 
 
 def events_command_data(

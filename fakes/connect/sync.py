@@ -305,8 +305,12 @@ class SyncEngine:
                 o for a, o in imported.items() if a in previous and previous[a].pwd_last_set != o.pwd_last_set
             ]
             changed += [o for a, o in imported.items() if a not in previous]
+        dates: dict[int, str] = {}  # users share pwdLastSet values: one string per value
         for obj in changed:
-            when = from_filetime(obj.pwd_last_set).isoformat() if obj.pwd_last_set > 0 else "0"
+            when = dates.get(obj.pwd_last_set)
+            if when is None:
+                when = dates[obj.pwd_last_set] = (
+                    from_filetime(obj.pwd_last_set).isoformat() if obj.pwd_last_set > 0 else "0")
             ev.write_event(self.eventlog, 656, anchor=obj.anchor, dn=obj.dn, change_date=when)
             password = self._written.pop(obj.anchor, None)
             if password is None and self.password_source is not None:

@@ -96,3 +96,31 @@ def test_events_command_data_filters_and_exports(clock) -> None:
     xml = to_xml(log.query())
     assert "<Provider Name='PasswordResetService'/><EventID>31016</EventID><Level>3</Level>" in xml
     assert clock.now() - cut == timedelta(0)
+
+
+def test_compact_events_read_exactly_like_rendered_ones(clock) -> None:
+    """656/657 keep a template and their values; message, data and every export match an
+    event written with the message rendered up front."""
+    class Kind:  # format() and str() differ: rendered at once, not lazily
+        def __str__(self) -> str:
+            return "Kind.FULL"
+
+        def __format__(self, spec: str) -> str:
+            return "2"
+
+    lazy, eager = EventLog(clock, "CONNECT01"), EventLog(clock, "CONNECT01")
+    writes = [(656, {"anchor": "AAEC{x}", "dn": "CN=Ann {0},OU=Staff,DC=corp,DC=local",
+                     "change_date": "2026-12-06T11:00:00+00:00"}),
+              (657, {"anchor": "AAEC{x}", "dn": "CN=Ann {0},OU=Staff,DC=corp,DC=local", "result": Kind()})]
+    for event_id, fields in writes:
+        got = ev.write_event(lazy, event_id, **fields)
+        d = ev.definition(event_id)
+        eager.write(ev.APPLICATION, d.source, event_id, d.level, d.template.format(**fields),
+                    {k: str(v) for k, v in fields.items()})
+        assert got.message == d.template.format(**fields)
+    assert [e.templated for e in lazy.records()] == [True, False]
+    assert "Result : 2" in lazy.records()[1].message and lazy.records()[1].data["result"] == "Kind.FULL"
+    assert [e.to_dict() for e in lazy.records()] == [e.to_dict() for e in eager.records()]
+    assert to_jsonl(lazy.records()) == to_jsonl(eager.records())
+    assert to_xml(lazy.records()) == to_xml(eager.records())
+    assert ev.events_command_data(lazy) == ev.events_command_data(eager)

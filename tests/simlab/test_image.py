@@ -295,3 +295,43 @@ def test_a_lab_an_image_cannot_hold_is_served_and_not_saved(cache_home: Path, ca
         assert lab.user("bob").dn
     assert "lab image not saved: the lab has a pending SD replication timer" in caplog.text
     assert not list(cache_home.glob("*.simlab-image"))
+
+
+def test_a_background_save_writes_the_image_as_built(cache_home: Path):
+    """The image a forked child writes is the lab at the end of its build, not after later changes."""
+    with Lab(SPEC, cache=True, save_in_background=True) as cold:
+        assert cold.cache_status == "miss" and cold.image_save is not None
+        built = _state(cold)
+        cold.create_user("late", password="Lat3-Arrival!x9")  # after start: must not reach the image
+        assert cold.image_save.wait() == 0
+        assert [p.name for p in cache_home.iterdir()] == [cold.image_save.target.name]
+        with Lab(SPEC, cache=True) as warm:
+            assert warm.cache_status == "hit"
+            got = _state(warm)
+            for key in built:
+                assert got[key] == built[key], key
+
+
+def test_a_lab_closed_during_its_background_save_leaves_no_file(cache_home: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch):
+    import os
+
+    read_end, write_end = os.pipe()  # child -> parent: "my temp file is there"
+    never, _keep_open = os.pipe()  # nothing is ever written here
+
+    def stuck_store(lab, key, *, tmp=None):  # the child: half a file, then it never finishes
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(MAGIC)
+        os.write(write_end, b"x")
+        os.read(never, 1)  # blocks until the parent kills us
+
+    monkeypatch.setattr(image_cache, "store", stuck_store)
+    lab = Lab(SPEC, cache=True, save_in_background=True).start()
+    save = lab.image_save
+    try:
+        assert os.read(read_end, 1) == b"x"  # the child has written its partial temp file
+        assert save.tmp.exists() and not save.done
+    finally:
+        lab.close()
+    assert save.done and save.status != 0
+    assert list(cache_home.iterdir()) == []

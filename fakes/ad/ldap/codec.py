@@ -567,12 +567,36 @@ def encode_extended(
 
 
 def encode_entry(msg_id: int, dn: str, attributes: dict[str, list[bytes]], types_only: bool = False) -> bytes:
-    """A SearchResultEntry; with ``types_only`` the value sets are sent empty."""
+    """A SearchResultEntry; with ``types_only`` the value sets are sent empty.
+
+    The hot path of every search (a big directory's initial sync sends one per user), so it
+    avoids the generic helpers: short lengths come from a table and each attribute name's
+    encoded header is made once. The bytes are the same as :func:`tlv`/:func:`_octets` make.
+    """
+    short = _SHORT_LENGTHS
+    names = _NAME_OCTETS
     parts = []
     for name, values in attributes.items():
-        vals = b"" if types_only else b"".join([b"\x04" + _len(len(v)) + v for v in values])
-        parts.append(tlv(0x30, _octets(name.encode()) + b"\x31" + _len(len(vals)) + vals))
+        head = names.get(name)
+        if head is None:
+            head = _octets(name.encode())
+            if len(names) < _NAME_CACHE_MAX:  # names are schema spellings; a bound all the same
+                names[name] = head
+        if types_only or not values:
+            body = head + b"\x31\x00"
+        else:
+            vals = b"".join([b"\x04" + (short[len(v)] if len(v) < 0x80 else _len(len(v))) + v
+                             for v in values])
+            n = len(vals)
+            body = head + b"\x31" + (short[n] if n < 0x80 else _len(n)) + vals
+        n = len(body)
+        parts.append(b"\x30" + (short[n] if n < 0x80 else _len(n)) + body)
     return _envelope(msg_id, tlv(SEARCH_ENTRY, _octets(dn.encode()) + tlv(0x30, b"".join(parts))))
+
+
+_SHORT_LENGTHS = tuple(bytes((n,)) for n in range(0x80))  # BER short-form length octets
+_NAME_OCTETS: dict[str, bytes] = {}  # attribute name -> its encoded OCTET STRING
+_NAME_CACHE_MAX = 4096
 
 
 def encode_reference(msg_id: int, uris: list[str]) -> bytes:
