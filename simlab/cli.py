@@ -22,7 +22,45 @@ if TYPE_CHECKING:
 # never load twisted, pydantic or the lab; `simlab serve` never loads respx or rich).
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The ``simlab`` group. Command groups kept in their own modules load only when run, so
+    `simlab --help` and the quick commands do not pay for ldap3 and the ACL codec."""
+
+    #: name -> (module, attribute, one-line help shown by `simlab --help`)
+    lazy: dict[str, tuple[str, str, str]] = {
+        "acl": ("simlab.cli_acl", "acl_group",
+                "dsacls for the served lab: read and edit permissions (DACLs)."),
+        "cache": ("simlab.cli_cache", "cache_group", "The lab image cache: list, clear, path."),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            import importlib
+
+            module, attribute, _ = self.lazy[name]
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names), default=0)  # as click.Group does
+        rows = []
+        for name in names:
+            if name in self.lazy and name not in self.commands:
+                rows.append((name, self.lazy[name][2]))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="simlab")
 def cli() -> None:
     """Offline lab for Entra SSPR with password writeback to Active Directory."""
@@ -634,12 +672,6 @@ def main() -> None:
     cli()
 
 
-# Command groups in their own modules, registered once the group exists (they import from here).
-from simlab.cli_acl import acl_group  # noqa: E402
-from simlab.cli_cache import cache_group  # noqa: E402
-
-cli.add_command(acl_group)  # `simlab acl ...`
-cli.add_command(cache_group)  # `simlab cache ...`
 
 
 if __name__ == "__main__":
