@@ -78,8 +78,9 @@ def tables(state: dict[str, Any], minimum: int = 64) -> dict[str, Any]:
 
 
 def _plain(values: list[Any]) -> list[Any]:
-    """``[0, values]`` for a column whose strings the lab also holds elsewhere (so the decoder
-    shares them again), ``[2, values]`` when its strings are referenced only from here."""
+    """``[0, values]`` for a column whose strings the lab also holds elsewhere, ``[2, values]``
+    when its strings are referenced only from here (the decoder shares both kinds' strings with
+    the rest of the image; the kind stays in the format for images already written)."""
     sample = [v for v in values[:64] if type(v) is str]
     # A string held by its object and by ``values`` (plus getrefcount's argument) has 3 references.
     shared = not sample or any(sys.getrefcount(v) > 3 for v in sample)
@@ -118,9 +119,9 @@ def share_strings(values: list[Any], memo: dict[str, str]) -> list[Any]:
     """``values`` with equal strings (also inside dict values) made one object: a built lab passes
     one string object around (a user's DN in the connector space, the tenant and the event log),
     which a decoder would otherwise duplicate for each place it appears."""
-    if not values:
+    first = next((v for v in values if v is not None), None)  # optional fields start with None
+    if first is None:
         return values
-    first = values[0]
     if type(first) is str:
         if len(first) > 120:
             return values  # long texts (event messages) are each written once: hashing them buys nothing
@@ -141,8 +142,9 @@ def _decode_table(data: bytes) -> Any:
     if not dataclasses.is_dataclass(cls) or len(columns) != len(_field_names(cls)):
         raise CodecError(f"{name!r} does not match the image's table")
     memo = _LOCAL.memo
-    cols = [share_strings(c[1], memo) if c[0] == 0 else c[1] if c[0] == 2 else [c[1][i] for i in c[2]]
-            for c in columns]
+    # Kind 2 columns (strings the saving lab held only here) are shared too: a loaded lab's
+    # directory decoded first, and the tenant's names, UPNs and DNs equal its values.
+    cols = [share_strings(c[1], memo) if c[0] in (0, 2) else [c[1][i] for i in c[2]] for c in columns]
     if keys is not None:
         keys = share_strings(keys, memo)
     if _plain_init(cls):
