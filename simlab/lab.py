@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import gc
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,24 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _release_freed_memory() -> None:
+    """Give the C heap's free pages back to the OS (glibc's ``malloc_trim``; a no-op elsewhere).
+
+    Loading an image frees the decompressed payload, the decoder's string memo and the rows
+    it built the entries from; glibc keeps those pages mapped (about 35 MiB at 100k users)
+    unless asked. Cheap (milliseconds), so it runs after every build too.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes  # here: only a started lab needs it
+
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc (e.g. musl has no malloc_trim)
+        return
+    trim(0)
 
 
 class _ImageUnusable(Exception):
@@ -113,6 +132,7 @@ class Lab(DirectoryAdmin, CloudActions):
             # growing heap again and again (superlinear); refcounting still frees acyclic garbage.
             with _gc_paused():
                 self._build_or_rebuild()
+            _release_freed_memory()
         except BaseException:
             self.close()
             raise
