@@ -342,15 +342,17 @@ def _object_from(dn: str, attrs: dict[str, list[bytes]],
     uac = number("useraccountcontrol")
     if not in_scope(sam, uac, (text("iscriticalsystemobject") or "").upper() == "TRUE"):
         return None
+    upn = text("userprincipalname") or f"{sam}@{directory.domain}"
+    mail = text("mail")
     return ConnectorObject(
         anchor=base64.b64encode(guid[0]).decode("ascii"),
         dn=text("distinguishedname") or dn,
         sam_account_name=sam,
-        upn=text("userprincipalname") or f"{sam}@{directory.domain}",
+        upn=upn,
         display_name=text("displayname") or sam,
         sid=sid_from_bytes(sid[0]),
         enabled=not uac & 0x2,
-        mail=text("mail"),
+        mail=upn if mail == upn else mail,  # usually equal: one string for both (100k at 100k users)
         pwd_last_set=number("pwdlastset"),
         usn=number("usnchanged"),
         domain=directory.domain,

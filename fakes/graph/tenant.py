@@ -196,7 +196,7 @@ class Tenant:
             if old.on_premises_immutable_id:
                 self._by_anchor.pop(old.on_premises_immutable_id, None)
         self.users[user.id] = user
-        self._by_upn[user.user_principal_name.lower()] = user.id
+        self._by_upn[_upn_key(user.user_principal_name)] = user.id
         if user.on_premises_immutable_id:
             self._by_anchor[user.on_premises_immutable_id] = user.id
 
@@ -471,3 +471,10 @@ class Tenant:
         if self.oplog is None:
             self.oplog = OperationLog(self.clock)
         return self.oplog
+
+
+def _upn_key(upn: str) -> str:
+    """``upn.lower()``, the UPN object itself when it is lower case already (``lower()`` always
+    copies: one string less per user, 7 MiB at 100k users)."""
+    key = upn.lower()
+    return upn if key == upn else key
