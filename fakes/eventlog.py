@@ -178,6 +178,20 @@ class EventLog:
             self._events.clear()
             self._later, self._later_count = load, count
 
+    def park(self, pack: Callable[[list[Event]], bytes], unpack: Callable[[bytes], Iterable[Event]]) -> int:
+        """Keep the records only as ``pack(records)`` until one is next needed (``unpack`` then
+        rebuilds them, as :meth:`replace_records_later`): a big log that is rarely read (an
+        initial sync's two events per user) costs its packed bytes instead of its objects.
+        Returns the number of bytes kept (0 for an empty log, which stays as it is)."""
+        with self._lock:
+            events = self._loaded()
+            if not events:
+                return 0
+            blob = pack(events)
+            self._events = []
+            self._later, self._later_count = (lambda: unpack(blob)), len(events)
+            return len(blob)
+
     def truncate(self, length: int) -> None:
         """Drop every record after the first ``length`` (a snapshot restore's cut)."""
         with self._lock:

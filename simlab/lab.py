@@ -276,6 +276,10 @@ class Lab(DirectoryAdmin, CloudActions):
         self.event_mark = self.connect.eventlog.last_record_id()
         if found is not None:
             self._finish_image(found)
+        if image is None:  # after the save (or its fork): an image load parks its log itself
+            from simlab import parked_log
+
+            parked_log.park(self.connect.eventlog)
 
     # -- lab images (docs/images.md) ----------------------------------------------------------
     def _lookup_image(self, *, load: bool) -> Any:

@@ -1,0 +1,57 @@
+"""A parked event log (simlab/parked_log.py) reads back exactly and keeps counting."""
+
+from __future__ import annotations
+
+from fakes.clock import SimClock
+from fakes.connect import events as ev
+from fakes.eventlog import EventLog
+from simlab import parked_log
+from simlab.image_codec import packer
+
+
+def _log(n: int) -> tuple[SimClock, EventLog]:
+    clock = SimClock()
+    log = EventLog(clock, "CONNECT01")
+    for i in range(n):
+        ev.write_event(log, 656, anchor=f"anchor{i}", dn=f"CN=U{i},DC=contoso,DC=com", change_date="0")
+        ev.write_event(log, 657, anchor=f"anchor{i}", dn=f"CN=U{i},DC=contoso,DC=com", result="Success")
+        clock.advance(1)
+    log.write("Application", "simlab", 1, "Information", "a plain message", {"k": "v"})
+    return clock, log
+
+
+def test_parked_log_reads_back_every_record_exactly() -> None:
+    _, log = _log(50)
+    before = log.records()
+    kept = parked_log.park(log, minimum=1)
+    assert kept > 0
+    assert len(log) == len(before) == 101
+    assert log.last_record_id() == 101
+    after = log.records()
+    assert after == before
+    assert [e.message for e in after] == [e.message for e in before]
+    wanted = [e.to_dict() for e in before if e.event_id == 657]
+    assert [e.to_dict() for e in log.query(event_ids=[657])] == wanted
+
+
+def test_a_write_after_parking_continues_the_record_ids() -> None:
+    _, log = _log(5)
+    parked_log.park(log, minimum=1)
+    event = log.write("Application", "simlab", 2, "Warning", "after parking")
+    assert event.record_id == 12
+    assert [e.record_id for e in log.records()] == list(range(1, 13))
+
+
+def test_a_log_below_the_minimum_is_not_parked() -> None:
+    _, log = _log(5)
+    assert parked_log.park(log, minimum=100) == 0
+    assert parked_log.park(EventLog(SimClock(), "X"), minimum=0) == 0
+    assert len(log) == 11
+
+
+def test_an_image_log_is_kept_compressed_and_decodes_to_its_records() -> None:
+    _, log = _log(20)
+    records = log.records()
+    packed = packer().pack(records)  # how a lab image holds the Application log
+    assert parked_log.later(packed)() == records
+    assert parked_log.unpack_events(parked_log.pack_events(records)) == records
