@@ -358,7 +358,8 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     lab.oplog.replace_records(logs["operations"])
     packed = logs["application"]["packed"]
     # Kept compressed until first read (simlab/parked_log.py): a few MiB instead of ~20.
-    lab.connect.eventlog.replace_records_later(int(logs["application"]["later"]), parked_log.later(packed))
+    load = parked_log.later(packed, parked_log.connector_strings(lab.connect))
+    lab.connect.eventlog.replace_records_later(int(logs["application"]["later"]), load)
     lab.dc.security_log.replace_records(logs["security"])
     _restore_clock(lab, timers, data["clock"]["now"])
     lab.build_mark, lab.event_mark = data["marks"]

@@ -257,7 +257,10 @@ def _unpack(data: bytes) -> Any:
 
 def _ext_hook(code: int, data: bytes) -> Any:
     if code == _TUPLE:
-        return tuple(_unpack(data))
+        values = _unpack(data)
+        memo = getattr(_LOCAL, "memo", None)
+        # Event values (anchor, DN) are tuples: shared like table columns' strings.
+        return tuple(share_strings(values, memo) if memo is not None else values)
     if code == _SET:
         return set(_unpack(data))
     if code == _FROZENSET:

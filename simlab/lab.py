@@ -279,7 +279,7 @@ class Lab(DirectoryAdmin, CloudActions):
         if image is None:  # after the save (or its fork): an image load parks its log itself
             from simlab import parked_log
 
-            parked_log.park(self.connect.eventlog)
+            parked_log.park(self.connect.eventlog, shared=parked_log.connector_strings(self.connect))
 
     # -- lab images (docs/images.md) ----------------------------------------------------------
     def _lookup_image(self, *, load: bool) -> Any:

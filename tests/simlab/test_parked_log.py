@@ -55,3 +55,12 @@ def test_an_image_log_is_kept_compressed_and_decodes_to_its_records() -> None:
     packed = packer().pack(records)  # how a lab image holds the Application log
     assert parked_log.later(packed)() == records
     assert parked_log.unpack_events(parked_log.pack_events(records)) == records
+
+
+def test_decoded_values_are_the_strings_the_lab_already_holds() -> None:
+    _, log = _log(3)
+    held = ["".join(("anchor", str(i))) for i in range(3)]  # equal to the events' anchors, other objects
+    parked_log.park(log, minimum=1, shared=lambda: held)
+    anchors = [e.data["anchor"] for e in log.query(event_ids=[656])]
+    assert anchors == held
+    assert all(a is h for a, h in zip(anchors, held, strict=True))
