@@ -21,9 +21,8 @@ import click
 from ldap3.utils.conv import escape_filter_chars
 
 from simlab import acl
+from simlab.cli import _admin_ldap, _control, lab_option
 
-lab_option = click.option("--lab", "lab_url", envvar="SIMLAB_CONTROL_URL",
-                          help="Control URL of a served lab (default: the last `simlab serve`).")
 principal_option = click.option("--principal", "-p", required=True,
                                 help="DOMAIN\\name, sAMAccountName, UPN, SID or a well-known name "
                                      "('Authenticated Users').")
@@ -80,7 +79,6 @@ class Session:
 @contextmanager
 def session(lab_url: str | None) -> Iterator[Session]:
     """Bind to the served lab as Administrator; errors become click errors, the lab stays as it was."""
-    from simlab.cli import _admin_ldap, _control
     from simlab.doctor.adread import read_domain
 
     info = _control(lab_url, "GET", "/lab").json()

@@ -68,8 +68,8 @@ def labelled(title: str, rows: Iterable[tuple[str, str]]) -> Any:
 
 # -- simlab serve -------------------------------------------------------------------------------
 def serve_facts(lab: Any) -> dict[str, Any]:
-    """What ``simlab serve`` adds to :meth:`Lab.endpoints`: the DC's host name and a user to try."""
-    facts: dict[str, Any] = {"dc_host": lab.dc.dns_host_name}
+    """What ``simlab serve`` adds to :meth:`Lab.endpoints`: a user to try."""
+    facts: dict[str, Any] = {}
     named = list(lab.spec.population.named)
     if named:
         facts["sample_user"] = lab.upn(named[0].sam)
@@ -88,7 +88,7 @@ def serve_summary(endpoints: dict[str, Any], *, pid: int) -> Table:
     grid.add_column(overflow="fold")
     netbios = endpoints.get("netbios", "")
     add = grid.add_row
-    add("Domain", f"{endpoints.get('domain')} (NetBIOS {netbios}); DC {endpoints.get('dc_host', '?')}")
+    add("Domain", f"{endpoints.get('domain')} (NetBIOS {netbios}); DC {endpoints.get('dns_host_name', '?')}")
     add("LDAP", str(endpoints.get("ldap_url")))
     if endpoints.get("ldaps_url"):
         add("LDAPS", str(endpoints["ldaps_url"]))
