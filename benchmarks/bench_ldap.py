@@ -139,7 +139,13 @@ def export_ldif(port: int, info: dict) -> tuple[str, list[str]]:
     rows.sort(key=lambda e: len(e["dn"].split(",")))
     out = [f"dn: {base}\nobjectClass: domain\ndc: {base.split(',')[0].split('=')[1]}\n"]
     users: list[str] = []
+    emitted = {base.lower()}
     for e in rows:
+        # slapadd refuses an entry whose parent is missing (the containers under the default GPOs,
+        # whose groupPolicyContainer class is not exported): skip such subtrees.
+        if e["dn"].split(",", 1)[1].lower() not in emitted:
+            continue
+        emitted.add(e["dn"].lower())
         a = {k: (v[0] if isinstance(v, list) and v and k != "objectClass" else v or None)
              for k, v in e["attributes"].items()}
         classes = [x.lower() for x in a.get("objectClass") or []]
