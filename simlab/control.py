@@ -26,7 +26,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from fakes.eventlog import LEVELS, to_jsonl, to_xml
-from simlab.faults import FAULTS, FaultError, apply_fault
 from simlab.lab import Lab, LabError
 from simlab.lastlab import LAST_LAB, NO_LAB, forget, recall, remember, write_private
 
@@ -87,7 +86,7 @@ def build_app(lab: Lab, token: str, on_stop: Callable[[], None] | None = None) -
                     return await handler(request)
             except KeyError as exc:  # a missing field in the request body, not a lab failure
                 return JSONResponse({"error": f"missing field {exc.args[0]!r}"}, status_code=400)
-            except (_BadRequest, FaultError, LabError, ValueError, TypeError) as exc:
+            except (_BadRequest, LabError, ValueError, TypeError) as exc:  # FaultError is a ValueError
                 return JSONResponse({"error": str(exc)}, status_code=400)
             except RuntimeError as exc:  # the lab's state forbids it, e.g. "the ADSync service is stopped"
                 return JSONResponse({"error": str(exc)}, status_code=409)
@@ -102,10 +101,14 @@ def build_app(lab: Lab, token: str, on_stop: Callable[[], None] | None = None) -
                              "applied_faults": lab.applied_faults})
 
     async def faults(request: Request) -> Response:
+        from simlab.faults import FAULTS  # the catalogue loads on first use, not with every lab
+
         return JSONResponse([{"name": f.name, "category": f.category, "title": f.title,
                               "params": f.params} for f in FAULTS.values()])
 
     async def fault(request: Request) -> Response:
+        from simlab.faults import apply_fault
+
         name = request.path_params["name"]
         params = await _json(request)
         applied = apply_fault(lab, name, **params)

@@ -1,0 +1,116 @@
+"""The fixed cost of every lab start: `simlab serve --users 0` to its endpoint JSON line.
+
+Run: ``python benchmarks/bench_base_start.py [--repeat N] [--users N] [--tree DIR ...]``.
+
+Each run starts ``python -m simlab.cli serve --users 0`` in a subprocess (own ``HOME`` and
+``XDG_CACHE_HOME``, so the image cache is warm after the first run of each tree, as it is for a
+user; bytecode is cached there too, as for an installed simlab, unless ``--no-bytecode``), times
+process start -> the JSON line on stdout, then stops it with SIGTERM. Also times ``simlab
+--help``. Prints the median, min and max of each, and of the serving process's CPU time
+(user + system) at the endpoint line, which other load on the machine disturbs less.
+
+``--tree DIR`` (repeatable) runs the same measurement with ``PYTHONPATH=DIR``: a checkout of
+another commit (e.g. ``git archive main | tar -x -C /tmp/before``), so before and after are
+measured interleaved in one run on the same (noisy) machine. Without it, the installed simlab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def _env(tree: str | None, home: str, bytecode: bool = True) -> dict[str, str]:
+    env = {**os.environ, "HOME": home, "XDG_CACHE_HOME": os.path.join(home, "cache"),
+           "SIMLAB_FORCE_TERMINAL": "0"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if bytecode:  # as an installed simlab runs: compiled once, then read from the .pyc files
+        env["PYTHONPYCACHEPREFIX"] = os.path.join(home, "pycache")
+    else:  # every module compiled from source at every start (PYTHONDONTWRITEBYTECODE=1)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if tree:
+        env["PYTHONPATH"] = tree
+    return env
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) the process has used so far (Linux; else NaN).
+
+    Less sensitive than wall time to other processes competing for the CPUs."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve_once(tree: str | None, home: str, users: int, bytecode: bool = True) -> tuple[float, float]:
+    """Seconds from process start to the endpoint JSON line of `simlab serve --users N`, and the
+    CPU seconds the process used until then."""
+    args = [sys.executable, "-m", "simlab.cli", "serve", "--users", str(users)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=_env(tree, home, bytecode))
+    try:
+        line = proc.stdout.readline()
+        elapsed = time.perf_counter() - start
+        cpu = _cpu_seconds(proc.pid)
+        json.loads(line)  # a real endpoint line, not a traceback
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    return elapsed, cpu
+
+
+def help_once(tree: str | None, home: str, bytecode: bool = True) -> float:
+    """Seconds for `simlab --help` (python -m simlab.cli --help)."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "simlab.cli", "--help"], env=_env(tree, home, bytecode), check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _line(label: str, values: list[float]) -> str:
+    return (f"{label:44} median {statistics.median(values):.3f} s  min {min(values):.3f} s  "
+            f"max {max(values):.3f} s  (n={len(values)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--users", type=int, default=0)
+    parser.add_argument("--tree", action="append", default=[],
+                        help="PYTHONPATH of a simlab checkout to compare (repeatable)")
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="compile every module at every start (PYTHONDONTWRITEBYTECODE=1)")
+    opts = parser.parse_args()
+    trees: list[str | None] = opts.tree or [None]
+    bytecode = not opts.no_bytecode
+    serve: dict[str | None, list[tuple[float, float]]] = {t: [] for t in trees}
+    helps: dict[str | None, list[float]] = {t: [] for t in trees}
+    with tempfile.TemporaryDirectory() as home:
+        homes = {t: tempfile.mkdtemp(dir=home) for t in trees}
+        for tree in trees:  # the first start of each tree builds and caches the lab image: not timed
+            serve_once(tree, homes[tree], opts.users, bytecode)
+            time.sleep(3)  # the image is written by a forked child after the endpoint line
+        for _ in range(opts.repeat):  # interleaved, so machine noise hits every tree alike
+            for tree in trees:
+                serve[tree].append(serve_once(tree, homes[tree], opts.users, bytecode))
+                helps[tree].append(help_once(tree, homes[tree], bytecode))
+    for tree in trees:
+        name = tree or "installed simlab"
+        print(_line(f"serve --users {opts.users} -> JSON line [{name}]", [s[0] for s in serve[tree]]))
+        print(_line(f"  its CPU time until then [{name}]", [s[1] for s in serve[tree]]))
+        print(_line(f"simlab --help [{name}]", helps[tree]))
+
+
+if __name__ == "__main__":
+    main()
