@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -244,19 +243,16 @@ def serve_control(lab: Lab, host: str = "127.0.0.1", port: int = 0,
     """
     import uvicorn
 
+    from fakes.uvicorn_thread import ServerStartError, bound_port, start_server
+
     token = secrets.token_urlsafe(24)
     config = uvicorn.Config(build_app(lab, token, on_stop), host=host, port=port, log_level="warning",
                             lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="simlab-control", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise LabError("the control API did not start")
-        time.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        server, thread = start_server(config, name="simlab-control", what="the control API")
+    except ServerStartError:
+        raise LabError("the control API did not start") from None
+    bound = bound_port(server)
     try:
         yield f"http://{host}:{bound}", token
     finally:
