@@ -25,6 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_catalogue import top_imports  # sibling benchmark script
 
 
 def _env(tree: str | None, home: str, bytecode: bool = True) -> dict[str, str]:
@@ -40,34 +46,26 @@ def _env(tree: str | None, home: str, bytecode: bool = True) -> dict[str, str]:
     return env
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads) the process has used so far (Linux; else NaN).
-
-    Less sensitive than wall time to other processes competing for the CPUs."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def serve_once(tree: str | None, home: str, users: int, bytecode: bool = True) -> tuple[float, float]:
-    """Seconds from process start to the endpoint JSON line of `simlab serve --users N`, and the
-    CPU seconds the process used until then."""
-    args = [sys.executable, "-m", "simlab.cli", "serve", "--users", str(users)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=_env(tree, home, bytecode))
-    try:
-        line = proc.stdout.readline()
-        elapsed = time.perf_counter() - start
-        cpu = _cpu_seconds(proc.pid)
-        json.loads(line)  # a real endpoint line, not a traceback
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-    return elapsed, cpu
+def serve_once(tree: str | None, home: str, users: int, bytecode: bool = True,
+               importtime: bool = False) -> tuple[float, float, str]:
+    """Seconds from process start to the endpoint JSON line of `simlab serve --users N`, the CPU
+    seconds the process used until then, and its stderr (``-X importtime`` output if asked)."""
+    args = [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "simlab.cli", "serve",
+            "--users", str(users)]
+    with tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True,
+                                env=_env(tree, home, bytecode))
+        try:
+            line = proc.stdout.readline()
+            elapsed = time.perf_counter() - start
+            times = psutil.Process(proc.pid).cpu_times()  # less disturbed by other load than wall time
+            json.loads(line)  # a real endpoint line, not a traceback
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        err.seek(0)
+        return elapsed, times.user + times.system, err.read()
 
 
 def help_once(tree: str | None, home: str, bytecode: bool = True) -> float:
@@ -92,6 +90,8 @@ def main() -> None:
                         help="PYTHONPATH of a simlab checkout to compare (repeatable)")
     parser.add_argument("--no-bytecode", action="store_true",
                         help="compile every module at every start (PYTHONDONTWRITEBYTECODE=1)")
+    parser.add_argument("--importtime", type=int, default=0, metavar="N",
+                        help="then one `-X importtime` start per tree: its N slowest top-level imports")
     opts = parser.parse_args()
     trees: list[str | None] = opts.tree or [None]
     bytecode = not opts.no_bytecode
@@ -104,13 +104,19 @@ def main() -> None:
             time.sleep(3)  # the image is written by a forked child after the endpoint line
         for _ in range(opts.repeat):  # interleaved, so machine noise hits every tree alike
             for tree in trees:
-                serve[tree].append(serve_once(tree, homes[tree], opts.users, bytecode))
+                serve[tree].append(serve_once(tree, homes[tree], opts.users, bytecode)[:2])
                 helps[tree].append(help_once(tree, homes[tree], bytecode))
+        imports = {tree: serve_once(tree, homes[tree], opts.users, bytecode, importtime=True)[2]
+                   for tree in trees if opts.importtime}
     for tree in trees:
         name = tree or "installed simlab"
         print(_line(f"serve --users {opts.users} -> JSON line [{name}]", [s[0] for s in serve[tree]]))
         print(_line(f"  its CPU time until then [{name}]", [s[1] for s in serve[tree]]))
         print(_line(f"simlab --help [{name}]", helps[tree]))
+        if tree in imports:
+            print(f"  -X importtime, top cumulative [{name}]:")
+            for module, seconds in top_imports(imports[tree], opts.importtime):
+                print(f"    {seconds:7.3f} s  {module}")
 
 
 if __name__ == "__main__":
