@@ -181,9 +181,11 @@ def _pyspnego_md4() -> Any:
     from pathlib import Path
 
     package = importlib.util.find_spec("spnego")  # finds the package without running it
-    if package is None or package.origin is None:
-        raise ModuleNotFoundError("pyspnego is not installed (it provides MD4 for NT hashes)")
-    path = Path(package.origin).parent / "_ntlm_raw" / "md4.py"
+    path = Path(package.origin).parent / "_ntlm_raw" / "md4.py" if package and package.origin else None
+    if path is None or not path.is_file():  # not installed, or laid out otherwise: the plain import
+        from spnego._ntlm_raw.md4 import md4
+
+        return md4
     spec = importlib.util.spec_from_file_location("fakes.ad._pyspnego_md4", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
