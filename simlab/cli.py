@@ -121,7 +121,8 @@ class _StartupGc:
     start), and its first pass after the start would walk them all in the middle of the first
     request. :meth:`ready` moves them to the permanent generation (``gc.freeze``; only in the
     ``simlab`` program, whose objects all belong to the lab) and turns the collector back on
-    for what the running lab allocates.
+    for what the running lab allocates. The price: a cycle among those objects that is dropped
+    later is not collected; the process serves one lab until it exits (it is never rebuilt).
     """
 
     def __enter__(self) -> _StartupGc:

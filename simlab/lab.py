@@ -42,23 +42,12 @@ __all__ = ["Attempt", "BindResult", "Lab", "LabError", "Transport", "UserRef"]
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """No cyclic GC while the block runs; afterwards what it made counts as old.
-
-    Re-enabled as it was, the collector's next young passes would walk every object the build
-    made (0.4-0.9 s each at 100k users), and promoting them would soon trigger a full pass too.
-    ``gc.freeze()`` + ``gc.unfreeze()`` puts every tracked object straight into the oldest
-    generation instead, still collectable; skipped when the process froze objects itself
-    (``unfreeze`` would release those too) or when the caller keeps the GC off (``simlab serve``).
-    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
-            if gc.get_freeze_count() == 0:
-                gc.freeze()
-                gc.unfreeze()
             gc.enable()
 
 
