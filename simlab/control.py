@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -26,7 +25,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from fakes.eventlog import LEVELS, to_jsonl, to_xml
-from simlab.faults import FAULTS, FaultError, apply_fault
 from simlab.lab import Lab, LabError
 from simlab.lastlab import LAST_LAB, NO_LAB, forget, recall, remember, write_private
 
@@ -87,7 +85,7 @@ def build_app(lab: Lab, token: str, on_stop: Callable[[], None] | None = None) -
                     return await handler(request)
             except KeyError as exc:  # a missing field in the request body, not a lab failure
                 return JSONResponse({"error": f"missing field {exc.args[0]!r}"}, status_code=400)
-            except (_BadRequest, FaultError, LabError, ValueError, TypeError) as exc:
+            except (_BadRequest, LabError, ValueError, TypeError) as exc:  # FaultError is a ValueError
                 return JSONResponse({"error": str(exc)}, status_code=400)
             except RuntimeError as exc:  # the lab's state forbids it, e.g. "the ADSync service is stopped"
                 return JSONResponse({"error": str(exc)}, status_code=409)
@@ -102,10 +100,14 @@ def build_app(lab: Lab, token: str, on_stop: Callable[[], None] | None = None) -
                              "applied_faults": lab.applied_faults})
 
     async def faults(request: Request) -> Response:
+        from simlab.faults import FAULTS  # the catalogue loads on first use, not with every lab
+
         return JSONResponse([{"name": f.name, "category": f.category, "title": f.title,
                               "params": f.params} for f in FAULTS.values()])
 
     async def fault(request: Request) -> Response:
+        from simlab.faults import apply_fault
+
         name = request.path_params["name"]
         params = await _json(request)
         applied = apply_fault(lab, name, **params)
@@ -241,19 +243,16 @@ def serve_control(lab: Lab, host: str = "127.0.0.1", port: int = 0,
     """
     import uvicorn
 
+    from fakes.uvicorn_thread import ServerStartError, bound_port, start_server
+
     token = secrets.token_urlsafe(24)
     config = uvicorn.Config(build_app(lab, token, on_stop), host=host, port=port, log_level="warning",
                             lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="simlab-control", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise LabError("the control API did not start")
-        time.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        server, thread = start_server(config, name="simlab-control", what="the control API")
+    except ServerStartError:
+        raise LabError("the control API did not start") from None
+    bound = bound_port(server)
     try:
         yield f"http://{host}:{bound}", token
     finally:

@@ -3,15 +3,21 @@
 Used for lab specs and scenario files: a typo in a scenario should read
 ``scenarios/x.yaml:12: tenant.sspr.enabled: Input should be 'none', 'selected' or 'all'``,
 not a stack trace.
+
+PyYAML loads on the first file read (its import compiles large regexes): a lab built from
+the default spec, as ``simlab serve`` without ``--spec``, never needs it.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
+
+if TYPE_CHECKING:
+    import yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,14 +31,20 @@ class SpecError(ValueError):
         super().__init__("\n".join(problems))
 
 
-#: libyaml's parser when PyYAML was built with it (about ten times faster: thousands of scenario
-#: files are collected by every pytest-xdist worker), else the pure-Python one. Both keep marks.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+@functools.cache
+def _loader() -> Any:
+    """libyaml's parser when PyYAML was built with it (about ten times faster: thousands of scenario
+    files are collected by every pytest-xdist worker), else the pure-Python one. Both keep marks."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_yaml(text: str, source: str = "<string>") -> tuple[Any, yaml.Node | None]:
     """Parse YAML once, returning the data and its node tree (for line numbers)."""
-    loader = _Loader(text)
+    import yaml
+
+    loader = _loader()(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -76,6 +88,10 @@ def read_yaml_file(path: Path | str) -> tuple[Any, yaml.Node | None]:
 
 def child_node(node: yaml.Node | None, key: str) -> yaml.Node | None:
     """The value node under ``key`` of a mapping node (None when absent)."""
+    if node is None:
+        return None
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode) and k.value == key:
@@ -91,7 +107,11 @@ def load_model(model: type[M], path: Path | str) -> M:
 
 def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
     """1-based line of the deepest node along ``loc`` that exists in the document."""
-    best = node.start_mark.line + 1 if node is not None else None
+    if node is None:
+        return None
+    import yaml
+
+    best = node.start_mark.line + 1
     for part in loc:
         if isinstance(node, yaml.MappingNode):
             nxt = None

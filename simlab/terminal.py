@@ -6,6 +6,9 @@ things the way Windows and the Entra admin center do. This module renders the se
 with rich, and decides which audience is present: a stream is a terminal when it is a TTY,
 or when ``SIMLAB_FORCE_TERMINAL=1`` says so (tests and ``script``-like wrappers). The width is
 rich's: the terminal's, else ``COLUMNS``, else 80.
+
+rich loads only when something is rendered for a person (~0.1 s of imports): ``simlab serve``
+on a pipe, and every lab start before its endpoint line, never pay for it.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console, Group
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 #: Set to 1 to render as on a terminal even when the stream is a pipe (0 forces the opposite).
 FORCE_ENV = "SIMLAB_FORCE_TERMINAL"
@@ -39,6 +42,8 @@ def console(*, stderr: bool = False) -> Console:
 
     On a pipe, long messages stay one line each (``soft_wrap``) so tools can grep them.
     """
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     tty = is_terminal(stream)
     return Console(file=stream, force_terminal=tty, highlight=False, markup=False, emoji=False,
@@ -58,6 +63,10 @@ def labelled(title: str, rows: Iterable[tuple[str, str]]) -> Any:
     rows = [(label, value) for label, value in rows if value]
     if not is_terminal():
         return "\n".join([title] + [f"  {label}: {value}" for label, value in rows])
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
@@ -83,6 +92,9 @@ def serve_summary(endpoints: dict[str, Any], *, pid: int) -> Table:
     Everything shown is also in the JSON line / endpoints file; secrets too long to read
     (the connector password, the Graph tokens) are only named there.
     """
+    from rich.table import Table
+    from rich.text import Text
+
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")

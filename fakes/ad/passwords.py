@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 from functools import lru_cache
+from typing import Any
 
 from fakes.clock import interval_to_timedelta
 
@@ -160,9 +161,36 @@ def password_digest(password: str) -> bytes:
         return hashlib.new("md4", data).digest()
     except ValueError:
         # OpenSSL 3 drops MD4 from its default provider; pyspnego ships a pure-Python MD4.
+        return _pyspnego_md4()(data)
+
+
+@lru_cache(maxsize=1)
+def _pyspnego_md4() -> Any:
+    """pyspnego's pure-Python ``md4`` function, read from its own file.
+
+    ``import spnego._ntlm_raw.md4`` would first run the ``spnego`` package's ``__init__``, which
+    loads all of pyspnego (~0.1 s); every lab start hashes its built-in accounts' passwords but
+    needs nothing else of pyspnego until an NTLM bind.
+    """
+    import sys
+
+    loaded = sys.modules.get("spnego._ntlm_raw.md4")
+    if loaded is not None:
+        return loaded.md4
+    import importlib.util
+    from pathlib import Path
+
+    package = importlib.util.find_spec("spnego")  # finds the package without running it
+    path = Path(package.origin).parent / "_ntlm_raw" / "md4.py" if package and package.origin else None
+    if path is None or not path.is_file():  # not installed, or laid out otherwise: the plain import
         from spnego._ntlm_raw.md4 import md4
 
-        return md4(data)
+        return md4
+    spec = importlib.util.spec_from_file_location("fakes.ad._pyspnego_md4", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.md4
 
 
 # --------------------------------------------------------------------------- policy

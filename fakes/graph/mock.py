@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -151,7 +150,13 @@ def serve_graph(
     startup_timeout: float = 10.0,
 ) -> Iterator[GraphEndpoints]:
     """Run the app under uvicorn in a background thread (HTTPS with a lab-CA cert unless ``tls=False``)."""
+    # The tenant's RSA signing key (20-200 ms; cryptography releases the GIL) is made on the other
+    # core while uvicorn loads and starts, not after: the tokens below need it.
+    signing = threading.Thread(target=make_token, args=(tenant, tenant.admin_upn), daemon=True)
+    signing.start()
     import uvicorn
+
+    from fakes.uvicorn_thread import bound_port, start_server
 
     with tempfile.TemporaryDirectory(prefix="simlab-graph-") as tmp:
         ssl_kwargs: dict = {}
@@ -170,22 +175,11 @@ def serve_graph(
             access_log=False,
             **ssl_kwargs,
         )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="graph-uvicorn", daemon=True)
-        # The tenant's RSA signing key (40-200 ms; cryptography releases the GIL) is made while
-        # uvicorn starts, not after: the tokens below need it.
-        signing = threading.Thread(target=make_token, args=(tenant, tenant.admin_upn), daemon=True)
-        signing.start()
-        thread.start()
-        deadline = time.monotonic() + startup_timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                raise RuntimeError("uvicorn did not start the Graph fake")
-            time.sleep(0.01)
+        server, thread = start_server(config, name="graph-uvicorn", what="the Graph fake",
+                                      timeout=startup_timeout)
         signing.join()
         try:
-            bound = server.servers[0].sockets[0].getsockname()[1]
+            bound = bound_port(server)
             root = f"{'https' if tls else 'http'}://{host}:{bound}"
             tokens = {
                 "global_admin": make_token(tenant, tenant.admin_upn, lifetime=SERVED_TOKEN_LIFETIME),

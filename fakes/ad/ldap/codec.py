@@ -87,6 +87,8 @@ SICILY_DISCOVERY = 0x89
 SICILY_NEGOTIATE = 0x8A
 SICILY_RESPONSE = 0x8B
 _SICILY = (SICILY_DISCOVERY, SICILY_NEGOTIATE, SICILY_RESPONSE)
+#: The one SASL mechanism the DC takes (NTLM inside SPNEGO; see fakes.ad.ldap.ntlm_bind).
+GSS_SPNEGO = "GSS-SPNEGO"
 
 
 @dataclass(slots=True)

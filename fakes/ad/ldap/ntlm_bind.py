@@ -15,7 +15,10 @@ the account decision is the DC's (:meth:`DomainController.ntlm_bind`).
   the client sent one (verified first; MS-SPNG 3.2.5.1), after which both RC4 streams
   restart as Windows does.
 
-SPNEGO/NTLM encodings come from pyspnego (``spnego._spnego``, ``spnego._ntlm_raw``).
+SPNEGO/NTLM encodings come from pyspnego (``spnego._spnego``, ``spnego._ntlm_raw``). Loading
+pyspnego costs ~0.1 s, so nothing on a lab's start imports this module: the LDAP protocol
+(:mod:`fakes.ad.ldap.protocol`) loads it on the first NTLM bind, and computes the served
+certificate's channel binding then.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from spnego._spnego import NegState, NegTokenInit, NegTokenResp, pack_mech_type_
 from fakes.ad import errors
 from fakes.ad.api import LdapError, ResultCode, Session
 from fakes.ad.ldap import codec
+from fakes.ad.ldap.codec import GSS_SPNEGO
 from fakes.ad.ntlm import NTLM_OID, F, NtlmAcceptor, NtlmError, NtlmSecurity, ServerNames, is_ntlm
 
 log = logging.getLogger("fakes.ad.ldap")
@@ -39,7 +43,6 @@ _DUMMY_SIGNATURE = b"\x01" + b"\x00" * 15  # MS-NLMP 3.4.2: signature without SI
 
 #: What sicilyPackageDiscovery answers (MS-ADTS 5.1.1.1.3: AD exposes only NTLM via Sicily).
 SICILY_PACKAGES = b"NTLM"
-GSS_SPNEGO = "GSS-SPNEGO"
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ the ``encrypted`` flag, size caps, and never letting an exception escape into Tw
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ldaptor.protocols.ldap.ldapserver import LDAPServer
 from twisted.internet import protocol
@@ -22,8 +22,10 @@ from fakes.ad import controls as ctl
 from fakes.ad.api import Change, LdapError, LdapResult, ModOp, Scope, SearchResult
 from fakes.ad.ldap import codec, messages
 from fakes.ad.ldap.filters import to_dc_filter
-from fakes.ad.ldap.ntlm_bind import GSS_SPNEGO, BindStep, NtlmBinder
 from fakes.ad.ldap.security_layer import SaslSecurityLayer, SecurityLayerError
+
+if TYPE_CHECKING:  # pyspnego (~0.1 s to import) loads with the first NTLM bind, not with the DC
+    from fakes.ad.ldap.ntlm_bind import BindStep, NtlmBinder
 
 log = logging.getLogger("fakes.ad.ldap")
 
@@ -158,25 +160,31 @@ class DcLdapServer(LDAPServer):
         if body.version not in (2, 3):
             self._result(msg, *messages.BAD_VERSION)
             return
-        binder = self._binder()
         if body.sicily is not None:
-            self._bind_step(msg, binder.sicily(self.session, body.sicily, body.sicily_token))
+            self._bind_step(msg, self._binder().sicily(self.session, body.sicily, body.sicily_token))
             return
         if body.sasl_mechanism is not None:
-            if body.sasl_mechanism != GSS_SPNEGO:
-                binder.reset()
+            if body.sasl_mechanism != codec.GSS_SPNEGO:
+                self._reset_ntlm()
                 self._result(msg, *messages.SASL_UNSUPPORTED)
                 return
-            self._bind_step(msg, binder.gss_spnego(self.session, body.sasl_credentials))
+            self._bind_step(msg, self._binder().gss_spnego(self.session, body.sasl_credentials))
             return
-        binder.reset()
+        self._reset_ntlm()
         password = (body.password or b"").decode("utf-8", errors="surrogateescape")
         self._send(msg, self.factory.dc.bind(self.session, body.name, password))
 
     def _binder(self) -> NtlmBinder:
         if self._ntlm is None:
+            from fakes.ad.ldap.ntlm_bind import NtlmBinder
+
             self._ntlm = NtlmBinder(self.factory.dc, self.factory.channel_binding)
         return self._ntlm
+
+    def _reset_ntlm(self) -> None:
+        """Any other bind abandons a half-finished NTLM exchange (none without an NTLM bind yet)."""
+        if self._ntlm is not None:
+            self._ntlm.reset()
 
     def _bind_step(self, msg: codec.Message, step: BindStep) -> None:
         self._out.append(codec.encode_bind_response(msg.msg_id, step.code, step.message, step.matched,
@@ -283,11 +291,23 @@ class DcLdapFactory(protocol.ServerFactory):
     protocol = DcLdapServer
 
     def __init__(self, dc: Any, *, tls: Any = None, ldaps: bool = False,
-                 max_message: int = codec.MAX_MESSAGE, channel_binding: bytes | None = None) -> None:
+                 max_message: int = codec.MAX_MESSAGE, channel_binding: bytes | None = None,
+                 tls_cert_der: bytes | None = None) -> None:
+        """``channel_binding`` is what NTLM clients send over TLS (None: unknown), or give the
+        served certificate as ``tls_cert_der`` and it is computed at the first NTLM bind."""
         self.dc = dc
         self.tls = tls  # twisted CertificateOptions for StartTLS (and the LDAPS listener)
         self.ldaps = ldaps
         self.max_message = max_message
-        #: MD5 of the tls-server-end-point channel bindings NTLM clients send over TLS (None: unknown).
-        self.channel_binding = channel_binding
+        self._channel_binding = channel_binding
+        self._tls_cert_der = tls_cert_der
         self.connections: set[DcLdapServer] = set()
+
+    @property
+    def channel_binding(self) -> bytes | None:
+        """MD5 of the tls-server-end-point channel bindings NTLM clients send over TLS (None: unknown)."""
+        if self._channel_binding is None and self._tls_cert_der is not None:
+            from fakes.ad.ldap.ntlm_bind import channel_binding_hash
+
+            self._channel_binding = channel_binding_hash(self._tls_cert_der)
+        return self._channel_binding

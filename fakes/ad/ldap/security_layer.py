@@ -16,7 +16,10 @@ one buffer per request, so wrapping each entry separately hangs it after the fir
 
 from __future__ import annotations
 
-from fakes.ad.ntlm import NtlmSecurity, NtlmSignatureError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # fakes.ad.ntlm (pyspnego) loads with the first NTLM bind, not with the DC
+    from fakes.ad.ntlm import NtlmSecurity
 
 # The largest buffer a 3-byte RFC 4752 size can announce (OpenLDAP's SASL_MAX_BUFF_SIZE),
 # less the 16-byte signature: no SASL client refuses a buffer this size.
@@ -47,6 +50,8 @@ class SaslSecurityLayer:
 
     def unwrap_stream(self, data: bytes) -> bytes:
         """Feed received bytes; return the LDAP bytes of every complete buffer (maybe b"")."""
+        from fakes.ad.ntlm import NtlmSignatureError  # loaded by the NTLM bind that made this layer
+
         buf = self._buf
         buf += data
         out = []

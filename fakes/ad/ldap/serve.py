@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from fakes.ad.ldap import reactor as lab_reactor
-from fakes.ad.ldap.ntlm_bind import channel_binding_hash
 from fakes.ad.ldap.protocol import DcLdapFactory
 from fakes.tls import CertificateAuthority
 
@@ -86,8 +85,8 @@ class _Listeners:
     """The two listening ports of one served DC (lives in the reactor thread)."""
 
     def __init__(self, dc: Any, host: str, ldap_port: int, ldaps_port: int | None, tls: Any,
-                 max_message: int | None, channel_binding: bytes | None = None) -> None:
-        kw: dict[str, Any] = {"channel_binding": channel_binding}
+                 max_message: int | None, tls_cert_der: bytes | None = None) -> None:
+        kw: dict[str, Any] = {"tls_cert_der": tls_cert_der}
         if max_message is not None:
             kw["max_message"] = max_message
         self.plain = DcLdapFactory(dc, tls=tls, ldaps=False, **kw)
@@ -150,7 +149,7 @@ def serve_dc(
         cert = ca.issue(names, list(dict.fromkeys(["127.0.0.1", host])))
         ca_file = ca.write(wd)
         listeners = _Listeners(dc, host, ldap_port, ldaps_port, tls_options(cert.cert_pem, cert.key_pem),
-                               max_message, channel_binding_hash(_first_cert_der(cert.cert_pem)))
+                               max_message, _first_cert_der(cert.cert_pem))
         plain_port, secure_port = lab_reactor.call(listeners.start)
         try:
             url_host = f"[{host}]" if ":" in host else host
