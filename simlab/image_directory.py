@@ -20,8 +20,12 @@ to decode (a bug: the file was verified) raises :class:`ImageError` naming the e
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 import sys
 import threading
+from collections import deque
+from itertools import repeat
 from typing import Any
 from uuid import UUID, SafeUUID
 
@@ -46,7 +50,9 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
     position: dict[Entry, int] = {}
     # Value lists that entries share (provisioning shares objectClass, givenName, ... lists):
     # stored once and referenced by number, so a loaded lab shares them exactly as the built one.
-    seen_lists: dict[int, tuple[list, list, int]] = {}  # id -> (the list, its first flat, position)
+    # A list shared only within one entry (cn, name and displayName are often one list) is a
+    # reference to the earlier attribute instead: -1 - its pair number.
+    seen_lists: dict[int, tuple[list, list, int, int]] = {}  # id -> (list, first flat, position, entry)
     shared: list[list] = []
     flats: list[list] = []
     guids, dns, parents, rdn_keys, sd_column, oc_column = bytearray(), [], [], [], [], []
@@ -60,12 +66,15 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
             flat.append(index)
             seen = seen_lists.get(id(values))
             if seen is None:
-                seen_lists[id(values)] = (values, flat, len(flat))  # holding the list keeps its id unique
+                # holding the list keeps its id unique
+                seen_lists[id(values)] = (values, flat, len(flat), i)
                 flat.append(values)
                 continue
-            first_flat, at = seen[1], seen[2]
+            _values, first_flat, at, owner = seen
             ref = first_flat[at]
-            if type(ref) is not int:  # second sighting: move the list to the shared table
+            if owner == i:
+                ref = -1 - at // 2  # the same list as an earlier attribute of this entry
+            elif type(ref) is not int:  # first sighting in another entry: share it
                 ref = first_flat[at] = len(shared)
                 shared.append(values)
             flat.append(ref)
@@ -94,6 +103,8 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
 
 # --------------------------------------------------------------------------- load
 _SLOT = Entry.__dict__["attrs"]  # the slot behind Entry.attrs (the dataclass has slots=True)
+_ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry))  # load_directory fills each one
+_UUID_INT, _UUID_SAFE = UUID.__dict__["int"].__set__, UUID.__dict__["is_safe"].__set__
 _DECODE_LOCK = threading.Lock()
 
 
@@ -133,12 +144,14 @@ class _LazyEntry(Entry):
         try:
             flat = msgpack.unpackb(blob, raw=False, ext_hook=_refuse_extension)
             attrs: dict[str, list] = {}
+            lists: list[list] = []
             for i in range(0, len(flat), 2):
                 values = flat[i + 1]
-                if type(values) is int:  # a list shared between entries
-                    values = shared[values]
+                if type(values) is int:  # a list shared with other entries, or an earlier attribute's
+                    values = shared[values] if values >= 0 else lists[-1 - values]
                 elif type(values) is not list:
                     raise TypeError(f"a {type(values).__name__} where a value list belongs")
+                lists.append(values)
                 attrs[keys[flat[i]]] = values
         except (ValueError, TypeError, IndexError, msgpack.UnpackException) as exc:
             raise ImageError(f"the lab image's attributes of {self.dn} cannot be decoded ({exc!r}); "
@@ -167,22 +180,25 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any],
     if not all(type(b) is bytes for b in blobs):
         raise TypeError("an attribute blob that is not bytes")
     memo.update(zip(dns, dns))
-    made: list[Entry] = []
-    append = made.append
-    new_uuid, set_int, set_safe, unknown = object.__new__, UUID.__dict__["int"].__set__, \
-        UUID.__dict__["is_safe"].__set__, SafeUUID.unknown
+    # Column-wise through C-level map() calls rather than one Python loop per entry.
+    # UUID(bytes=...) validates and converts at ~1.5 us each: the column is already 16-byte
+    # values, so set a bare UUID's two slots directly (the same object UUID() would make).
+    uuids = list(map(object.__new__, repeat(UUID, count)))
     from_bytes = int.from_bytes
-    for i in range(count):
-        # UUID(bytes=...) validates and converts at ~1.5 us each; the column is already 16-byte
-        # slices, so set the UUID's two slots directly (the same object UUID() would make).
-        guid = new_uuid(UUID)
-        set_int(guid, from_bytes(guids[16 * i:16 * i + 16]))
-        set_safe(guid, unknown)
-        parent = parents[i]
-        entry = Entry(guid, dns[i], made[parent] if parent >= 0 else None, blobs[i], {},
-                      sds[sd_column[i]], classes[oc_column[i]], rdn_keys[i])
-        entry.__class__ = lazy
-        append(entry)
+    deque(map(_UUID_INT, uuids, [from_bytes(guids[i:i + 16]) for i in range(0, 16 * count, 16)]), 0)
+    deque(map(_UUID_SAFE, uuids, repeat(SafeUUID.unknown, count)), 0)
+    if not all(map(operator.lt, parents, range(count))):
+        raise ValueError("an entry comes before its parent")
+    # Bare objects of the lazy class, each slot filled for all entries at once (Entry.__init__
+    # would be a Python call per entry).
+    made = list(map(object.__new__, repeat(lazy, count)))
+    at = made.__getitem__
+    filled = {"guid": uuids, "dn": dns, "attrs": blobs, "rdn_key": rdn_keys,
+              "parent": [at(p) if p >= 0 else None for p in parents],
+              "children": [{} for _ in range(count)],
+              "sd": map(sds.__getitem__, sd_column), "object_class": map(classes.__getitem__, oc_column)}
+    for name in _ENTRY_FIELDS:
+        deque(map(Entry.__dict__[name].__set__, made, filled[name]), 0)
     return Directory.prebuilt(made, columns["tables"])
 
 

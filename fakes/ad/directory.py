@@ -589,12 +589,14 @@ class Directory:
         ndns: list[str | None] = [None] * len(position)
         for ndn, e in self._by_dn.items():
             ndns[position[e]] = ndn
+        seen: dict[tuple, list] = {}
         return {
             "ndns": ndns,
-            "index": {a: _export_buckets(t, position) for a, t in self._index.items()},
-            "links": {a: _export_buckets({position[e]: s for e, s in t.items()}, position)
+            "index": {a: _export_buckets(t, position, a, seen) for a, t in self._index.items()},
+            "links": {a: _export_buckets({position[e]: s for e, s in t.items()}, position, f"links.{a}", seen)
                       for a, t in self._links.items()},
-            "pending": {a: _export_buckets(t, position) for a, t in self._pending.items()},
+            "pending": {a: _export_buckets(t, position, f"pending.{a}", seen)
+                        for a, t in self._pending.items()},
         }
 
     @staticmethod
@@ -612,6 +614,7 @@ class Directory:
             p = e.parent
             (p.children if p is not None else roots)[e.rdn_key] = e
         index, links, pending = state["index"], state["links"], state["pending"]
+        done: dict[str, list[dict]] = {}  # table name -> its multi buckets, for copies
         if set(index) != set(_INDEX_NAMES) or set(links) != set(LINKED) or set(pending) != set(LINKED):
             raise ValueError("the saved indexes are not this directory's")
         return Prebuilt(
@@ -619,9 +622,10 @@ class Directory:
             by_exact_dn={e.dn: e for e in entries},
             by_guid={e.guid: e for e in entries},
             roots=roots,
-            index={a: _import_buckets(index[a], entries) for a in _INDEX_NAMES},
-            links={a: _import_buckets(links[a], entries, keys=entries) for a in LINKED},
-            pending={a: _import_buckets(pending[a], entries, multi_only=True) for a in LINKED},  # type: ignore[misc]
+            index={a: _import_buckets(index[a], entries, a, done) for a in _INDEX_NAMES},
+            links={a: _import_buckets(links[a], entries, f"links.{a}", done, keys=entries) for a in LINKED},
+            pending={a: _import_buckets(pending[a], entries, f"pending.{a}", done, multi_only=True)  # type: ignore[misc]
+                     for a in LINKED},
         )
 
     # ------------------------------------------------------------------ internals
@@ -747,21 +751,32 @@ class Prebuilt:
     pending: dict[str, dict[str, dict[Entry, None]]]
 
 
-def _export_buckets(table: dict, position: dict[Entry, int]) -> list[list]:
-    """``[single keys, their positions, multi keys, their position lists]`` of a bucket table."""
+def _export_buckets(table: dict, position: dict[Entry, int], name: str,
+                    seen: dict[tuple, list]) -> list[list]:
+    """``[single keys, their positions, multi keys, their position lists]`` of a bucket table.
+
+    A multi bucket equal to one exported before (objectClass person/organizationalPerson/user,
+    objectCategory and its cn index hold the same 100k entries) is ``[table name, its number]``:
+    loading copies that dict, several times faster than filling it again.
+    """
     single_keys, singles, multi_keys, multis = [], [], [], []
     for key, cur in table.items():
         if type(cur) is dict:
             multi_keys.append(key)
-            multis.append([position[e] for e in cur])
+            bucket = [position[e] for e in cur]
+            if len(bucket) > 64:
+                same = seen.setdefault(tuple(bucket), [name, len(multis)])
+                if same[0] != name or same[1] != len(multis):
+                    bucket = same
+            multis.append(bucket)
         else:
             single_keys.append(key)
             singles.append(position[cur])
     return [single_keys, singles, multi_keys, multis]
 
 
-def _import_buckets(saved: list[list], entries: list[Entry], *, keys: list[Entry] | None = None,
-                    multi_only: bool = False) -> dict:
+def _import_buckets(saved: list[list], entries: list[Entry], name: str, done: dict[str, list[dict]], *,
+                    keys: list[Entry] | None = None, multi_only: bool = False) -> dict:
     """The bucket table :func:`_export_buckets` saved (``keys``: positions name entries there too)."""
     single_keys, singles, multi_keys, multis = saved
     if multi_only and single_keys:
@@ -769,8 +784,14 @@ def _import_buckets(saved: list[list], entries: list[Entry], *, keys: list[Entry
     at = entries.__getitem__
     if keys is not None:
         single_keys, multi_keys = map(keys.__getitem__, single_keys), map(keys.__getitem__, multi_keys)
+    buckets = done[name] = []
+    for m in multis:
+        if m and type(m[0]) is str:  # the same entries as an earlier bucket
+            buckets.append(done[m[0]][m[1]].copy())
+        else:
+            buckets.append(dict.fromkeys(map(at, m)))
     table = dict(zip(single_keys, map(at, singles), strict=True))
-    table.update(zip(multi_keys, (dict.fromkeys(map(at, m)) for m in multis), strict=True))
+    table.update(zip(multi_keys, buckets, strict=True))
     return table
 
 
