@@ -42,7 +42,7 @@ class ImageError(Exception):
 def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(head, columns)`` of ``snap`` (a ``Directory.snapshot(copy=False)`` of ``directory``).
 
-    Raises :class:`ImageError` for an attribute value that is not str, bytes or int.
+    Raises :class:`ImageError` for an attribute value that is not one of msgpack's own types.
     """
     keys: dict[str, int] = {}
     sds: dict[bytes, int] = {}
@@ -92,7 +92,7 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
             blobs.append(pack(flat))
         except (TypeError, ValueError, OverflowError) as exc:
             raise ImageError(f"this lab cannot be saved as an image: an attribute of {dn} holds "
-                             f"a value that is not str, bytes or int ({exc})") from exc
+                             f"a value other than str, bytes, int, float, bool or None ({exc})") from exc
     head = {"keys": list(keys), "sds": list(sds), "shared": shared, "classes": list(classes),
             "count": len(snap)}
     columns = {"guids": bytes(guids), "dns": dns, "parents": parents, "rdn_keys": rdn_keys,
