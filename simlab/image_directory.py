@@ -48,37 +48,30 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
     sds: dict[bytes, int] = {}
     classes: dict[str, int] = {}
     position: dict[Entry, int] = {}
-    # Value lists that entries share (provisioning shares objectClass, givenName, ... lists):
-    # stored once and referenced by number, so a loaded lab shares them exactly as the built one.
-    # A list shared only within one entry (cn, name and displayName are often one list) is a
-    # reference to the earlier attribute instead: -1 - its pair number.
-    seen_lists: dict[int, tuple[list, list, int, int]] = {}  # id -> (list, first flat, position, entry)
+    # Value lists: provisioning shares objectClass, givenName, department ... lists between
+    # entries (the store never changes a value list in place); single values that repeat in
+    # separate lists ("0", "512", a user's UPN in userPrincipalName and mail) are shared here
+    # too, so a loaded lab holds one list where the built one held many.
+    canonical: dict[object, list] = {}
+    owner: dict[int, int] = {}  # id(list) -> the first entry holding it
+    shared_at: dict[int, int] = {}  # id(list) -> its place in the shared table
     shared: list[list] = []
-    flats: list[list] = []
+    lists: list[list[tuple[int, list]]] = []
     guids, dns, parents, rdn_keys, sd_column, oc_column = bytearray(), [], [], [], [], []
     for i, (entry, guid, dn, parent_guid, rdn_key, attrs, sd, oc) in enumerate(snap):
         position[entry] = i
-        flat: list[Any] = []
+        pairs = []
         for key, values in attrs.items():
             index = keys.get(key)
             if index is None:
                 index = keys[key] = len(keys)
-            flat.append(index)
-            seen = seen_lists.get(id(values))
-            if seen is None:
-                # holding the list keeps its id unique
-                seen_lists[id(values)] = (values, flat, len(flat), i)
-                flat.append(values)
-                continue
-            _values, first_flat, at, owner = seen
-            ref = first_flat[at]
-            if owner == i:
-                ref = -1 - at // 2  # the same list as an earlier attribute of this entry
-            elif type(ref) is not int:  # first sighting in another entry: share it
-                ref = first_flat[at] = len(shared)
+            if len(values) == 1 and type(value := values[0]) in (str, bytes):
+                values = canonical.setdefault(value, values)
+            if owner.setdefault(id(values), i) != i and id(values) not in shared_at:
+                shared_at[id(values)] = len(shared)
                 shared.append(values)
-            flat.append(ref)
-        flats.append(flat)
+            pairs.append((index, values))
+        lists.append(pairs)
         guids += guid.bytes
         dns.append(dn)
         parents.append(position[entry.parent] if parent_guid is not None else -1)
@@ -87,9 +80,9 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
         oc_column.append(classes.setdefault(oc, len(classes)))
     pack = msgpack.Packer(use_bin_type=True, strict_types=True).pack  # natives only: see the docstring
     blobs = []
-    for flat, (_e, _g, dn, *_rest) in zip(flats, snap, strict=True):
+    for pairs, dn in zip(lists, dns, strict=True):
         try:
-            blobs.append(pack(flat))
+            blobs.append(pack(_blob(pairs, shared_at)))
         except (TypeError, ValueError, OverflowError) as exc:
             raise ImageError(f"this lab cannot be saved as an image: an attribute of {dn} holds "
                              f"a value other than str, bytes, int, float, bool or None ({exc})") from exc
@@ -99,6 +92,33 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
                "sd": sd_column, "oc": oc_column, "attrs": blobs,
                "tables": directory.export_prebuilt(position)}
     return head, columns
+
+
+def _blob(pairs: list[tuple[int, list]], shared_at: dict[int, int]) -> list[list]:
+    """One entry's ``[attribute numbers, own value lists, shared-table numbers, order]``.
+
+    The values in attribute order are ``pool[order[i]]`` where ``pool`` is the own lists followed
+    by the referenced shared ones (an empty ``order``: the own lists as they are). Decoding is then
+    a few C-level calls per entry (see :meth:`_LazyEntry._decode`), and a list two attributes share
+    is one pool item referenced twice.
+    """
+    numbers, own, refs, order = [], [], [], []
+    local: dict[int, int] = {}
+    for index, values in pairs:
+        numbers.append(index)
+        at = local.get(id(values))
+        if at is None:
+            ref = shared_at.get(id(values))
+            if ref is None:
+                at = local[id(values)] = len(own)
+                own.append(values)
+            else:
+                at = local[id(values)] = -1 - len(refs)  # made a pool place below
+                refs.append(ref)
+        order.append(at)
+    if not refs and len(own) == len(numbers):
+        return [numbers, own, refs, []]
+    return [numbers, own, refs, [at if at >= 0 else len(own) - 1 - at for at in order]]
 
 
 # --------------------------------------------------------------------------- load
@@ -142,17 +162,13 @@ class _LazyEntry(Entry):
     def _decode(self, blob: bytes) -> dict[str, list]:
         keys, shared = self._keys, self._shared
         try:
-            flat = msgpack.unpackb(blob, raw=False, ext_hook=_refuse_extension)
-            attrs: dict[str, list] = {}
-            lists: list[list] = []
-            for i in range(0, len(flat), 2):
-                values = flat[i + 1]
-                if type(values) is int:  # a list shared with other entries, or an earlier attribute's
-                    values = shared[values] if values >= 0 else lists[-1 - values]
-                elif type(values) is not list:
-                    raise TypeError(f"a {type(values).__name__} where a value list belongs")
-                lists.append(values)
-                attrs[keys[flat[i]]] = values
+            numbers, values, refs, order = msgpack.unpackb(blob, raw=False, ext_hook=_refuse_extension)
+            if order:  # the pool: own lists, then the shared ones
+                values.extend(map(shared.__getitem__, refs))
+                values = list(map(values.__getitem__, order))
+            if not all(map(isinstance, values, repeat(list))):
+                raise TypeError("a value that is not a value list")
+            attrs = dict(zip(map(keys.__getitem__, numbers), values, strict=True))
         except (ValueError, TypeError, IndexError, msgpack.UnpackException) as exc:
             raise ImageError(f"the lab image's attributes of {self.dn} cannot be decoded ({exc!r}); "
                              "this is a simlab bug (the file passed its checksum): please report it, "
