@@ -44,48 +44,43 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
 
     Raises :class:`ImageError` for an attribute value that is not one of msgpack's own types.
     """
-    keys: dict[str, int] = {}
-    sds: dict[bytes, int] = {}
-    classes: dict[str, int] = {}
+    keys, sds, classes = _Numbers(), _Numbers(), _Numbers()
     position: dict[Entry, int] = {}
     # Value lists: provisioning shares objectClass, givenName, department ... lists between
     # entries (the store never changes a value list in place); single values that repeat in
     # separate lists ("0", "512", a user's UPN in userPrincipalName and mail) are shared here
-    # too, so a loaded lab holds one list where the built one held many.
+    # too, so a loaded lab holds one list where the built one held many. Set operations per
+    # entry (not per value) find the lists more than one entry holds: this runs for millions.
     canonical: dict[object, list] = {}
-    owner: dict[int, int] = {}  # id(list) -> the first entry holding it
-    shared_at: dict[int, int] = {}  # id(list) -> its place in the shared table
-    shared: list[list] = []
-    lists: list[list[tuple[int, list]]] = []
-    guids, dns, parents, rdn_keys, sd_column, oc_column = bytearray(), [], [], [], [], []
-    for i, (entry, guid, dn, parent_guid, rdn_key, attrs, sd, oc) in enumerate(snap):
+    canon = canonical.setdefault
+    seen: set[int] = set()
+    shared_ids: set[int] = set()
+    rows: list[tuple[list[int], list[list]]] = []
+    guids, dns, parents, rdn_keys = bytearray(), [], [], []
+    for i, (entry, guid, dn, parent_guid, rdn_key, attrs, _sd, _oc) in enumerate(snap):
         position[entry] = i
-        pairs = []
-        for key, values in attrs.items():
-            index = keys.get(key)
-            if index is None:
-                index = keys[key] = len(keys)
-            if len(values) == 1 and type(value := values[0]) in (str, bytes):
-                values = canonical.setdefault(value, values)
-            if owner.setdefault(id(values), i) != i and id(values) not in shared_at:
-                shared_at[id(values)] = len(shared)
-                shared.append(values)
-            pairs.append((index, values))
-        lists.append(pairs)
+        values = [canon(v[0], v) if len(v) == 1 and type(v[0]) in _CANONICAL else v for v in attrs.values()]
+        ids = set(map(id, values))
+        shared_ids |= ids & seen
+        seen |= ids
+        rows.append((list(map(keys.__getitem__, attrs)), values))
         guids += guid.bytes
         dns.append(dn)
         parents.append(position[entry.parent] if parent_guid is not None else -1)
         rdn_keys.append(rdn_key)
-        sd_column.append(sds.setdefault(sd, len(sds)))
-        oc_column.append(classes.setdefault(oc, len(classes)))
+    del seen
+    shared_at: dict[int, int] = {}  # id(list) -> its place in the shared table
+    shared: list[list] = []
     pack = msgpack.Packer(use_bin_type=True, strict_types=True).pack  # natives only: see the docstring
     blobs = []
-    for pairs, dn in zip(lists, dns, strict=True):
+    for (numbers, values), dn in zip(rows, dns, strict=True):
         try:
-            blobs.append(pack(_blob(pairs, shared_at)))
+            blobs.append(pack(_blob(numbers, values, shared_ids, shared_at, shared)))
         except (TypeError, ValueError, OverflowError) as exc:
             raise ImageError(f"this lab cannot be saved as an image: an attribute of {dn} holds "
                              f"a value other than str, bytes, int, float, bool or None ({exc})") from exc
+    sd_column = [sds[row[6]] for row in snap]
+    oc_column = [classes[row[7]] for row in snap]
     head = {"keys": list(keys), "sds": list(sds), "shared": shared, "classes": list(classes),
             "count": len(snap)}
     columns = {"guids": bytes(guids), "dns": dns, "parents": parents, "rdn_keys": rdn_keys,
@@ -94,29 +89,46 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
     return head, columns
 
 
-def _blob(pairs: list[tuple[int, list]], shared_at: dict[int, int]) -> list[list]:
+_CANONICAL = frozenset((str, bytes))
+
+
+class _Numbers(dict):
+    """Distinct values numbered in order of first sight (``numbers[value]`` adds a new one)."""
+
+    def __missing__(self, key: object) -> int:
+        number = self[key] = len(self)
+        return number
+
+
+def _blob(numbers: list[int], values: list[list], shared_ids: set[int], shared_at: dict[int, int],
+          shared: list[list]) -> list[list]:
     """One entry's ``[attribute numbers, own value lists, shared-table numbers, order]``.
 
     The values in attribute order are ``pool[order[i]]`` where ``pool`` is the own lists followed
     by the referenced shared ones (an empty ``order``: the own lists as they are). Decoding is then
     a few C-level calls per entry (see :meth:`_LazyEntry._decode`), and a list two attributes share
-    is one pool item referenced twice.
+    is one pool item referenced twice. ``shared`` gets the lists of ``shared_ids`` as first met.
     """
-    numbers, own, refs, order = [], [], [], []
+    if shared_ids.isdisjoint(map(id, values)) and len(set(map(id, values))) == len(values):
+        return [numbers, values, [], []]
+    own, refs, order = [], [], []
     local: dict[int, int] = {}
-    for index, values in pairs:
-        numbers.append(index)
-        at = local.get(id(values))
+    for v in values:
+        x = id(v)
+        at = local.get(x)
         if at is None:
-            ref = shared_at.get(id(values))
-            if ref is None:
-                at = local[id(values)] = len(own)
-                own.append(values)
-            else:
-                at = local[id(values)] = -1 - len(refs)  # made a pool place below
+            if x in shared_ids:
+                ref = shared_at.get(x)
+                if ref is None:
+                    ref = shared_at[x] = len(shared)
+                    shared.append(v)
                 refs.append(ref)
+                at = local[x] = -len(refs)  # the pool place is len(own) - 1 - at, known at the end
+            else:
+                at = local[x] = len(own)
+                own.append(v)
         order.append(at)
-    if not refs and len(own) == len(numbers):
+    if not refs and len(own) == len(values):
         return [numbers, own, refs, []]
     return [numbers, own, refs, [at if at >= 0 else len(own) - 1 - at for at in order]]
 
