@@ -43,12 +43,15 @@ def _warm() -> Lab:
     return lab
 
 
-def _bucket(cur: object) -> object:
-    return [e.guid for e in cur] if type(cur) is dict else cur.guid  # type: ignore[attr-defined,union-attr]
+def _tables(d: Directory, *, ordered: bool = True) -> dict[str, Any]:
+    """Every lookup table of ``d``, entries named by GUID (bucket order kept unless ``ordered`` is
+    False: a snapshot restore rebuilds the buckets in walk order, not in insertion order)."""
+    def _bucket(cur: object) -> object:
+        if type(cur) is not dict:
+            return cur.guid  # type: ignore[attr-defined]
+        guids = [e.guid for e in cur]
+        return guids if ordered else sorted(guids)
 
-
-def _tables(d: Directory) -> dict[str, Any]:
-    """Every lookup table of ``d``, entries named by GUID (bucket order kept: it is result order)."""
     return {
         "by_dn": {k: e.guid for k, e in d._by_dn.items()},
         "by_exact_dn": {k: e.guid for k, e in d._by_exact_dn.items()},
@@ -58,7 +61,7 @@ def _tables(d: Directory) -> dict[str, Any]:
                           [(k, c.guid) for k, c in e.children.items()]) for e in d.walk()},
         "index": {a: {k: _bucket(v) for k, v in t.items()} for a, t in d._index.items()},
         "links": {a: {t.guid: _bucket(v) for t, v in links.items()} for a, links in d._links.items()},
-        "pending": {a: {k: [e.guid for e in v] for k, v in p.items()} for a, p in d._pending.items()},
+        "pending": {a: {k: _bucket(v) for k, v in p.items()} for a, p in d._pending.items()},
     }
 
 
@@ -187,3 +190,15 @@ def test_a_value_msgpack_cannot_hold_natively_is_refused_at_save(tmp_path: Path)
         with pytest.raises(ImageError, match="cannot be saved as an image: an attribute of CN="):
             save_image(lab, tmp_path / "x.simlab-image", "key")
         assert not list(tmp_path.iterdir())
+
+
+def test_a_snapshot_of_a_warm_lab_restores_it(cache: Lab):
+    with _warm() as warm:
+        d = warm.dc.directory
+        before_tables, before_attrs = _tables(d, ordered=False), _attrs(d)
+        snap = warm.snapshot()
+        _change(warm)
+        assert _tables(d, ordered=False) != before_tables
+        warm.restore(snap)
+        assert _tables(d, ordered=False) == before_tables
+        assert _attrs(d) == before_attrs == _attrs(cache.dc.directory)
