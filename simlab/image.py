@@ -11,12 +11,15 @@ File layout (all integers big-endian)::
     b"SIMLABIMG\\n"                      magic
     u32 header length, header JSON      {"format", "simlab", "code", "key", "payload_bytes",
                                          "payload_sha256", "compression", "spec_name", "users"}
-    payload                             zstd(msgpack(image dict)), see simlab.image_codec
+    payload                             zstd stream of msgpack values (simlab.image_codec): the
+                                        directory section (simlab.image_directory), then the rest
 
 Reading checks, in order: magic, header, format version, simlab version and code fingerprint,
 the cache key, the payload length (truncation), its SHA-256, then decodes. Any failure is an
 :class:`ImageError` with a clear reason and nothing is applied to a lab (never half-loaded):
-the payload is fully decoded and validated before the first lab object is touched.
+the payload is verified whole and decoded and validated before the first lab object is
+touched, except the directory entries' attribute blobs, which are decoded when first read
+(an undecodable one raises ImageError naming the entry).
 
 Loading works on a *skeleton*: the lab is built from the same spec without the seeded
 population and its initial sync is over a near-empty directory (cheap), then the image's
@@ -40,7 +43,7 @@ import zstandard
 
 from simlab import __version__, parked_log
 from simlab.image_codec import CodecError, Table, check, decode_stream, packer, tables
-from simlab.image_directory import ImageError, capture_directory, load_directory
+from simlab.image_directory import ImageError, capture_directory, directory_values, read_directory
 from simlab.snapshot import LabSnapshot, restore_snapshot, take_snapshot
 
 if TYPE_CHECKING:
@@ -175,8 +178,8 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Pat
         pack = packer().pack
         with zstandard.ZstdCompressor(level=level).stream_writer(buffer, closefd=False) as out:
             directory = data.pop("directory")
-            out.write(pack(directory["head"]))
-            out.write(pack(directory["columns"]))
+            for value in directory_values(directory["head"], directory["columns"]):
+                out.write(pack(value))
             out.write(pack(data))
     except CodecError as exc:
         raise ImageError(f"this lab cannot be saved as an image: {exc}") from exc
@@ -254,9 +257,8 @@ def load_image(path: str | Path, key: str) -> dict[str, Any]:
     memo: dict[str, str] = {}
     try:
         stream = decode_stream(zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload)), memo)
-        head = next(stream)
         # The directory first: its DNs go into the memo, which the tenant's tables share.
-        entries = load_directory(head, next(stream), memo)
+        entries = read_directory(stream, memo)
         data = next(stream)
         if next(stream, None) is not None:
             raise ImageError(f"{name} has data after the lab image")

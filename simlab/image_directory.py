@@ -25,6 +25,7 @@ import operator
 import sys
 import threading
 from collections import deque
+from collections.abc import Iterator
 from itertools import repeat
 from typing import Any
 from uuid import UUID, SafeUUID
@@ -133,6 +134,44 @@ def _blob(numbers: list[int], values: list[list], shared_ids: set[int], shared_a
     return [numbers, own, refs, [at if at >= 0 else len(own) - 1 - at for at in order]]
 
 
+# The order of the directory section's stream values after the head: columns, then the attribute
+# blobs in chunks, then the lookup tables. No single value grows with the whole directory past a
+# column (the decoder buffers one value at a time, up to 256 MiB).
+_COLUMNS = ("guids", "dns", "parents", "rdn_keys", "sd", "oc")
+_TABLES = ("ndns", "index", "links", "pending")
+_CHUNK = 50_000
+
+
+def directory_values(head: dict[str, Any], columns: dict[str, Any]) -> Iterator[Any]:
+    """The stream values of :func:`capture_directory`'s section in file order (:func:`read_directory`)."""
+    yield {**head, "chunk": _CHUNK}
+    for name in _COLUMNS:
+        yield columns[name]
+    blobs = columns["attrs"]
+    for start in range(0, len(blobs), _CHUNK):
+        yield blobs[start:start + _CHUNK]
+    for name in _TABLES:
+        yield columns["tables"][name]
+
+
+def read_directory(stream: Iterator[Any], memo: dict[str, str]) -> Prebuilt:
+    """:func:`load_directory` over the values :func:`directory_values` wrote, read from ``stream``.
+
+    Raises StopIteration on a cut stream (and what :func:`load_directory` raises).
+    """
+    head = next(stream)
+    columns = {name: next(stream) for name in _COLUMNS}
+    count, chunk = int(head["count"]), int(head["chunk"])
+    if chunk <= 0:
+        raise ValueError(f"a chunk size of {chunk}")
+    blobs: list[bytes] = []
+    for _ in range(-(-count // chunk)):
+        blobs.extend(next(stream))
+    columns["attrs"] = blobs
+    columns["tables"] = {name: next(stream) for name in _TABLES}
+    return load_directory(head, columns, memo)
+
+
 # --------------------------------------------------------------------------- load
 _SLOT = Entry.__dict__["attrs"]  # the slot behind Entry.attrs (the dataclass has slots=True)
 _ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry))  # load_directory fills each one
@@ -230,4 +269,4 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any],
     return Directory.prebuilt(made, columns["tables"])
 
 
-__all__ = ["ImageError", "capture_directory", "load_directory"]
+__all__ = ["ImageError", "capture_directory", "directory_values", "load_directory", "read_directory"]

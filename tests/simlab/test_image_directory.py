@@ -202,3 +202,15 @@ def test_a_snapshot_of_a_warm_lab_restores_it(cache: Lab):
         warm.restore(snap)
         assert _tables(d, ordered=False) == before_tables
         assert _attrs(d) == before_attrs == _attrs(cache.dc.directory)
+
+
+def test_attribute_blobs_stored_in_several_chunks_load_back(cache: Lab, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    from simlab import image_directory
+    from simlab.image import load_image
+
+    monkeypatch.setattr(image_directory, "_CHUNK", 100)  # several stream values even at 300 users
+    path = save_image(cache, tmp_path / "chunks.simlab-image", "key")
+    made = load_image(path, "key")["entries"]
+    assert len(cache.dc.directory) > 300
+    assert {g: e.attrs for g, e in made.by_guid.items()} == _attrs(cache.dc.directory)
