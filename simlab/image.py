@@ -11,12 +11,15 @@ File layout (all integers big-endian)::
     b"SIMLABIMG\\n"                      magic
     u32 header length, header JSON      {"format", "simlab", "code", "key", "payload_bytes",
                                          "payload_sha256", "compression", "spec_name", "users"}
-    payload                             zstd(msgpack(image dict)), see simlab.image_codec
+    payload                             zstd stream of msgpack values (simlab.image_codec): the
+                                        directory section (simlab.image_directory), then the rest
 
 Reading checks, in order: magic, header, format version, simlab version and code fingerprint,
 the cache key, the payload length (truncation), its SHA-256, then decodes. Any failure is an
 :class:`ImageError` with a clear reason and nothing is applied to a lab (never half-loaded):
-the payload is fully decoded and validated before the first lab object is touched.
+the payload is verified whole and decoded and validated before the first lab object is
+touched, except the directory entries' attribute blobs, which are decoded when first read
+(an undecodable one raises ImageError naming the entry).
 
 Loading works on a *skeleton*: the lab is built from the same spec without the seeded
 population and its initial sync is over a near-empty directory (cheap), then the image's
@@ -30,21 +33,17 @@ import functools
 import hashlib
 import heapq
 import io
-import itertools
 import json
 import struct
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 import zstandard
 
-from fakes.ad.directory import Entry
 from simlab import __version__, parked_log
 from simlab.image_codec import CodecError, Table, check, decode_stream, packer, tables
+from simlab.image_directory import ImageError, capture_directory, directory_values, read_directory
 from simlab.snapshot import LabSnapshot, restore_snapshot, take_snapshot
 
 if TYPE_CHECKING:
@@ -53,13 +52,9 @@ if TYPE_CHECKING:
 
 MAGIC = b"SIMLABIMG\n"
 #: Bump when the payload layout or the codec's extension codes change.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _HEADER_LEN = struct.Struct(">I")
 _MAX_HEADER = 64 * 1024
-
-
-class ImageError(Exception):
-    """An image that cannot be used (missing, corrupt, truncated, other version, other spec)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,43 +112,12 @@ def image_key(spec: LabSpec, *, apply_faults: bool = True) -> str:
 def capture(lab: Lab) -> dict[str, Any]:
     """The image content of a started lab (values shared with the lab: encode it at once)."""
     snap = take_snapshot(lab, copy=False)
-    keys: dict[str, int] = {}
-    sds: dict[bytes, int] = {}
-    position: dict[UUID, int] = {}
-    # Value lists that entries share (provisioning shares objectClass, primaryGroupID, ... lists):
-    # stored once and referenced by number, so a loaded lab shares them exactly as the built one.
-    seen_lists: dict[int, tuple[list, list, int]] = {}  # id -> (the list, its first flat, position)
-    shared: list[list] = []
-    rows = []
-    for i, (_e, guid, dn, parent_guid, rdn_key, attrs, sd, oc) in enumerate(snap.directory):
-        position[guid] = i
-        flat: list[Any] = []
-        for key, values in attrs.items():
-            index = keys.get(key)
-            if index is None:
-                index = keys[key] = len(keys)
-            flat.append(index)
-            seen = seen_lists.get(id(values))
-            if seen is None:
-                seen_lists[id(values)] = (values, flat, len(flat))  # holding the list keeps its id unique
-                flat.append(values)
-                continue
-            first_flat, at = seen[1], seen[2]
-            ref = first_flat[at]
-            if type(ref) is not int:  # second sighting: move the list to the shared table
-                ref = first_flat[at] = len(shared)
-                shared.append(values)
-            flat.append(ref)
-        sd_index = sds.get(sd)
-        if sd_index is None:
-            sd_index = sds[sd] = len(sds)
-        parent = position[parent_guid] if parent_guid is not None else -1
-        rows.append([guid.bytes, dn, parent, rdn_key, sd_index, oc, flat])
+    head, columns = capture_directory(lab.dc.directory, snap.directory)  # type: ignore[arg-type]
     clock = lab.clock
     timers = [[name, due] for name, due in clock.pending()]
     dc = lab.dc
     return {
-        "directory": {"keys": list(keys), "sds": list(sds), "shared": shared, "rows": rows},
+        "directory": {"head": head, "columns": columns},
         "state": {
             "dc": snap.dc, "tenant_faults": snap.tenant_faults,
             "tenant": tables({k: v for k, v in snap.tenant.items() if k not in _PROCESS_CACHES}),
@@ -200,10 +164,9 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Pat
     """
     if any(name.startswith("sd-propagation") for name, _ in lab.clock.pending()):
         raise ImageError("the lab has a pending SD replication timer, which an image cannot hold")
-    # Payload: the directory head, one value per entry row, then the rest; packed and compressed
-    # as a stream, so neither side ever holds the whole uncompressed image.
+    # Payload: the directory head, its columns, then the rest; packed and compressed as a
+    # stream (simlab/image_directory.py describes the directory section).
     data = capture(lab)
-    rows = data["directory"].pop("rows")
     # The Application log (two events per user after the initial sync) is decoded when first read.
     application = data["logs"]["application"]
     data["logs"]["application"] = {
@@ -214,9 +177,9 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Pat
     try:
         pack = packer().pack
         with zstandard.ZstdCompressor(level=level).stream_writer(buffer, closefd=False) as out:
-            out.write(pack({**data.pop("directory"), "count": len(rows)}))
-            for row in rows:
-                out.write(pack(row))
+            directory = data.pop("directory")
+            for value in directory_values(directory["head"], directory["columns"]):
+                out.write(pack(value))
             out.write(pack(data))
     except CodecError as exc:
         raise ImageError(f"this lab cannot be saved as an image: {exc}") from exc
@@ -294,8 +257,8 @@ def load_image(path: str | Path, key: str) -> dict[str, Any]:
     memo: dict[str, str] = {}
     try:
         stream = decode_stream(zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload)), memo)
-        head = next(stream)
-        entries = _entries(head, itertools.islice(stream, int(head["count"])), memo)
+        # The directory first: its DNs go into the memo, which the tenant's tables share.
+        entries = read_directory(stream, memo)
         data = next(stream)
         if next(stream, None) is not None:
             raise ImageError(f"{name} has data after the lab image")
@@ -363,44 +326,6 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     lab.dc.security_log.replace_records(logs["security"])
     _restore_clock(lab, timers, data["clock"]["now"])
     lab.build_mark, lab.event_mark = data["marks"]
-
-
-def _entries(head: dict[str, Any], rows: Iterator[list], memo: dict[str, str]) -> list[tuple]:
-    """Entry objects (unattached) from the streamed rows, in the form Directory.restore takes.
-
-    Equal strings become one object through ``memo`` (shared with the rest of the image's
-    decoding): the build hands one name, title or department string to many users, and the
-    tenant and connector space hold the same UPNs and DNs, so without this a loaded lab holds
-    several copies of each (about 70 MiB more than the built lab at 100k users).
-    """
-    keys = [sys.intern(k) for k in head["keys"]]
-    sds, shared = head["sds"], head["shared"]
-    share = memo.setdefault
-    for values in shared:
-        values[:] = [share(v, v) if type(v) is str else v for v in values]
-    made: list[Entry] = []
-    out = []
-    for guid_bytes, dn, parent, rdn_key, sd, oc, flat in rows:
-        attrs: dict[str, list] = {}
-        for i in range(0, len(flat), 2):
-            values = flat[i + 1]
-            # An int is a reference to a list shared between entries (see capture()).
-            if type(values) is int:
-                values = shared[values]
-            else:  # inline (not a helper call): this runs for 2.7 million lists at 100k users
-                for j, value in enumerate(values):
-                    if type(value) is str:
-                        values[j] = share(value, value)
-            attrs[keys[flat[i]]] = values
-        dn = share(dn, dn)
-        guid = UUID(bytes=guid_bytes)
-        parent_guid = made[parent].guid if parent >= 0 else None
-        entry = Entry(guid, dn, None, attrs, {}, sds[sd], oc, rdn_key)
-        made.append(entry)
-        out.append((entry, guid, dn, parent_guid, rdn_key, attrs, sds[sd], oc))
-    if len(out) != head["count"]:
-        raise ImageError(f"the image holds {len(out)} of its {head['count']} directory entries")
-    return out
 
 
 def _with_live_endpoints(saved: Any, live: Any) -> Any:

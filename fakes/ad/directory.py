@@ -32,7 +32,7 @@ from fakes.ad.filters import (
 )
 from fakes.ad.schema import AttributeType, Schema, SchemaError
 
-__all__ = ["Directory", "DirectoryError", "Entry", "EntryExists", "NoSuchEntry", "NotLeaf"]
+__all__ = ["Directory", "DirectoryError", "Entry", "EntryExists", "NoSuchEntry", "NotLeaf", "Prebuilt"]
 
 
 class DirectoryError(Exception):
@@ -83,6 +83,7 @@ INDEXED = ("samaccountname", "userprincipalname", "objectsid", "objectclass", "o
 # references follow renames: forward attribute -> tracked.
 LINKED = ("member", "manager")
 _CATEGORY_CN = "~objectcategory.cn"  # secondary index: first RDN value of objectCategory
+_INDEX_NAMES = (*INDEXED, _CATEGORY_CN)
 _WATCHED = (*INDEXED, *(a for a in LINKED if a not in INDEXED))
 _LINKED_SET = frozenset(LINKED)
 # Attributes whose value lists bulk creators share between objects.
@@ -133,7 +134,7 @@ class Directory:
         self._by_exact_dn: dict[str, Entry] = {}
         self._by_guid: dict[UUID, Entry] = {}
         self._roots: dict[str, Entry] = {}
-        self._index: dict[str, dict[object, object]] = {a: {} for a in (*INDEXED, _CATEGORY_CN)}
+        self._index: dict[str, dict[object, object]] = {a: {} for a in _INDEX_NAMES}
         self._index_types: dict[str, AttributeType] = {a: schema.attribute(a) for a in INDEXED}
         self._keymap: dict[str, str] = {}  # caller's attribute spelling -> interned lowercase key
         self._class_keys: dict[tuple, frozenset[str]] = {}  # objectClass values -> indexed keys
@@ -547,8 +548,15 @@ class Directory:
         """Return to a snapshot; the snapshot's Entry objects are reused, so references stay valid.
 
         ``copy=False`` takes the snapshot's attribute dicts over as they are (a snapshot built
-        from a lab image, used once); the snapshot must then not be restored again.
+        from a lab image, used once); the snapshot must then not be restored again. A
+        :class:`Prebuilt` (see :meth:`prebuilt`) is installed as it is, nothing recomputed.
         """
+        if isinstance(snap, Prebuilt):
+            self._by_dn, self._by_exact_dn, self._by_guid = snap.by_dn, snap.by_exact_dn, snap.by_guid
+            self._roots, self._index = snap.roots, snap.index
+            self._links, self._pending = snap.links, snap.pending
+            self._shared_keys = {}
+            return
         self._by_dn = {}
         self._by_exact_dn = {}
         self._by_guid = {}
@@ -573,6 +581,52 @@ class Directory:
             self._by_guid[guid] = e
             self._index_new(e, e.attrs)
             self._resolve_pending(e, ndn)
+
+    def export_prebuilt(self, position: dict[Entry, int]) -> dict[str, object]:
+        """Every lookup table as plain data, entries given by ``position`` (their place in
+        :meth:`snapshot`'s order): what :meth:`prebuilt` takes back, so a lab image's directory
+        loads without recomputing a single normalized DN or index key."""
+        ndns: list[str | None] = [None] * len(position)
+        for ndn, e in self._by_dn.items():
+            ndns[position[e]] = ndn
+        seen: dict[tuple, list] = {}
+        return {
+            "ndns": ndns,
+            "index": {a: _export_buckets(t, position, a, seen) for a, t in self._index.items()},
+            "links": {a: _export_buckets({position[e]: s for e, s in t.items()}, position, f"links.{a}", seen)
+                      for a, t in self._links.items()},
+            "pending": {a: _export_buckets(t, position, f"pending.{a}", seen)
+                        for a, t in self._pending.items()},
+        }
+
+    @staticmethod
+    def prebuilt(entries: list[Entry], state: dict) -> Prebuilt:
+        """The lookup tables of :meth:`export_prebuilt`'s ``state`` over ``entries`` (fresh, unattached
+        Entry objects in the exported order whose ``parent`` is already set; their ``children`` are
+        filled here). No directory changes until :meth:`restore` installs the result;
+        a malformed ``state`` raises KeyError, IndexError, TypeError or ValueError.
+        """
+        ndns = state["ndns"]
+        if len(ndns) != len(entries):
+            raise ValueError(f"{len(ndns)} normalized DNs for {len(entries)} entries")
+        roots: dict[str, Entry] = {}
+        for e in entries:
+            p = e.parent
+            (p.children if p is not None else roots)[e.rdn_key] = e
+        index, links, pending = state["index"], state["links"], state["pending"]
+        done: dict[str, list[dict]] = {}  # table name -> its multi buckets, for copies
+        if set(index) != set(_INDEX_NAMES) or set(links) != set(LINKED) or set(pending) != set(LINKED):
+            raise ValueError("the saved indexes are not this directory's")
+        return Prebuilt(
+            by_dn=dict(zip(ndns, entries, strict=True)),
+            by_exact_dn={e.dn: e for e in entries},
+            by_guid={e.guid: e for e in entries},
+            roots=roots,
+            index={a: _import_buckets(index[a], entries, a, done) for a in _INDEX_NAMES},
+            links={a: _import_buckets(links[a], entries, f"links.{a}", done, keys=entries) for a in LINKED},
+            pending={a: _import_buckets(pending[a], entries, f"pending.{a}", done, multi_only=True)  # type: ignore[misc]
+                     for a in LINKED},
+        )
 
     # ------------------------------------------------------------------ internals
     def _structural(self, values: list) -> str:
@@ -682,6 +736,63 @@ class Directory:
                     _bucket_add(links, target, entry)
                 else:
                     _bucket_remove(links, target, entry)
+
+
+@dataclass(slots=True)
+class Prebuilt:
+    """A directory's lookup tables made outside it (from a lab image): see :meth:`Directory.prebuilt`."""
+
+    by_dn: dict[str, Entry]
+    by_exact_dn: dict[str, Entry]
+    by_guid: dict[UUID, Entry]
+    roots: dict[str, Entry]
+    index: dict[str, dict[object, object]]
+    links: dict[str, dict[Entry, object]]
+    pending: dict[str, dict[str, dict[Entry, None]]]
+
+
+def _export_buckets(table: dict, position: dict[Entry, int], name: str,
+                    seen: dict[tuple, list]) -> list[list]:
+    """``[single keys, their positions, multi keys, their position lists]`` of a bucket table.
+
+    A multi bucket equal to one exported before (objectClass person/organizationalPerson/user,
+    objectCategory and its cn index hold the same 100k entries) is ``[table name, its number]``:
+    loading copies that dict, several times faster than filling it again.
+    """
+    single_keys, singles, multi_keys, multis = [], [], [], []
+    for key, cur in table.items():
+        if type(cur) is dict:
+            multi_keys.append(key)
+            bucket = [position[e] for e in cur]
+            if len(bucket) > 64:
+                same = seen.setdefault(tuple(bucket), [name, len(multis)])
+                if same[0] != name or same[1] != len(multis):
+                    bucket = same
+            multis.append(bucket)
+        else:
+            single_keys.append(key)
+            singles.append(position[cur])
+    return [single_keys, singles, multi_keys, multis]
+
+
+def _import_buckets(saved: list[list], entries: list[Entry], name: str, done: dict[str, list[dict]], *,
+                    keys: list[Entry] | None = None, multi_only: bool = False) -> dict:
+    """The bucket table :func:`_export_buckets` saved (``keys``: positions name entries there too)."""
+    single_keys, singles, multi_keys, multis = saved
+    if multi_only and single_keys:
+        raise ValueError("a pending-link table with single buckets")
+    at = entries.__getitem__
+    if keys is not None:
+        single_keys, multi_keys = map(keys.__getitem__, single_keys), map(keys.__getitem__, multi_keys)
+    buckets = done[name] = []
+    for m in multis:
+        if m and type(m[0]) is str:  # the same entries as an earlier bucket
+            buckets.append(done[m[0]][m[1]].copy())
+        else:
+            buckets.append(dict.fromkeys(map(at, m)))
+    table = dict(zip(single_keys, map(at, singles), strict=True))
+    table.update(zip(multi_keys, buckets, strict=True))
+    return table
 
 
 def _ndn(value: str) -> str:

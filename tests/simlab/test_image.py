@@ -217,7 +217,9 @@ _DATACLASS_EXT = 9  # simlab.image_codec's extension code for a dataclass
     (msgpack.packb(msgpack.ExtType(_DATACLASS_EXT, msgpack.packb(["simlab.lab:Lab", []]))),
      "'simlab.lab:Lab' is not a dataclass"),
     (b"\xc1 not msgpack", "cannot be decoded"),
-    (msgpack.packb({"keys": [], "sds": [], "shared": [], "count": 5}), "holds 0 of its 5 directory entries"),
+    (b"".join(map(msgpack.packb, [{"keys": [], "sds": [], "shared": [], "classes": [], "count": 5,
+                                    "chunk": 10}, b"", [], [], [], [], [], [], [], {}, {}, {}])),
+     "the directory columns do not all hold 5 entries"),
 ])
 def test_a_crafted_payload_is_refused_not_executed(cache_home, payload, reason):
     path = _image_file(cache_home)

@@ -1,0 +1,272 @@
+"""The directory section of a lab image: entries as columns, attributes decoded on first use.
+
+Saving (:func:`capture_directory`) stores the entries in walk order (parents first) as columns:
+the GUIDs as one 16*N byte string, DNs, parent positions, RDN keys, SD and structural class
+numbers, and each entry's attributes as ONE msgpack blob (attribute names as numbers into a
+name table, value lists that entries share as numbers into a shared-list table). Every lookup
+table the directory keeps (normalized DNs, the index buckets, link and pending-link tables) is
+stored too, as positions into the columns (:meth:`fakes.ad.directory.Directory.export_prebuilt`).
+
+Loading (:func:`load_directory`) builds the Entry objects and those tables straight from the
+columns: no attribute is decoded and no index key recomputed. An entry's attribute blob is
+decoded the first time anything reads ``entry.attrs`` (:class:`_LazyEntry`); after that the
+entry is a plain :class:`~fakes.ad.directory.Entry` again, so the hot paths pay nothing.
+
+Safety: the whole payload's SHA-256 was checked before any of this runs. The blobs hold only
+msgpack's own types (str, bytes, int, lists): saving refuses anything else, decoding refuses
+every extension type, so a blob can never name a class or a callable. A blob that still fails
+to decode (a bug: the file was verified) raises :class:`ImageError` naming the entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+import sys
+import threading
+from collections import deque
+from collections.abc import Iterator
+from itertools import repeat
+from typing import Any
+from uuid import UUID, SafeUUID
+
+import msgpack
+
+from fakes.ad.directory import Directory, Entry, Prebuilt
+
+
+class ImageError(Exception):
+    """An image that cannot be used (missing, corrupt, truncated, other version, other spec)."""
+
+
+# --------------------------------------------------------------------------- save
+def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(head, columns)`` of ``snap`` (a ``Directory.snapshot(copy=False)`` of ``directory``).
+
+    Raises :class:`ImageError` for an attribute value that is not one of msgpack's own types.
+    """
+    keys, sds, classes = _Numbers(), _Numbers(), _Numbers()
+    position: dict[Entry, int] = {}
+    # Value lists: provisioning shares objectClass, givenName, department ... lists between
+    # entries (the store never changes a value list in place); single values that repeat in
+    # separate lists ("0", "512", a user's UPN in userPrincipalName and mail) are shared here
+    # too, so a loaded lab holds one list where the built one held many. Set operations per
+    # entry (not per value) find the lists more than one entry holds: this runs for millions.
+    canonical: dict[object, list] = {}
+    canon = canonical.setdefault
+    seen: set[int] = set()
+    shared_ids: set[int] = set()
+    rows: list[tuple[list[int], list[list]]] = []
+    guids, dns, parents, rdn_keys = bytearray(), [], [], []
+    for i, (entry, guid, dn, parent_guid, rdn_key, attrs, _sd, _oc) in enumerate(snap):
+        position[entry] = i
+        values = [canon(v[0], v) if len(v) == 1 and type(v[0]) in _CANONICAL else v for v in attrs.values()]
+        ids = set(map(id, values))
+        shared_ids |= ids & seen
+        seen |= ids
+        rows.append((list(map(keys.__getitem__, attrs)), values))
+        guids += guid.bytes
+        dns.append(dn)
+        parents.append(position[entry.parent] if parent_guid is not None else -1)
+        rdn_keys.append(rdn_key)
+    del seen
+    shared_at: dict[int, int] = {}  # id(list) -> its place in the shared table
+    shared: list[list] = []
+    pack = msgpack.Packer(use_bin_type=True, strict_types=True).pack  # natives only: see the docstring
+    blobs = []
+    for (numbers, values), dn in zip(rows, dns, strict=True):
+        try:
+            blobs.append(pack(_blob(numbers, values, shared_ids, shared_at, shared)))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ImageError(f"this lab cannot be saved as an image: an attribute of {dn} holds "
+                             f"a value other than str, bytes, int, float, bool or None ({exc})") from exc
+    sd_column = [sds[row[6]] for row in snap]
+    oc_column = [classes[row[7]] for row in snap]
+    head = {"keys": list(keys), "sds": list(sds), "shared": shared, "classes": list(classes),
+            "count": len(snap)}
+    columns = {"guids": bytes(guids), "dns": dns, "parents": parents, "rdn_keys": rdn_keys,
+               "sd": sd_column, "oc": oc_column, "attrs": blobs,
+               "tables": directory.export_prebuilt(position)}
+    return head, columns
+
+
+_CANONICAL = frozenset((str, bytes))
+
+
+class _Numbers(dict):
+    """Distinct values numbered in order of first sight (``numbers[value]`` adds a new one)."""
+
+    def __missing__(self, key: object) -> int:
+        number = self[key] = len(self)
+        return number
+
+
+def _blob(numbers: list[int], values: list[list], shared_ids: set[int], shared_at: dict[int, int],
+          shared: list[list]) -> list[list]:
+    """One entry's ``[attribute numbers, own value lists, shared-table numbers, order]``.
+
+    The values in attribute order are ``pool[order[i]]`` where ``pool`` is the own lists followed
+    by the referenced shared ones (an empty ``order``: the own lists as they are). Decoding is then
+    a few C-level calls per entry (see :meth:`_LazyEntry._decode`), and a list two attributes share
+    is one pool item referenced twice. ``shared`` gets the lists of ``shared_ids`` as first met.
+    """
+    if shared_ids.isdisjoint(map(id, values)) and len(set(map(id, values))) == len(values):
+        return [numbers, values, [], []]
+    own, refs, order = [], [], []
+    local: dict[int, int] = {}
+    for v in values:
+        x = id(v)
+        at = local.get(x)
+        if at is None:
+            if x in shared_ids:
+                ref = shared_at.get(x)
+                if ref is None:
+                    ref = shared_at[x] = len(shared)
+                    shared.append(v)
+                refs.append(ref)
+                at = local[x] = -len(refs)  # the pool place is len(own) - 1 - at, known at the end
+            else:
+                at = local[x] = len(own)
+                own.append(v)
+        order.append(at)
+    if not refs and len(own) == len(values):
+        return [numbers, own, refs, []]
+    return [numbers, own, refs, [at if at >= 0 else len(own) - 1 - at for at in order]]
+
+
+# The order of the directory section's stream values after the head: columns, then the attribute
+# blobs in chunks, then the lookup tables. No single value grows with the whole directory past a
+# column (the decoder buffers one value at a time, up to 256 MiB).
+_COLUMNS = ("guids", "dns", "parents", "rdn_keys", "sd", "oc")
+_TABLES = ("ndns", "index", "links", "pending")
+_CHUNK = 50_000
+
+
+def directory_values(head: dict[str, Any], columns: dict[str, Any]) -> Iterator[Any]:
+    """The stream values of :func:`capture_directory`'s section in file order (:func:`read_directory`)."""
+    yield {**head, "chunk": _CHUNK}
+    for name in _COLUMNS:
+        yield columns[name]
+    blobs = columns["attrs"]
+    for start in range(0, len(blobs), _CHUNK):
+        yield blobs[start:start + _CHUNK]
+    for name in _TABLES:
+        yield columns["tables"][name]
+
+
+def read_directory(stream: Iterator[Any], memo: dict[str, str]) -> Prebuilt:
+    """:func:`load_directory` over the values :func:`directory_values` wrote, read from ``stream``.
+
+    Raises StopIteration on a cut stream (and what :func:`load_directory` raises).
+    """
+    head = next(stream)
+    columns = {name: next(stream) for name in _COLUMNS}
+    count, chunk = int(head["count"]), int(head["chunk"])
+    if chunk <= 0:
+        raise ValueError(f"a chunk size of {chunk}")
+    blobs: list[bytes] = []
+    for _ in range(-(-count // chunk)):
+        blobs.extend(next(stream))
+    columns["attrs"] = blobs
+    columns["tables"] = {name: next(stream) for name in _TABLES}
+    return load_directory(head, columns, memo)
+
+
+# --------------------------------------------------------------------------- load
+_SLOT = Entry.__dict__["attrs"]  # the slot behind Entry.attrs (the dataclass has slots=True)
+_ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry))  # load_directory fills each one
+_UUID_INT, _UUID_SAFE = UUID.__dict__["int"].__set__, UUID.__dict__["is_safe"].__set__
+_DECODE_LOCK = threading.Lock()
+
+
+def _refuse_extension(code: int, data: bytes) -> Any:
+    raise ValueError(f"extension type {code} in an attribute blob")
+
+
+class _LazyEntry(Entry):
+    """An Entry whose ``attrs`` slot still holds its image blob: decoded on first access, after
+    which the object becomes a plain :class:`Entry` (``__class__`` assignment, same layout).
+
+    Each load makes a subclass whose ``_keys``/``_shared`` are that image's tables.
+    """
+
+    __slots__ = ()
+    _keys: list[str]
+    _shared: list[list]
+
+    @property  # type: ignore[override]
+    def attrs(self) -> dict[str, list]:
+        with _DECODE_LOCK:  # taken once per entry; two threads must not decode one entry twice
+            value = _SLOT.__get__(self)
+            if type(value) is bytes:
+                value = self._decode(value)
+                _SLOT.__set__(self, value)
+                self.__class__ = Entry
+            return value
+
+    @attrs.setter
+    def attrs(self, value: dict[str, list]) -> None:
+        with _DECODE_LOCK:
+            _SLOT.__set__(self, value)
+            self.__class__ = Entry
+
+    def _decode(self, blob: bytes) -> dict[str, list]:
+        keys, shared = self._keys, self._shared
+        try:
+            numbers, values, refs, order = msgpack.unpackb(blob, raw=False, ext_hook=_refuse_extension)
+            if order:  # the pool: own lists, then the shared ones
+                values.extend(map(shared.__getitem__, refs))
+                values = list(map(values.__getitem__, order))
+            if not all(map(isinstance, values, repeat(list))):
+                raise TypeError("a value that is not a value list")
+            attrs = dict(zip(map(keys.__getitem__, numbers), values, strict=True))
+        except (ValueError, TypeError, IndexError, msgpack.UnpackException) as exc:
+            raise ImageError(f"the lab image's attributes of {self.dn} cannot be decoded ({exc!r}); "
+                             "this is a simlab bug (the file passed its checksum): please report it, "
+                             "and run `simlab cache clear`") from exc
+        return attrs
+
+
+def load_directory(head: dict[str, Any], columns: dict[str, Any],
+                   memo: dict[str, str]) -> Prebuilt:
+    """The entries and lookup tables of an image's directory section, ready for
+    ``directory.restore`` (nothing in ``directory`` changes here). Raises KeyError, IndexError,
+    TypeError or ValueError on a malformed section (the caller makes that an ImageError).
+
+    The DNs go into ``memo``: the connector space and tenant, decoded next, share them.
+    """
+    count = int(head["count"])
+    lazy = type("_LazyEntry", (_LazyEntry,), {"__slots__": (), "_keys": [sys.intern(k) for k in head["keys"]],
+                                              "_shared": head["shared"]})
+    sds, classes = head["sds"], head["classes"]
+    guids, dns, parents, rdn_keys = columns["guids"], columns["dns"], columns["parents"], columns["rdn_keys"]
+    sd_column, oc_column, blobs = columns["sd"], columns["oc"], columns["attrs"]
+    if not (len(guids) == 16 * count and count == len(dns) == len(parents) == len(rdn_keys) == len(sd_column)
+            == len(oc_column) == len(blobs)):
+        raise ValueError(f"the directory columns do not all hold {count} entries")
+    if not all(type(b) is bytes for b in blobs):
+        raise TypeError("an attribute blob that is not bytes")
+    memo.update(zip(dns, dns))
+    # Column-wise through C-level map() calls rather than one Python loop per entry.
+    # UUID(bytes=...) validates and converts at ~1.5 us each: the column is already 16-byte
+    # values, so set a bare UUID's two slots directly (the same object UUID() would make).
+    uuids = list(map(object.__new__, repeat(UUID, count)))
+    from_bytes = int.from_bytes
+    deque(map(_UUID_INT, uuids, [from_bytes(guids[i:i + 16]) for i in range(0, 16 * count, 16)]), 0)
+    deque(map(_UUID_SAFE, uuids, repeat(SafeUUID.unknown, count)), 0)
+    if not all(map(operator.lt, parents, range(count))):
+        raise ValueError("an entry comes before its parent")
+    # Bare objects of the lazy class, each slot filled for all entries at once (Entry.__init__
+    # would be a Python call per entry).
+    made = list(map(object.__new__, repeat(lazy, count)))
+    at = made.__getitem__
+    filled = {"guid": uuids, "dn": dns, "attrs": blobs, "rdn_key": rdn_keys,
+              "parent": [at(p) if p >= 0 else None for p in parents],
+              "children": [{} for _ in range(count)],
+              "sd": map(sds.__getitem__, sd_column), "object_class": map(classes.__getitem__, oc_column)}
+    for name in _ENTRY_FIELDS:
+        deque(map(Entry.__dict__[name].__set__, made, filled[name]), 0)
+    return Directory.prebuilt(made, columns["tables"])
+
+
+__all__ = ["ImageError", "capture_directory", "directory_values", "load_directory", "read_directory"]
