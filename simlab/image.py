@@ -43,8 +43,10 @@ from uuid import UUID
 import zstandard
 
 from fakes.ad.directory import Entry
+from fakes.graph.audit import AuditState
 from simlab import __version__, parked_log
-from simlab.image_codec import CodecError, Table, check, decode_stream, packer, tables
+from simlab.image_codec import CodecError, Table, check, decode, decode_stream, packer, tables
+from simlab.lazy_rows import LazyDecodeError
 from simlab.snapshot import LabSnapshot, restore_snapshot, take_snapshot
 
 if TYPE_CHECKING:
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
 
 MAGIC = b"SIMLABIMG\n"
 #: Bump when the payload layout or the codec's extension codes change.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _HEADER_LEN = struct.Struct(">I")
 _MAX_HEADER = 64 * 1024
 
@@ -156,11 +158,12 @@ def capture(lab: Lab) -> dict[str, Any]:
         "directory": {"keys": list(keys), "sds": list(sds), "shared": shared, "rows": rows},
         "state": {
             "dc": snap.dc, "tenant_faults": snap.tenant_faults,
-            "tenant": tables({k: v for k, v in snap.tenant.items() if k not in _PROCESS_CACHES}),
-            "audit": tables({"audit": list(snap.audit)}, minimum=1)["audit"],
+            "tenant": tables(_indexed_lookups({k: v for k, v in snap.tenant.items()
+                                               if k not in _PROCESS_CACHES}), lazy=_LAZY),
+            "audit": tables({"audit": lab.tenant.audit.records()}, minimum=1)["audit"],
             "connect_config": snap.connect_config,
             "connect_running": snap.connect_running,
-            "sync": tables(_shared_exports(snap.sync)), "gpo": list(snap.gpo),
+            "sync": tables(_shared_exports(snap.sync), lazy=_LAZY), "gpo": list(snap.gpo),
             "dc_gpo": list(snap.dc_gpo),
             "applied_faults": list(snap.applied_faults),
             "audit_ds_changes": dc.audit_directory_service_changes,
@@ -176,9 +179,38 @@ def capture(lab: Lab) -> dict[str, Any]:
 
 
 _SAME_AS_CONNECTOR_SPACE = "@connector_space"
+_LOOKUPS = ("_by_upn", "_by_anchor")
+_USER_POSITIONS = "@user-positions"
+#: The big tables whose objects a loaded lab decodes when first read (simlab/lazy_rows.py).
+_LAZY = frozenset({"users", "methods", "connector_space"})
 #: Tenant state that only makes sense in the process that made it (tokens signed with that
 #: process's key): the loading process keeps its own.
 _PROCESS_CACHES = frozenset({"_token_cache"})
+
+
+def _indexed_lookups(tenant: dict[str, Any]) -> dict[str, Any]:
+    """The tenant with its UPN and anchor lookups stored as their keys plus, for each, the
+    position of the user id in ``users``: a msgpack map of 100k strings decodes 3 times slower
+    than a list, and the loaded lookups hold the ``users`` keys themselves, as the built ones do."""
+    users = tenant.get("users")
+    if not isinstance(users, dict):
+        return tenant
+    position = {uid: i for i, uid in enumerate(users)}
+    out = dict(tenant)
+    for name in _LOOKUPS:
+        lookup = tenant.get(name)
+        if isinstance(lookup, dict) and all(type(v) is str and v in position for v in lookup.values()):
+            out[name] = [_USER_POSITIONS, list(lookup), [position[v] for v in lookup.values()]]
+    return out
+
+
+def _unindexed_lookups(tenant: dict[str, Any]) -> None:
+    """Inverse of :func:`_indexed_lookups`, in place."""
+    ids = list(tenant["users"])
+    for name in _LOOKUPS:
+        value = tenant.get(name)
+        if isinstance(value, list) and value[:1] == [_USER_POSITIONS]:
+            tenant[name] = dict(zip(value[1], [ids[i] for i in value[2]], strict=True))
 
 
 def _shared_exports(sync: dict[str, Any]) -> dict[str, Any]:
@@ -204,12 +236,10 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Pat
     # as a stream, so neither side ever holds the whole uncompressed image.
     data = capture(lab)
     rows = data["directory"].pop("rows")
-    # The Application log (two events per user after the initial sync) is decoded when first read.
-    application = data["logs"]["application"]
-    data["logs"]["application"] = {
-        "later": len(application.items if isinstance(application, Table) else application),
-        "packed": packer().pack(application),
-    }
+    # The Application log (two events per user after the initial sync) and the tenant audit log
+    # (one entry per user's SSPR registration) are decoded when first read.
+    data["logs"]["application"] = _for_later(data["logs"]["application"])
+    data["state"]["audit"] = _for_later(data["state"]["audit"])
     buffer = io.BytesIO()
     try:
         pack = packer().pack
@@ -237,6 +267,10 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Pat
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _for_later(value: Any) -> dict[str, Any]:
+    return {"later": len(value.items if isinstance(value, Table) else value), "packed": packer().pack(value)}
 
 
 def _unique() -> str:
@@ -304,18 +338,12 @@ def load_image(path: str | Path, key: str) -> dict[str, Any]:
         raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
     _check_shape(data, name)
     try:
-        later = data["logs"]["application"]
-        check(later["packed"])
-        int(later["later"])
-    except (CodecError, KeyError, TypeError, ValueError) as exc:
+        for later in (data["logs"]["application"], data["state"]["audit"]):
+            check(later["packed"])  # class names and table shapes; the rows are decoded on first read
+            int(later["later"])
+        _unindexed_lookups(data["state"]["tenant"])
+    except (CodecError, KeyError, TypeError, ValueError, IndexError) as exc:
         raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
-    # The tenant's lookup dicts hold the same ids and names as its users: one object each again.
-    tenant = data["state"].get("tenant")
-    if isinstance(tenant, dict):
-        for key, value in tenant.items():
-            if isinstance(value, dict) and value and all(type(v) is str for v in value.values()):
-                tenant[key] = {memo.setdefault(k, k) if type(k) is str else k: memo.setdefault(v, v)
-                               for k, v in value.items()}
     return data
 
 
@@ -344,9 +372,11 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     sync = state["sync"]
     if sync.get("_exported") == _SAME_AS_CONNECTOR_SPACE:
         sync["_exported"] = dict(sync["connector_space"])
+    audit = state["audit"]
     snap = LabSnapshot(
         owner=id(lab.dc), taken_at=data["clock"]["now"], directory=entries, dc=state["dc"],
-        tenant=state["tenant"], tenant_faults=state["tenant_faults"], audit=tuple(state["audit"]),
+        tenant=state["tenant"], tenant_faults=state["tenant_faults"],
+        audit=AuditState((), _decoder(audit["packed"], "the tenant audit log"), int(audit["later"])),
         connect_config=config, connect_running=state["connect_running"], sync=state["sync"],
         gpo=tuple(state["gpo"]), dc_gpo=tuple(state["dc_gpo"]),
         applied_faults=tuple(state["applied_faults"]),
@@ -363,6 +393,16 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     lab.dc.security_log.replace_records(logs["security"])
     _restore_clock(lab, timers, data["clock"]["now"])
     lab.build_mark, lab.event_mark = data["marks"]
+
+
+def _decoder(packed: bytes, what: str) -> Any:
+    """A loader for image data decoded on first read; a failure then names ``what`` failed."""
+    def load() -> Any:
+        try:
+            return decode(packed)
+        except CodecError as exc:
+            raise LazyDecodeError(f"lab image data for {what} cannot be decoded: {exc}") from exc
+    return load
 
 
 def _entries(head: dict[str, Any], rows: Iterator[list], memo: dict[str, str]) -> list[tuple]:
