@@ -45,7 +45,7 @@ import zstandard
 from fakes.ad.directory import Entry
 from fakes.graph.audit import AuditState
 from simlab import __version__, parked_log
-from simlab.image_codec import CodecError, Table, check, decode, decode_stream, packer, tables
+from simlab.image_codec import CodecError, Table, decode_stream, packer, tables
 from simlab.lazy_rows import LazyDecodeError
 from simlab.snapshot import LabSnapshot, restore_snapshot, take_snapshot
 
@@ -270,7 +270,9 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Pat
 
 
 def _for_later(value: Any) -> dict[str, Any]:
-    return {"later": len(value.items if isinstance(value, Table) else value), "packed": packer().pack(value)}
+    # Compressed on its own: the loaded lab keeps these bytes as they are until the log is read.
+    count = len(value.items if isinstance(value, Table) else value)
+    return {"later": count, "packed": parked_log.compress(packer().pack(value))}
 
 
 def _unique() -> str:
@@ -339,8 +341,9 @@ def load_image(path: str | Path, key: str) -> dict[str, Any]:
     _check_shape(data, name)
     try:
         for later in (data["logs"]["application"], data["state"]["audit"]):
-            check(later["packed"])  # class names and table shapes; the rows are decoded on first read
-            int(later["later"])
+            # Decoded (through the same codec) when the log is first read: see _decoder().
+            if type(later["packed"]) is not bytes or type(later["later"]) is not int:
+                raise CodecError("a log kept for later is not stored as such")
         _unindexed_lookups(data["state"]["tenant"])
     except (CodecError, KeyError, TypeError, ValueError, IndexError) as exc:
         raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
@@ -376,7 +379,7 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     snap = LabSnapshot(
         owner=id(lab.dc), taken_at=data["clock"]["now"], directory=entries, dc=state["dc"],
         tenant=state["tenant"], tenant_faults=state["tenant_faults"],
-        audit=AuditState((), _decoder(audit["packed"], "the tenant audit log"), int(audit["later"])),
+        audit=AuditState((), _decoder(audit["packed"], "the tenant audit log"), audit["later"]),
         connect_config=config, connect_running=state["connect_running"], sync=state["sync"],
         gpo=tuple(state["gpo"]), dc_gpo=tuple(state["dc_gpo"]),
         applied_faults=tuple(state["applied_faults"]),
@@ -386,21 +389,22 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     lab.dc.audit_directory_service_changes = state["audit_ds_changes"]
     logs = data["logs"]
     lab.oplog.replace_records(logs["operations"])
-    packed = logs["application"]["packed"]
     # Kept compressed until first read (simlab/parked_log.py): a few MiB instead of ~20.
-    load = parked_log.later(packed, parked_log.connector_strings(lab.connect))
-    lab.connect.eventlog.replace_records_later(int(logs["application"]["later"]), load)
+    load = _decoder(logs["application"]["packed"], "the Connect Application log",
+                    parked_log.connector_strings(lab.connect))
+    lab.connect.eventlog.replace_records_later(logs["application"]["later"], load)
     lab.dc.security_log.replace_records(logs["security"])
     _restore_clock(lab, timers, data["clock"]["now"])
     lab.build_mark, lab.event_mark = data["marks"]
 
 
-def _decoder(packed: bytes, what: str) -> Any:
-    """A loader for image data decoded on first read; a failure then names ``what`` failed."""
+def _decoder(blob: bytes, what: str, shared: parked_log.Strings | None = None) -> Any:
+    """A loader for a log the image keeps compressed (:func:`_for_later`), decoded through the
+    image codec on first read; a failure then is a :class:`LazyDecodeError` naming ``what``."""
     def load() -> Any:
         try:
-            return decode(packed)
-        except CodecError as exc:
+            return parked_log.unpack_events(blob, shared)
+        except (CodecError, zstandard.ZstdError) as exc:
             raise LazyDecodeError(f"lab image data for {what} cannot be decoded: {exc}") from exc
     return load
 

@@ -18,6 +18,7 @@ values inside are filled on demand.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from itertools import repeat
 from typing import Any
@@ -117,9 +118,7 @@ def placeholders(cls: type, name: str, names: tuple[str, ...], chunks: list[byte
         "__qualname__": cls.__qualname__, "__doc__": cls.__doc__, _ROWS: rows, _REAL: cls,
     })
     objects = list(map(object.__new__, repeat(lazy, count)))
-    set_row = rows.setters[0]
-    for obj, row in zip(objects, range(count)):
-        set_row(obj, row)
+    deque(map(rows.setters[0], objects, range(count)), maxlen=0)  # slot 0 = the row (a C loop)
     return objects
 
 
