@@ -379,7 +379,8 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     snap = LabSnapshot(
         owner=id(lab.dc), taken_at=data["clock"]["now"], directory=entries, dc=state["dc"],
         tenant=state["tenant"], tenant_faults=state["tenant_faults"],
-        audit=AuditState((), _decoder(audit["packed"], "the tenant audit log"), audit["later"]),
+        audit=AuditState((), _decoder(audit["packed"], "the tenant audit log", _tenant_strings(lab.tenant)),
+                         audit["later"]),
         connect_config=config, connect_running=state["connect_running"], sync=state["sync"],
         gpo=tuple(state["gpo"]), dc_gpo=tuple(state["dc_gpo"]),
         applied_faults=tuple(state["applied_faults"]),
@@ -396,6 +397,16 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     lab.dc.security_log.replace_records(logs["security"])
     _restore_clock(lab, timers, data["clock"]["now"])
     lab.build_mark, lab.event_mark = data["marks"]
+
+
+def _tenant_strings(tenant: Any) -> parked_log.Strings:
+    """The user ids and UPN keys the tenant holds when called: the audit entries name them."""
+    def strings() -> Iterator[str]:
+        # No tenant.lock: the audit log calls this under its own lock, which the tenant takes
+        # under tenant.lock. list(dict) copies in one C call, so it sees no concurrent change.
+        yield from list(tenant.users)
+        yield from list(tenant._by_upn)
+    return strings
 
 
 def _decoder(blob: bytes, what: str, shared: parked_log.Strings | None = None) -> Any:

@@ -109,6 +109,18 @@ def _column(values: list[Any]) -> list[Any]:
     return [1, [v for _, v in distinct], [index[(type(v), v)] for v in values]]
 
 
+def _chunk(columns: list[list[Any]]) -> list[list[Any]]:
+    """The encoded columns of one chunk: ``[2, k]`` for a column of strings equal to column
+    ``k``'s (a user's mail and on-premises UPN are usually its UPN: decoded as that column's very
+    objects, as the built lab shares them), else :func:`_column`."""
+    out = []
+    for j, values in enumerate(columns):
+        texts = any(type(v) is str for v in values)
+        same = next((k for k in range(j) if texts and columns[k] == values), None) if texts else None
+        out.append([2, same] if same is not None else _column(values))
+    return out
+
+
 def _encode_table(table: Table) -> msgpack.ExtType:
     """``[class name, keys or None, tuple sizes or None, rows, rows per chunk, lazy, chunks]``, each
     chunk the packed columns of its rows (``[0, values]`` or ``[1, distinct, indexes]``)."""
@@ -120,7 +132,7 @@ def _encode_table(table: Table) -> msgpack.ExtType:
         values = [x for t in values for x in t]
     cls = real_type(values[0])
     fields = [[getattr(v, name) for v in values] for name in _field_names(cls)]
-    chunks = [_pack([_column(f[start:start + CHUNK_ROWS]) for f in fields])
+    chunks = [_pack(_chunk([f[start:start + CHUNK_ROWS] for f in fields]))
               for start in range(0, len(values), CHUNK_ROWS)]
     keys = list(items) if isinstance(items, dict) else None
     lazy = table.lazy and lazy_rows.supports(cls)
@@ -177,7 +189,12 @@ def _chunk_decoder(cls: type, name: str, compressed: bool) -> lazy_rows.ChunkDec
         columns = _unpack(zstandard.ZstdDecompressor().decompress(raw) if compressed else raw)
         if len(columns) != width:
             raise CodecError(f"{name!r} has {width} fields, the image's table {len(columns)}")
-        out = [c[1] if c[0] in (0, 2) else [c[1][i] for i in c[2]] for c in columns]
+        out: list[list[Any]] = []
+        for kind, values, *indexes in columns:
+            if kind == 2:  # the same strings as an earlier column
+                out.append(list(out[values]) if type(values) is int and values < len(out) else [])
+            else:
+                out.append(values if kind == 0 else [values[i] for i in indexes[0]])
         if any(len(c) != rows for c in out):
             raise CodecError(f"a column of {name!r} does not have {rows} rows")
         return out
