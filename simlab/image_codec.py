@@ -109,15 +109,20 @@ def _column(values: list[Any]) -> list[Any]:
     return [1, [v for _, v in distinct], [index[(type(v), v)] for v in values]]
 
 
-def _chunk(columns: list[list[Any]]) -> list[list[Any]]:
-    """The encoded columns of one chunk: ``[2, k]`` for a column of strings equal to column
-    ``k``'s (a user's mail and on-premises UPN are usually its UPN: decoded as that column's very
-    objects, as the built lab shares them), else :func:`_column`."""
-    out = []
+def _chunk(columns: list[list[Any]], keys: list[Any] | None) -> list[list[Any]]:
+    """The encoded columns of one chunk: ``[3]`` for a column equal to the rows' dict keys (a
+    user's id), ``[2, k]`` for a column of strings equal to column ``k``'s (a user's mail and
+    on-premises UPN are usually its UPN): decoded as those very objects, as the built lab shares
+    them; else :func:`_column`."""
+    out: list[list[Any]] = []
     for j, values in enumerate(columns):
-        texts = any(type(v) is str for v in values)
-        same = next((k for k in range(j) if texts and columns[k] == values), None) if texts else None
-        out.append([2, same] if same is not None else _column(values))
+        if not any(type(v) is str for v in values):
+            out.append(_column(values))
+        elif values == keys:
+            out.append([3])
+        else:
+            same = next((k for k in range(j) if columns[k] == values), None)
+            out.append([2, same] if same is not None else _column(values))
     return out
 
 
@@ -132,9 +137,11 @@ def _encode_table(table: Table) -> msgpack.ExtType:
         values = [x for t in values for x in t]
     cls = real_type(values[0])
     fields = [[getattr(v, name) for v in values] for name in _field_names(cls)]
-    chunks = [_pack(_chunk([f[start:start + CHUNK_ROWS] for f in fields]))
-              for start in range(0, len(values), CHUNK_ROWS)]
     keys = list(items) if isinstance(items, dict) else None
+    row_keys = keys if counts is None else None  # one key per object: a field may repeat it
+    chunks = [_pack(_chunk([f[start:start + CHUNK_ROWS] for f in fields],
+                           row_keys[start:start + CHUNK_ROWS] if row_keys is not None else None))
+              for start in range(0, len(values), CHUNK_ROWS)]
     lazy = table.lazy and lazy_rows.supports(cls)
     if lazy:  # kept as they are until read: compressed, they cost a fifth of the memory (and of the read)
         compress = zstandard.ZstdCompressor(level=1).compress
@@ -182,19 +189,21 @@ def _table_head(data: bytes, unpack: Callable[[bytes], Any]) -> tuple[Any, ...]:
     return cls, name, keys, counts, rows, size, lazy, chunks
 
 
-def _chunk_decoder(cls: type, name: str, compressed: bool) -> lazy_rows.ChunkDecoder:
+def _chunk_decoder(cls: type, name: str, compressed: bool, keys: list[Any] | None) -> lazy_rows.ChunkDecoder:
     width = len(_field_names(cls))
 
-    def decode(raw: bytes, rows: int) -> list[list[Any]]:
+    def decode(raw: bytes, first: int, rows: int) -> list[list[Any]]:
         columns = _unpack(zstandard.ZstdDecompressor().decompress(raw) if compressed else raw)
         if len(columns) != width:
             raise CodecError(f"{name!r} has {width} fields, the image's table {len(columns)}")
         out: list[list[Any]] = []
-        for kind, values, *indexes in columns:
-            if kind == 2:  # the same strings as an earlier column
-                out.append(list(out[values]) if type(values) is int and values < len(out) else [])
+        for kind, *rest in columns:
+            if kind == 3:  # the rows' keys
+                out.append(keys[first:first + rows] if keys is not None else [])
+            elif kind == 2:  # the same strings as an earlier column
+                out.append(list(out[rest[0]]) if type(rest[0]) is int and rest[0] < len(out) else [])
             else:
-                out.append(values if kind == 0 else [values[i] for i in indexes[0]])
+                out.append(rest[0] if kind == 0 else [rest[0][i] for i in rest[1]])
         if any(len(c) != rows for c in out):
             raise CodecError(f"a column of {name!r} does not have {rows} rows")
         return out
@@ -204,13 +213,15 @@ def _chunk_decoder(cls: type, name: str, compressed: bool) -> lazy_rows.ChunkDec
 def _decode_table(data: bytes) -> Any:
     cls, name, keys, counts, rows, size, lazy, chunks = _table_head(data, _unpack)
     memo = getattr(_LOCAL, "memo", None)
-    decode = _chunk_decoder(cls, name, bool(lazy))
+    if keys is not None and memo is not None and not lazy:  # (a lazy table's are its own: cheaper)
+        keys = share_strings(keys, memo)
+    decode = _chunk_decoder(cls, name, bool(lazy), keys if counts is None else None)
     if lazy and lazy_rows.supports(cls):
         objects = lazy_rows.placeholders(cls, name, _field_names(cls), chunks, size, rows, decode)
     else:
         cols: list[list[Any]] = [[] for _ in _field_names(cls)]
         for i, raw in enumerate(chunks):
-            for col, part in zip(cols, decode(raw, min(size, rows - i * size)), strict=True):
+            for col, part in zip(cols, decode(raw, i * size, min(size, rows - i * size)), strict=True):
                 col.extend(part)
         if memo is not None:
             # Strings the lab already holds (a loaded directory's, or given by the caller) are
@@ -220,8 +231,6 @@ def _decode_table(data: bytes) -> Any:
             objects = list(map(cls, *cols))
         else:
             objects = [_dataclass(cls, name, list(row)) for row in zip(*cols, strict=True)]
-    if keys is not None and memo is not None and not lazy:  # (a lazy table's are its own: cheaper)
-        keys = share_strings(keys, memo)
     if counts is not None:
         objects = _grouped(objects, counts)
     return objects if keys is None else dict(zip(keys, objects, strict=True))

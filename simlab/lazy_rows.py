@@ -23,8 +23,8 @@ from collections.abc import Callable
 from itertools import repeat
 from typing import Any
 
-#: Decodes one chunk of a table: its bytes and row count in, one list per field out.
-ChunkDecoder = Callable[[bytes, int], list[list[Any]]]
+#: Decodes one chunk of a table: its bytes, first row and row count in, one list per field out.
+ChunkDecoder = Callable[[bytes, int, int], list[list[Any]]]
 
 _ROWS = "_simlab_rows"
 _REAL = "_simlab_real"
@@ -77,7 +77,7 @@ class _Rows:
                 raw = self.chunks[chunk]
                 if raw is None:
                     raise ValueError("chunk already released")
-                columns = self.decode(raw, min(self.size, self.count - first))
+                columns = self.decode(raw, first, min(self.size, self.count - first))
             except Exception as exc:  # any failure of a deferred decode is reported the same way
                 last = min(first + self.size, self.count) - 1
                 raise LazyDecodeError(f"lab image data for {self.name} (rows {first}-{last}) "
