@@ -16,7 +16,9 @@ File layout (all integers big-endian)::
 Reading checks, in order: magic, header, format version, simlab version and code fingerprint,
 the cache key, the payload length (truncation), its SHA-256, then decodes. Any failure is an
 :class:`ImageError` with a clear reason and nothing is applied to a lab (never half-loaded):
-the payload is fully decoded and validated before the first lab object is touched.
+the payload is verified whole and its structure decoded and validated before the first lab
+object is touched. The rows of the big tenant and connector tables and the audit and
+Application logs are decoded on demand through the same codec (:mod:`simlab.lazy_rows`).
 
 Loading works on a *skeleton*: the lab is built from the same spec without the seeded
 population and its initial sync is over a near-empty directory (cheap), then the image's
@@ -191,7 +193,8 @@ _PROCESS_CACHES = frozenset({"_token_cache"})
 def _indexed_lookups(tenant: dict[str, Any]) -> dict[str, Any]:
     """The tenant with its UPN and anchor lookups stored as their keys plus, for each, the
     position of the user id in ``users``: a msgpack map of 100k strings decodes 3 times slower
-    than a list, and the loaded lookups hold the ``users`` keys themselves, as the built ones do."""
+    than a list, and the loaded lookups hold the ``users`` keys themselves, as the built ones do.
+    ``methods`` (keyed by user id) likewise: the positions of its keys, then its values."""
     users = tenant.get("users")
     if not isinstance(users, dict):
         return tenant
@@ -201,6 +204,10 @@ def _indexed_lookups(tenant: dict[str, Any]) -> dict[str, Any]:
         lookup = tenant.get(name)
         if isinstance(lookup, dict) and all(type(v) is str and v in position for v in lookup.values()):
             out[name] = [_USER_POSITIONS, list(lookup), [position[v] for v in lookup.values()]]
+    methods = tenant.get("methods")
+    if isinstance(methods, dict) and methods and all(k in position for k in methods):
+        values = tables({"methods": list(methods.values())}, lazy=_LAZY)["methods"]
+        out["methods"] = [_USER_POSITIONS, [position[k] for k in methods], values]
     return out
 
 
@@ -211,6 +218,9 @@ def _unindexed_lookups(tenant: dict[str, Any]) -> None:
         value = tenant.get(name)
         if isinstance(value, list) and value[:1] == [_USER_POSITIONS]:
             tenant[name] = dict(zip(value[1], [ids[i] for i in value[2]], strict=True))
+    methods = tenant.get("methods")
+    if isinstance(methods, list) and methods[:1] == [_USER_POSITIONS]:
+        tenant["methods"] = dict(zip([ids[i] for i in methods[1]], methods[2], strict=True))
 
 
 def _shared_exports(sync: dict[str, Any]) -> dict[str, Any]:

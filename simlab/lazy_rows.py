@@ -46,6 +46,11 @@ def supports(cls: type) -> bool:
         and cls.__dictoffset__ == 0
 
 
+def is_filled(obj: Any) -> bool:
+    """False for a placeholder whose row is not decoded yet (asking does not decode it)."""
+    return _ROWS not in type(obj).__dict__
+
+
 def real_type(obj: Any) -> type:
     """``type(obj)``, or the real class for a placeholder not filled yet."""
     cls = type(obj)
@@ -122,4 +127,4 @@ def placeholders(cls: type, name: str, names: tuple[str, ...], chunks: list[byte
     return objects
 
 
-__all__ = ["ChunkDecoder", "LazyDecodeError", "placeholders", "real_type", "supports"]
+__all__ = ["ChunkDecoder", "LazyDecodeError", "is_filled", "placeholders", "real_type", "supports"]

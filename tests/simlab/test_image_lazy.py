@@ -181,3 +181,12 @@ def test_a_lazy_chunk_that_cannot_be_decoded_names_what_failed():
     failed = r"fakes\.graph\.model:AuthMethod \(rows 4-7\) cannot be decoded"
     with pytest.raises(LazyDecodeError, match=failed):
         back[5].id  # noqa: B018
+
+
+def test_reading_the_application_log_of_a_loaded_lab_decodes_no_connector_object():
+    with Lab(SPEC, cache=True) as built:
+        expected = built.connect.eventlog.records()
+        with Lab(SPEC, cache=True) as loaded:
+            space = loaded.connect.sync.connector_space
+            assert loaded.connect.eventlog.records() == expected
+            assert _undecoded(space.values(), ConnectorObject) == len(space)
