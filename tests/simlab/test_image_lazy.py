@@ -190,3 +190,17 @@ def test_reading_the_application_log_of_a_loaded_lab_decodes_no_connector_object
             space = loaded.connect.sync.connector_space
             assert loaded.connect.eventlog.records() == expected
             assert _undecoded(space.values(), ConnectorObject) == len(space)
+
+
+def test_a_snapshot_of_a_loaded_lab_keeps_its_audit_log_undecoded_and_restores_it_twice():
+    with Lab(SPEC, cache=True) as built:
+        expected = list(built.tenant.audit)
+    with Lab(SPEC, cache=True) as lab:
+        snap = lab.snapshot()
+        assert snap.audit.later is not None and snap.audit.later_count == len(expected)
+        for _ in range(2):
+            assert lab.sspr_reset(_synced_user(lab).on_premises_sam_account_name, PASSWORD).ok
+            assert len(lab.tenant.audit) > len(expected)
+            lab.restore(snap)
+            assert len(lab.tenant.audit) == len(expected)
+            assert list(lab.tenant.audit) == expected
