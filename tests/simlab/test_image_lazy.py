@@ -204,3 +204,35 @@ def test_a_snapshot_of_a_loaded_lab_keeps_its_audit_log_undecoded_and_restores_i
             lab.restore(snap)
             assert len(lab.tenant.audit) == len(expected)
             assert list(lab.tenant.audit) == expected
+
+
+def test_placeholders_read_from_many_threads_at_once_are_filled_once_and_right():
+    import random
+    import sys
+    import threading
+
+    when = datetime(2026, 1, 5, tzinfo=UTC)
+    values = [AuthMethod(f"m{i}", "email", when, value=f"v{i}") for i in range(2000)]
+    old, image_codec.CHUNK_ROWS = image_codec.CHUNK_ROWS, 50
+    try:
+        back = decode(encode(Table(values, lazy=True)))
+    finally:
+        image_codec.CHUNK_ROWS = old
+    wrong: list[int] = []
+
+    def read(seed: int) -> None:
+        order = list(range(len(back)))
+        random.Random(seed).shuffle(order)
+        wrong.extend(i for i in order if (back[i].id, back[i].value) != (f"m{i}", f"v{i}"))
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(6)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, mid-fill included
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert wrong == [] and back == values and {type(m) for m in back} == {AuthMethod}
