@@ -21,6 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from itertools import repeat
+from types import MemberDescriptorType
 from typing import Any
 
 #: Decodes one chunk of a table: its bytes, first row and row count in, one list per field out.
@@ -40,10 +41,12 @@ class LazyDecodeError(RuntimeError):
 
 
 def supports(cls: type) -> bool:
-    """Whether ``cls`` objects can be placeholders: a dataclass with ``__slots__`` and no
-    ``__dict__`` (the ``__class__`` swap needs the subclass's layout to be the same)."""
-    return bool(getattr(cls, "__dataclass_fields__", None)) and "__slots__" in cls.__dict__ \
-        and cls.__dictoffset__ == 0
+    """Whether ``cls`` objects can be placeholders: a dataclass with ``__slots__`` for every
+    field and no ``__dict__`` (the ``__class__`` swap needs the subclass's layout to be the same,
+    and the fill sets the slots through their descriptors)."""
+    fields = getattr(cls, "__dataclass_fields__", None)
+    return bool(fields) and cls.__dictoffset__ == 0 \
+        and all(isinstance(cls.__dict__.get(name), MemberDescriptorType) for name in fields)
 
 
 def is_filled(obj: Any) -> bool:
