@@ -114,21 +114,24 @@ def _chunk(columns: list[list[Any]], keys: list[Any] | None) -> list[list[Any]]:
     user's id), ``[2, k]`` for a column of strings equal to column ``k``'s (a user's mail and
     on-premises UPN are usually its UPN): decoded as those very objects, as the built lab shares
     them; else :func:`_column`."""
+    def same(a: list[Any] | None, b: list[Any]) -> bool:  # equal and of the same types (1 == True)
+        return a == b and all(type(x) is type(y) for x, y in zip(a, b))  # type: ignore[arg-type]
+
     out: list[list[Any]] = []
     for j, values in enumerate(columns):
         if not any(type(v) is str for v in values):
             out.append(_column(values))
-        elif values == keys:
+        elif same(keys, values):
             out.append([3])
         else:
-            same = next((k for k in range(j) if columns[k] == values), None)
-            out.append([2, same] if same is not None else _column(values))
+            earlier = next((k for k in range(j) if same(columns[k], values)), None)
+            out.append([2, earlier] if earlier is not None else _column(values))
     return out
 
 
 def _encode_table(table: Table) -> msgpack.ExtType:
     """``[class name, keys or None, tuple sizes or None, rows, rows per chunk, lazy, chunks]``, each
-    chunk the packed columns of its rows (``[0, values]`` or ``[1, distinct, indexes]``)."""
+    chunk the packed columns of its rows (see :func:`_chunk`), zstd-compressed when lazy."""
     items = table.items
     values = list(items.values()) if isinstance(items, dict) else items
     counts = None

@@ -236,3 +236,23 @@ def test_placeholders_read_from_many_threads_at_once_are_filled_once_and_right()
     finally:
         sys.setswitchinterval(interval)
     assert wrong == [] and back == values and {type(m) for m in back} == {AuthMethod}
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["a", "b", "c"])), min_size=1,
+                     max_size=20),
+       keyed=st.booleans(), lazy=st.booleans(), chunk=st.integers(1, 7))
+def test_columns_equal_to_another_column_or_to_the_keys_round_trip(rows, keyed, lazy, chunk):
+    from fakes.graph.model import RoleAssignment
+
+    # Columns often equal each other (and the keys) here: stored as references, decoded exactly.
+    values = [RoleAssignment(f"id{i}" if keyed else a, a, b, a) for i, (a, b) in enumerate(rows)]
+    table = {v.id: v for v in values} if keyed else values
+    old, image_codec.CHUNK_ROWS = image_codec.CHUNK_ROWS, chunk
+    try:
+        back = decode(encode(Table(table, lazy=lazy)))
+    finally:
+        image_codec.CHUNK_ROWS = old
+    assert back == table
+    got = list(back.values()) if keyed else back
+    assert all(o.role_definition_id is not None and type(o) is RoleAssignment for o in got)
