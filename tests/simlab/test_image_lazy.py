@@ -256,3 +256,14 @@ def test_columns_equal_to_another_column_or_to_the_keys_round_trip(rows, keyed, 
     assert back == table
     got = list(back.values()) if keyed else back
     assert all(o.role_definition_id is not None and type(o) is RoleAssignment for o in got)
+
+
+def test_connector_objects_decoded_on_demand_share_their_users_strings():
+    with Lab(SPEC, cache=True):
+        pass
+    with Lab(SPEC, cache=True) as lab:
+        tenant = lab.tenant
+        for anchor, obj in list(lab.connect.sync.connector_space.items())[100:110]:
+            user = tenant.users[tenant._by_anchor[anchor]]
+            assert obj.dn is user.on_premises_distinguished_name and obj.upn is user.user_principal_name
+            assert obj.sid is user.on_premises_security_identifier and obj.mail is user.mail
