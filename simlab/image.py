@@ -17,9 +17,10 @@ File layout (all integers big-endian)::
 Reading checks, in order: magic, header, format version, simlab version and code fingerprint,
 the cache key, the payload length (truncation), its SHA-256, then decodes. Any failure is an
 :class:`ImageError` with a clear reason and nothing is applied to a lab (never half-loaded):
-the payload is verified whole and decoded and validated before the first lab object is
-touched, except the directory entries' attribute blobs, which are decoded when first read
-(an undecodable one raises ImageError naming the entry).
+the payload is verified whole and its structure decoded and validated before the first lab
+object is touched. The directory entries' attribute blobs (:mod:`simlab.image_directory`), the rows
+of the big tenant and connector tables and the audit and Application logs (:mod:`simlab.lazy_rows`)
+are decoded on demand through safe decoders; one that fails then raises an error naming what.
 
 Loading works on a *skeleton*: the lab is built from the same spec without the seeded
 population and its initial sync is over a near-empty directory (cheap), then the image's
@@ -35,15 +36,18 @@ import heapq
 import io
 import json
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import zstandard
 
-from simlab import __version__, parked_log
-from simlab.image_codec import CodecError, Table, check, decode_stream, packer, tables
+from fakes.graph.audit import AuditState
+from simlab import __version__, lazy_rows, parked_log
+from simlab.image_codec import CodecError, Table, decode_stream, packer, tables
 from simlab.image_directory import ImageError, capture_directory, directory_values, read_directory
+from simlab.lazy_rows import LazyDecodeError
 from simlab.snapshot import LabSnapshot, restore_snapshot, take_snapshot
 
 if TYPE_CHECKING:
@@ -120,11 +124,12 @@ def capture(lab: Lab) -> dict[str, Any]:
         "directory": {"head": head, "columns": columns},
         "state": {
             "dc": snap.dc, "tenant_faults": snap.tenant_faults,
-            "tenant": tables({k: v for k, v in snap.tenant.items() if k not in _PROCESS_CACHES}),
-            "audit": tables({"audit": list(snap.audit)}, minimum=1)["audit"],
+            "tenant": tables(_indexed_lookups({k: v for k, v in snap.tenant.items()
+                                               if k not in _PROCESS_CACHES}), lazy=_LAZY),
+            "audit": tables({"audit": lab.tenant.audit.records()}, minimum=1)["audit"],
             "connect_config": snap.connect_config,
             "connect_running": snap.connect_running,
-            "sync": tables(_shared_exports(snap.sync)), "gpo": list(snap.gpo),
+            "sync": tables(_shared_exports(snap.sync), lazy=_LAZY), "gpo": list(snap.gpo),
             "dc_gpo": list(snap.dc_gpo),
             "applied_faults": list(snap.applied_faults),
             "audit_ds_changes": dc.audit_directory_service_changes,
@@ -140,9 +145,46 @@ def capture(lab: Lab) -> dict[str, Any]:
 
 
 _SAME_AS_CONNECTOR_SPACE = "@connector_space"
+_LOOKUPS = ("_by_upn", "_by_anchor")
+_USER_POSITIONS = "@user-positions"
+#: The big tables whose objects a loaded lab decodes when first read (simlab/lazy_rows.py).
+_LAZY = frozenset({"users", "methods", "connector_space"})
 #: Tenant state that only makes sense in the process that made it (tokens signed with that
 #: process's key): the loading process keeps its own.
 _PROCESS_CACHES = frozenset({"_token_cache"})
+
+
+def _indexed_lookups(tenant: dict[str, Any]) -> dict[str, Any]:
+    """The tenant with its UPN and anchor lookups stored as their keys plus, for each, the
+    position of the user id in ``users``: a msgpack map of 100k strings decodes 3 times slower
+    than a list, and the loaded lookups hold the ``users`` keys themselves, as the built ones do.
+    ``methods`` (keyed by user id) likewise: the positions of its keys, then its values."""
+    users = tenant.get("users")
+    if not isinstance(users, dict):
+        return tenant
+    position = {uid: i for i, uid in enumerate(users)}
+    out = dict(tenant)
+    for name in _LOOKUPS:
+        lookup = tenant.get(name)
+        if isinstance(lookup, dict) and all(type(v) is str and v in position for v in lookup.values()):
+            out[name] = [_USER_POSITIONS, list(lookup), [position[v] for v in lookup.values()]]
+    methods = tenant.get("methods")
+    if isinstance(methods, dict) and methods and all(k in position for k in methods):
+        values = tables({"methods": list(methods.values())}, lazy=_LAZY)["methods"]
+        out["methods"] = [_USER_POSITIONS, [position[k] for k in methods], values]
+    return out
+
+
+def _unindexed_lookups(tenant: dict[str, Any]) -> None:
+    """Inverse of :func:`_indexed_lookups`, in place."""
+    ids = list(tenant["users"])
+    for name in _LOOKUPS:
+        value = tenant.get(name)
+        if isinstance(value, list) and value[:1] == [_USER_POSITIONS]:
+            tenant[name] = dict(zip(value[1], [ids[i] for i in value[2]], strict=True))
+    methods = tenant.get("methods")
+    if isinstance(methods, list) and methods[:1] == [_USER_POSITIONS]:
+        tenant["methods"] = dict(zip([ids[i] for i in methods[1]], methods[2], strict=True))
 
 
 def _shared_exports(sync: dict[str, Any]) -> dict[str, Any]:
@@ -167,12 +209,10 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Pat
     # Payload: the directory head, its columns, then the rest; packed and compressed as a
     # stream (simlab/image_directory.py describes the directory section).
     data = capture(lab)
-    # The Application log (two events per user after the initial sync) is decoded when first read.
-    application = data["logs"]["application"]
-    data["logs"]["application"] = {
-        "later": len(application.items if isinstance(application, Table) else application),
-        "packed": packer().pack(application),
-    }
+    # The Application log (two events per user after the initial sync) and the tenant audit log
+    # (one entry per user's SSPR registration) are decoded when first read.
+    data["logs"]["application"] = _for_later(data["logs"]["application"])
+    data["state"]["audit"] = _for_later(data["state"]["audit"])
     buffer = io.BytesIO()
     try:
         pack = packer().pack
@@ -200,6 +240,12 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Pat
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _for_later(value: Any) -> dict[str, Any]:
+    # Compressed on its own: the loaded lab keeps these bytes as they are until the log is read.
+    count = len(value.items if isinstance(value, Table) else value)
+    return {"later": count, "packed": parked_log.compress(packer().pack(value))}
 
 
 def _unique() -> str:
@@ -267,18 +313,13 @@ def load_image(path: str | Path, key: str) -> dict[str, Any]:
         raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
     _check_shape(data, name)
     try:
-        later = data["logs"]["application"]
-        check(later["packed"])
-        int(later["later"])
-    except (CodecError, KeyError, TypeError, ValueError) as exc:
+        for later in (data["logs"]["application"], data["state"]["audit"]):
+            # Decoded (through the same codec) when the log is first read: see _decoder().
+            if type(later["packed"]) is not bytes or type(later["later"]) is not int:
+                raise CodecError("a log kept for later is not stored as such")
+        _unindexed_lookups(data["state"]["tenant"])
+    except (CodecError, KeyError, TypeError, ValueError, IndexError) as exc:
         raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
-    # The tenant's lookup dicts hold the same ids and names as its users: one object each again.
-    tenant = data["state"].get("tenant")
-    if isinstance(tenant, dict):
-        for key, value in tenant.items():
-            if isinstance(value, dict) and value and all(type(v) is str for v in value.values()):
-                tenant[key] = {memo.setdefault(k, k) if type(k) is str else k: memo.setdefault(v, v)
-                               for k, v in value.items()}
     return data
 
 
@@ -307,25 +348,80 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     sync = state["sync"]
     if sync.get("_exported") == _SAME_AS_CONNECTOR_SPACE:
         sync["_exported"] = dict(sync["connector_space"])
+    audit = state["audit"]
     snap = LabSnapshot(
         owner=id(lab.dc), taken_at=data["clock"]["now"], directory=entries, dc=state["dc"],
-        tenant=state["tenant"], tenant_faults=state["tenant_faults"], audit=tuple(state["audit"]),
+        tenant=state["tenant"], tenant_faults=state["tenant_faults"],
+        audit=AuditState((), _decoder(audit["packed"], "the tenant audit log", _tenant_strings(lab.tenant)),
+                         audit["later"]),
         connect_config=config, connect_running=state["connect_running"], sync=state["sync"],
         gpo=tuple(state["gpo"]), dc_gpo=tuple(state["dc_gpo"]),
         applied_faults=tuple(state["applied_faults"]),
         log_lengths=(len(lab.oplog), len(lab.connect.eventlog), len(lab.dc.security_log)),
     )
     restore_snapshot(lab, snap, consume=True)
+    _share_user_strings(lab.connect.sync.connector_space, lab.tenant)
     lab.dc.audit_directory_service_changes = state["audit_ds_changes"]
     logs = data["logs"]
     lab.oplog.replace_records(logs["operations"])
-    packed = logs["application"]["packed"]
     # Kept compressed until first read (simlab/parked_log.py): a few MiB instead of ~20.
-    load = parked_log.later(packed, parked_log.connector_strings(lab.connect))
-    lab.connect.eventlog.replace_records_later(int(logs["application"]["later"]), load)
+    load = _decoder(logs["application"]["packed"], "the Connect Application log",
+                    parked_log.connector_strings(lab.connect))
+    lab.connect.eventlog.replace_records_later(logs["application"]["later"], load)
     lab.dc.security_log.replace_records(logs["security"])
     _restore_clock(lab, timers, data["clock"]["now"])
     lab.build_mark, lab.event_mark = data["marks"]
+
+
+#: Fields of a connector-space object and of its synced tenant user that hold equal strings.
+_CONNECTOR_USER_FIELDS = (
+    ("dn", "on_premises_distinguished_name"), ("sam_account_name", "on_premises_sam_account_name"),
+    ("upn", "user_principal_name"), ("display_name", "display_name"),
+    ("sid", "on_premises_security_identifier"), ("mail", "mail"))
+
+
+def _share_user_strings(space: dict[str, Any], tenant: Any) -> None:
+    """Connector-space objects decoded on demand take their strings from their tenant user (as
+    in the built lab, where the export handed the user the connector object's strings): about
+    40 MiB at 100k users once every object is read. Reading one also decodes its user."""
+    from fakes.connect.sync import ConnectorObject  # (loaded by then: the lab has its Connect server)
+
+    names = [f.name for f in dataclasses.fields(ConnectorObject)]
+    pairs = [(names.index(mine), theirs) for mine, theirs in _CONNECTOR_USER_FIELDS]
+    anchor_at = names.index("anchor")
+
+    def share(columns: list[list[Any]]) -> None:
+        users, by_anchor = tenant.users, tenant._by_anchor
+        for row, anchor in enumerate(columns[anchor_at]):
+            user = users.get(by_anchor.get(anchor))  # type: ignore[arg-type]
+            if user is None:
+                continue
+            for at, field in pairs:
+                value = getattr(user, field)  # fills the user: lazy_rows' lock is reentrant
+                if type(value) is str and columns[at][row] == value:
+                    columns[at][row] = value
+    lazy_rows.share_with(space.values(), share)
+
+
+def _tenant_strings(tenant: Any) -> parked_log.Strings:
+    """The user ids and UPN keys the tenant holds when called: the audit entries name them."""
+    def strings() -> Iterator[str]:
+        # No tenant.lock: the audit log calls this under its own lock, which the tenant takes
+        # under tenant.lock. list(dict) copies in one C call, so it sees no concurrent change.
+        yield from list(tenant.users)
+        yield from list(tenant._by_upn)
+    return strings
+
+
+def _decoder(blob: bytes, what: str, shared: parked_log.Strings | None = None) -> Any:
+    """A loader for a log the image keeps compressed (:func:`_for_later`), decoded through the
+    image codec on first read; a failure then is a :class:`LazyDecodeError` naming ``what``."""
+    def load() -> Any:
+        try:
+            return parked_log.unpack_events(blob, shared)
+        except (CodecError, zstandard.ZstdError) as exc:
+            raise LazyDecodeError(f"lab image data for {what} cannot be decoded: {exc}") from exc
+    return load
 
 
 def _with_live_endpoints(saved: Any, live: Any) -> Any:

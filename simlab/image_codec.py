@@ -17,17 +17,21 @@ import dataclasses
 import enum
 import importlib
 import io
+import itertools
 import random
-import sys
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
 import msgpack
+import zstandard
 
+from simlab import lazy_rows
+from simlab.lazy_rows import real_type
 from simlab.snapshot import RngState
 
 _ALLOWED_PACKAGES = ("fakes.", "simlab.")
@@ -44,12 +48,20 @@ class CodecError(ValueError):
 @dataclasses.dataclass(frozen=True, slots=True)
 class Table:
     """Marks a big list (or dict) whose values are all one dataclass, or all tuples of one
-    dataclass: stored column by column, a column of repeated values as its distinct values plus
-    indexes (shared again on load, which also saves memory), and rebuilt with one constructor
-    call per row. Decodes several times faster than one object at a time, back to the plain
-    list or dict."""
+    dataclass: stored column by column in chunks of :data:`CHUNK_ROWS` rows, a column of
+    repeated values as its distinct values plus indexes (shared again on load, which also saves
+    memory), and rebuilt with one constructor call per row. Decodes several times faster than one
+    object at a time, back to the plain list or dict.
+
+    ``lazy=True`` (slots dataclasses only, see :mod:`simlab.lazy_rows`): the list or dict comes
+    back at once, holding placeholders that decode their row's chunk when first read."""
 
     items: list[Any] | dict[Any, Any]
+    lazy: bool = False
+
+
+#: Rows per chunk of a table: what the first read of one lazily decoded object decodes.
+CHUNK_ROWS = 512
 
 
 def _table_class(values: Any) -> type | None:
@@ -62,29 +74,24 @@ def _table_class(values: Any) -> type | None:
         return None
     if grouped and not all(type(t) is tuple for t in values):
         return None
-    cls = type(head)
-    return cls if all(type(v) is cls for v in flat) else None
+    cls = real_type(head)
+    return cls if all(type(v) is cls or real_type(v) is cls for v in flat) else None
 
 
-def tables(state: dict[str, Any], minimum: int = 64) -> dict[str, Any]:
-    """``state`` with each big uniform dataclass list/dict value wrapped in :class:`Table`."""
+def tables(state: dict[str, Any], minimum: int = 64, lazy: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """``state`` with each big uniform dataclass list/dict value wrapped in :class:`Table`
+    (decoded lazily for the keys in ``lazy``)."""
     out = {}
     for key, value in state.items():
         values = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
         if values is not None and len(values) >= minimum and _table_class(values) is not None:
-            value = Table(value)
+            value = Table(value, lazy=key in lazy)
         out[key] = value
     return out
 
 
 def _plain(values: list[Any]) -> list[Any]:
-    """``[0, values]`` for a column whose strings the lab also holds elsewhere, ``[2, values]``
-    when its strings are referenced only from here (the decoder shares both kinds' strings with
-    the rest of the image; the kind stays in the format for images already written)."""
-    sample = [v for v in values[:64] if type(v) is str]
-    # A string held by its object and by ``values`` (plus getrefcount's argument) has 3 references.
-    shared = not sample or any(sys.getrefcount(v) > 3 for v in sample)
-    return [0 if shared else 2, values]
+    return [0, values]
 
 
 def _column(values: list[Any]) -> list[Any]:
@@ -102,17 +109,48 @@ def _column(values: list[Any]) -> list[Any]:
     return [1, [v for _, v in distinct], [index[(type(v), v)] for v in values]]
 
 
+def _chunk(columns: list[list[Any]], keys: list[Any] | None) -> list[list[Any]]:
+    """The encoded columns of one chunk: ``[3]`` for a column equal to the rows' dict keys (a
+    user's id), ``[2, k]`` for a column of strings equal to column ``k``'s (a user's mail and
+    on-premises UPN are usually its UPN): decoded as those very objects, as the built lab shares
+    them; else :func:`_column`."""
+    def same(a: list[Any] | None, b: list[Any]) -> bool:  # equal and of the same types (1 == True)
+        return a == b and all(type(x) is type(y) for x, y in zip(a, b))  # type: ignore[arg-type]
+
+    out: list[list[Any]] = []
+    for j, values in enumerate(columns):
+        if not any(type(v) is str for v in values):
+            out.append(_column(values))
+        elif same(keys, values):
+            out.append([3])
+        else:
+            earlier = next((k for k in range(j) if same(columns[k], values)), None)
+            out.append([2, earlier] if earlier is not None else _column(values))
+    return out
+
+
 def _encode_table(table: Table) -> msgpack.ExtType:
+    """``[class name, keys or None, tuple sizes or None, rows, rows per chunk, lazy, chunks]``, each
+    chunk the packed columns of its rows (see :func:`_chunk`), zstd-compressed when lazy."""
     items = table.items
     values = list(items.values()) if isinstance(items, dict) else items
     counts = None
     if type(values[0]) is tuple:
         counts = [len(t) for t in values]
         values = [x for t in values for x in t]
-    cls = type(values[0])
-    columns = [_column([getattr(v, name) for v in values]) for name in _field_names(cls)]
+    cls = real_type(values[0])
+    fields = [[getattr(v, name) for v in values] for name in _field_names(cls)]
     keys = list(items) if isinstance(items, dict) else None
-    return msgpack.ExtType(_TABLE, _pack([_name_of(cls), keys, counts, columns]))
+    row_keys = keys if counts is None else None  # one key per object: a field may repeat it
+    chunks = [_pack(_chunk([f[start:start + CHUNK_ROWS] for f in fields],
+                           row_keys[start:start + CHUNK_ROWS] if row_keys is not None else None))
+              for start in range(0, len(values), CHUNK_ROWS)]
+    lazy = table.lazy and lazy_rows.supports(cls)
+    if lazy:  # kept as they are until read: compressed, they cost a fifth of the memory (and of the read)
+        compress = zstandard.ZstdCompressor(level=1).compress
+        chunks = [compress(chunk) for chunk in chunks]
+    head = [_name_of(cls), keys, counts, len(values), CHUNK_ROWS, lazy]
+    return msgpack.ExtType(_TABLE, _pack([*head, chunks]))
 
 
 def share_strings(values: list[Any], memo: dict[str, str]) -> list[Any]:
@@ -136,28 +174,83 @@ def share_strings(values: list[Any], memo: dict[str, str]) -> list[Any]:
 _LOCAL = threading.local()
 
 
-def _decode_table(data: bytes) -> Any:
-    name, keys, counts, columns = _unpack(data)
+def _table_head(data: bytes, unpack: Callable[[bytes], Any]) -> tuple[Any, ...]:
+    """A table's fields, checked for shape (not its chunks: those are decoded by their reader)."""
+    try:
+        name, keys, counts, rows, size, lazy, chunks = unpack(data)
+    except (ValueError, TypeError) as exc:
+        raise CodecError(f"a table in the image has the wrong layout: {exc}") from exc
     cls = _class_named(name)
-    if not dataclasses.is_dataclass(cls) or len(columns) != len(_field_names(cls)):
+    try:
+        groups = rows if counts is None else len(counts)
+        ok = (dataclasses.is_dataclass(cls) and size >= 1 and len(chunks) == -(-rows // size)
+              and (counts is None or sum(counts) == rows) and (keys is None or len(keys) == groups))
+    except TypeError:
+        ok = False
+    if not ok:
         raise CodecError(f"{name!r} does not match the image's table")
-    memo = _LOCAL.memo
-    # Kind 2 columns (strings the saving lab held only here) are shared too: a loaded lab's
-    # directory decoded first, and the tenant's names, UPNs and DNs equal its values.
-    cols = [share_strings(c[1], memo) if c[0] in (0, 2) else [c[1][i] for i in c[2]] for c in columns]
-    if keys is not None:
+    return cls, name, keys, counts, rows, size, lazy, chunks
+
+
+def _chunk_decoder(cls: type, name: str, compressed: bool, keys: list[Any] | None) -> lazy_rows.ChunkDecoder:
+    width = len(_field_names(cls))
+
+    def decode(raw: bytes, first: int, rows: int) -> list[list[Any]]:
+        columns = _unpack(zstandard.ZstdDecompressor().decompress(raw) if compressed else raw)
+        if len(columns) != width:
+            raise CodecError(f"{name!r} has {width} fields, the image's table {len(columns)}")
+        out: list[list[Any]] = []
+        for kind, *rest in columns:
+            if kind == 3:  # the rows' keys
+                out.append(keys[first:first + rows] if keys is not None else [])
+            elif kind == 2:  # the same strings as an earlier column
+                out.append(list(out[rest[0]]) if type(rest[0]) is int and rest[0] < len(out) else [])
+            else:
+                out.append(rest[0] if kind == 0 else [rest[0][i] for i in rest[1]])
+        if any(len(c) != rows for c in out):
+            raise CodecError(f"a column of {name!r} does not have {rows} rows")
+        return out
+    return decode
+
+
+def _decode_table(data: bytes) -> Any:
+    cls, name, keys, counts, rows, size, lazy, chunks = _table_head(data, _unpack)
+    memo = getattr(_LOCAL, "memo", None)
+    if keys is not None and memo is not None and not lazy:  # (a lazy table's are its own: cheaper)
         keys = share_strings(keys, memo)
-    if _plain_init(cls):
-        objects = list(map(cls, *cols))
+    decode = _chunk_decoder(cls, name, bool(lazy), keys if counts is None else None)
+    if lazy and lazy_rows.supports(cls):
+        objects = lazy_rows.placeholders(cls, name, _field_names(cls), chunks, size, rows, decode)
     else:
-        objects = [_dataclass(cls, name, list(row)) for row in zip(*cols, strict=True)]
+        cols: list[list[Any]] = [[] for _ in _field_names(cls)]
+        for i, raw in enumerate(chunks):
+            for col, part in zip(cols, decode(raw, i * size, min(size, rows - i * size)), strict=True):
+                col.extend(part)
+        if memo is not None:
+            # Strings the lab already holds (a loaded directory's, or given by the caller) are
+            # shared rather than copied.
+            cols = [share_strings(c, memo) for c in cols]
+        if _plain_init(cls):
+            objects = list(map(cls, *cols))
+        else:
+            objects = [_dataclass(cls, name, list(row)) for row in zip(*cols, strict=True)]
     if counts is not None:
-        grouped, pos = [], 0
-        for n in counts:
-            grouped.append(tuple(objects[pos:pos + n]))
-            pos += n
-        objects = grouped
+        objects = _grouped(objects, counts)
     return objects if keys is None else dict(zip(keys, objects, strict=True))
+
+
+def _grouped(objects: list[Any], counts: list[int]) -> list[tuple]:
+    """``objects`` cut into tuples of ``counts`` items, a run of equal sizes at C speed (users
+    mostly have the same number of methods)."""
+    it: Iterator[Any] = iter(objects)
+    out: list[tuple] = []
+    for size, run in itertools.groupby(counts):
+        n = sum(1 for _ in run)
+        if size == 0:
+            out += [()] * n
+        else:
+            out += zip(*[islice(it, size * n)] * size, strict=True)
+    return out
 
 
 _PLAIN: dict[type, bool] = {}
@@ -237,14 +330,14 @@ def _default(obj: Any) -> msgpack.ExtType:
         return msgpack.ExtType(_RNG, _pack([version, list(internal), gauss]))
     if isinstance(obj, Table):
         return _encode_table(obj)
-    cls = type(obj)
+    cls = real_type(obj)
     if not cls.__module__.startswith(_ALLOWED_PACKAGES):
         raise CodecError(f"a {_name_of(cls)} cannot be stored in a lab image")
     if isinstance(obj, enum.Enum):
         return msgpack.ExtType(_ENUM, _pack([_name_of(cls), obj.value]))
     if dataclasses.is_dataclass(obj):
         # Positional, in field order: the code fingerprint in the header guarantees the same classes.
-        values = [getattr(obj, f) for f in _field_names(cls)]
+        values = [getattr(obj, f) for f in _field_names(cls)]  # fills a placeholder first
         return msgpack.ExtType(_DATACLASS, _pack([_name_of(cls), values]))
     if hasattr(obj, "model_dump") and hasattr(cls, "model_validate"):
         return msgpack.ExtType(_MODEL, _pack([_name_of(cls), obj.model_dump(mode="python")]))
@@ -323,12 +416,12 @@ def check(data: bytes) -> None:
     """Validate ``data`` like :func:`decode` would (every class name, every table's shape) without
     building the objects: for a value whose decoding is put off (a lab image's event log)."""
     def hook(code: int, payload: bytes) -> Any:
-        if code in (_TABLE, _DATACLASS, _ENUM, _MODEL):
-            name, *rest = msgpack.unpackb(payload, ext_hook=hook, raw=False, strict_map_key=False)
-            cls = _class_named(name)
-            if code == _TABLE and not (dataclasses.is_dataclass(cls)
-                                       and len(rest[2]) == len(_field_names(cls))):
-                raise CodecError(f"{name!r} does not match the image's table")
+        if code == _TABLE:  # its chunks are checked when decoded
+            _table_head(payload, lambda data: msgpack.unpackb(data, ext_hook=hook, raw=False,
+                                                               strict_map_key=False))
+            return None
+        if code in (_DATACLASS, _ENUM, _MODEL):
+            _class_named(msgpack.unpackb(payload, ext_hook=hook, raw=False, strict_map_key=False)[0])
             return None
         return _ext_hook(code, payload)
 

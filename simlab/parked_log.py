@@ -16,6 +16,7 @@ import zstandard
 
 from fakes.eventlog import Event, EventLog
 from simlab.image_codec import decode, packer, tables
+from simlab.lazy_rows import is_filled
 
 #: Logs shorter than this stay as objects: parking them saves little and costs a decode later.
 PARK_MINIMUM = 10_000
@@ -57,11 +58,15 @@ def park(log: EventLog, minimum: int = PARK_MINIMUM, shared: Strings | None = No
 
 def connector_strings(connect: Any) -> Strings:
     """The anchors and DNs of the Connect server's connector space when called (what the
-    656/657 events name); read then, so a snapshot restore in between is seen."""
+    656/657 events name); read then, so a snapshot restore in between is seen. Objects of a
+    loaded image not decoded yet give their anchor (the dict key) only: reading their DN would
+    decode every one of them (:mod:`simlab.lazy_rows`)."""
     def strings() -> Iterator[str]:
-        for obj in list(connect.sync.connector_space.values()):
-            yield obj.anchor
-            yield obj.dn
+        for anchor, obj in list(connect.sync.connector_space.items()):
+            yield anchor
+            if is_filled(obj):
+                yield obj.anchor
+                yield obj.dn
     return strings
 
 

@@ -46,7 +46,7 @@ class LabSnapshot:
     dc: dict[str, Any]
     tenant: dict[str, Any]
     tenant_faults: dict[str, Any]
-    audit: tuple[Any, ...]
+    audit: Any  # fakes.graph.audit.AuditState
     connect_config: Any
     connect_running: bool
     sync: dict[str, Any]
@@ -83,7 +83,7 @@ def take_snapshot(lab: Lab, *, copy: bool = True) -> LabSnapshot:
             dc=dc_state,
             tenant=freeze(tenant),
             tenant_faults=freeze(tenant.faults),
-            audit=tuple(tenant.audit),
+            audit=tenant.audit.state(),  # entries a loaded image has not decoded yet stay so
             connect_config=connect.config,
             connect_running=connect.service_running,
             sync=freeze(connect.sync),
@@ -115,7 +115,7 @@ def restore_snapshot(lab: Lab, snap: LabSnapshot, *, consume: bool = False) -> N
             dc.sdprop.runs, dc.sdprop.ds_heuristics = s["sdprop"]
         thaw(tenant, snap.tenant)
         thaw(tenant.faults, snap.tenant_faults)
-        _replace(tenant.audit, "_entries", list(snap.audit))
+        tenant.audit.restore(snap.audit)
         lab.gpo.settings, lab.gpo.applied = snap.gpo
         lab.dc_gpo.settings, lab.dc_gpo.applied, dc.ldap_policy = snap.dc_gpo
         lab.applied_faults[:] = snap.applied_faults
@@ -212,11 +212,6 @@ def _state(obj: object) -> dict[str, Any]:
     if hasattr(obj, "__dict__"):
         return dict(vars(obj))
     return {name: getattr(obj, name) for name in getattr(type(obj), "__slots__", ()) if hasattr(obj, name)}
-
-
-def _replace(log: Any, attr: str, values: list[Any]) -> None:
-    with log._lock:
-        getattr(log, attr)[:] = values
 
 
 __all__ = ["LabSnapshot", "RngState", "SnapshotError", "restore_snapshot", "take_snapshot"]

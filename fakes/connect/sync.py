@@ -360,6 +360,8 @@ def _object_from(dn: str, attrs: dict[str, list[bytes]],
 
 
 def _same_export(a: ConnectorObject, b: ConnectorObject) -> bool:
+    if a is b:  # the usual case after a load: no need to decode a lazily loaded object to know
+        return True
     return (a.upn, a.display_name, a.dn, a.enabled, a.mail, a.sam_account_name) == (
         b.upn,
         b.display_name,

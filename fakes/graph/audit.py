@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -34,6 +35,16 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+@dataclass(frozen=True, slots=True)
+class AuditState:
+    """The log's content as :meth:`AuditLog.state` saves it: ``later_count`` entries still to be
+    decoded by ``later()`` (a lab image's, see docs/images.md), then ``entries``."""
+
+    entries: tuple[AuditEntry, ...]
+    later: Callable[[], Iterable[AuditEntry]] | None = None
+    later_count: int = 0
+
+
 class AuditLog:
     """Append-only, thread-safe list of :class:`AuditEntry` with simple queries."""
 
@@ -41,7 +52,18 @@ class AuditLog:
         self._clock = clock
         self._ids = id_factory or (lambda: str(uuid.uuid4()))
         self._entries: list[AuditEntry] = []
+        # Entries handed over undecoded (a loaded lab image: one per synced user), decoded when
+        # the log is first read; until then only their count is known.
+        self._later: Callable[[], Iterable[AuditEntry]] | None = None
+        self._later_count = 0
         self._lock = threading.Lock()
+
+    def _loaded(self) -> list[AuditEntry]:
+        """The entry list, decoding the entries handed over for later first (hold the lock)."""
+        if self._later is not None:
+            later, self._later, self._later_count = self._later, None, 0
+            self._entries[:0] = list(later())
+        return self._entries
 
     def write(
         self,
@@ -86,7 +108,7 @@ class AuditLog:
         where: Callable[[AuditEntry], bool] | None = None,
     ) -> list[AuditEntry]:
         with self._lock:
-            entries = list(self._entries)
+            entries = list(self._loaded())
         return [
             e
             for e in entries
@@ -97,11 +119,32 @@ class AuditLog:
         ]
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + self._later_count
 
     def __iter__(self):
         with self._lock:
-            return iter(list(self._entries))
+            return iter(list(self._loaded()))
+
+    def records(self) -> list[AuditEntry]:
+        """Every entry, oldest first (a copy)."""
+        with self._lock:
+            return list(self._loaded())
+
+    def state(self) -> AuditState:
+        """The content for a snapshot, without decoding entries still waiting to be."""
+        with self._lock:
+            return AuditState(tuple(self._entries), self._later, self._later_count)
+
+    def restore(self, state: AuditState) -> None:
+        """Make the log exactly ``state`` (entries still undecoded stay so: ``later`` is called
+        again for each restore, so it must return fresh entries each time)."""
+        with self._lock:
+            self._entries[:] = state.entries
+            self._later, self._later_count = state.later, state.later_count
+
+    def replace_records_later(self, count: int, load: Callable[[], Iterable[AuditEntry]]) -> None:
+        """Make the log the ``count`` entries ``load()`` returns when the log is first read."""
+        self.restore(AuditState((), load, count))
 
 
 def audit_to_graph(entry: AuditEntry) -> dict:

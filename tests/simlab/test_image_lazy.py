@@ -1,0 +1,269 @@
+"""Lazily decoded image tables: a loaded lab's tenant users, methods, audit log and connector
+space are the built lab's, whether or not they were decoded yet, over the wire too."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import ldap3
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fakes.connect.sync import ConnectorObject
+from fakes.graph.model import AuthMethod, User
+from simlab import image_codec
+from simlab.image_codec import Table, decode, encode
+from simlab.lab import Lab
+from simlab.lazy_rows import LazyDecodeError
+from simlab.spec import LabSpec
+
+SPEC = LabSpec.model_validate({"seed": 11, "population": {"users": 300}})
+PASSWORD = "Lazy-Reset-Passw0rd!7"
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("SIMLAB_NO_CACHE", raising=False)
+    # Small chunks: 300 users span several, so a read decodes one chunk and leaves the others.
+    monkeypatch.setattr(image_codec, "CHUNK_ROWS", 64)
+    return tmp_path / "xdg" / "simlab"
+
+
+def _undecoded(values: object, cls: type) -> int:
+    return sum(1 for v in values if type(v) is not cls)  # type: ignore[attr-defined]
+
+
+def _synced_user(lab: Lab) -> User:
+    """A synced user with registered methods, far from the first chunk."""
+    users = [u for u in lab.tenant.users.values() if u.synced and lab.tenant.methods.get(u.id)]
+    return users[200]
+
+
+def test_a_loaded_lab_holds_the_built_tenant_and_connector_space():
+    with Lab(SPEC, cache=True) as built:
+        assert built.cache_status == "miss"
+        with Lab(SPEC, cache=True) as loaded:
+            assert loaded.cache_status == "hit"
+            tenant, sync = loaded.tenant, loaded.connect.sync
+            # Nothing read yet: the objects are still placeholders (and the audit log undecoded).
+            assert _undecoded(tenant.users.values(), User) > 290
+            assert _undecoded(sync.connector_space.values(), ConnectorObject) > 290
+            assert _undecoded([m for ms in tenant.methods.values() for m in ms], AuthMethod) > 580
+            assert tenant.audit._later is not None and len(tenant.audit) == len(built.tenant.audit)
+            # After a sync the exported objects *are* the connector space's, as in the built lab.
+            assert all(sync._exported[a] is o for a, o in sync.connector_space.items())
+            assert tenant.users == built.tenant.users
+            assert tenant.methods == built.tenant.methods
+            assert (tenant._by_upn, tenant._by_anchor) == (built.tenant._by_upn, built.tenant._by_anchor)
+            assert sync.connector_space == built.connect.sync.connector_space
+            assert list(tenant.audit) == list(built.tenant.audit)
+            # Reading made them the real classes.
+            assert {type(u) for u in tenant.users.values()} == {User}
+            assert {type(o) for o in sync.connector_space.values()} == {ConnectorObject}
+
+
+def test_placeholders_behave_as_their_objects():
+    with Lab(SPEC, cache=True) as built:
+        expected = _synced_user(built)
+        with Lab(SPEC, cache=True) as loaded:
+            users = loaded.tenant.users
+            other, lazy = users[expected.id], users[list(users)[-1]]
+            assert type(other) is not User and isinstance(other, User)
+            assert other == expected and hash(other) == hash(expected) and repr(other) == repr(expected)
+            assert type(other) is User  # the first read filled it
+            assert type(lazy) is not User
+            changed = dataclasses.replace(lazy, display_name="Renamed")
+            assert type(changed) is User and changed.display_name == "Renamed"
+            assert changed.id == built.tenant.users[changed.id].id
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                users[list(users)[-2]].display_name = "x"  # type: ignore[misc]
+
+
+def test_served_graph_and_sspr_on_users_not_decoded_yet():
+    with Lab(SPEC, cache=True) as built:
+        expected = _synced_user(built)
+    with Lab(SPEC, cache=True) as lab:
+        tenant = lab.tenant
+        assert type(tenant.users[expected.id]) is not User  # not decoded yet
+        ep = lab.serve_graph()
+        admin = {"Authorization": f"Bearer {ep.tokens['global_admin']}"}
+        sspr = f"{ep.sspr_url}/sspr"
+        with httpx.Client(verify=lab.ca.client_context()) as c:
+            got = c.get(f"{ep.base_url}/users/{expected.id}", headers=admin,
+                        params={"$select": "userPrincipalName,onPremisesDistinguishedName"})
+            assert got.status_code == 200, got.text
+            assert got.json()["userPrincipalName"] == expected.user_principal_name
+            assert got.json()["onPremisesDistinguishedName"] == expected.on_premises_distinguished_name
+            flow = c.post(f"{sspr}/begin", json={"userPrincipalName": expected.user_principal_name}).json()
+            assert len(flow["methods"]) == len(built.tenant.methods[expected.id])
+            for method in flow["methods"][: flow["methodsRequired"]]:
+                c.post(f"{sspr}/sendCode", json={"flowId": flow["flowId"], "methodId": method["id"]})
+                verify = {"flowId": flow["flowId"], "methodId": method["id"], "answer": tenant.outbox[-1][1]}
+                assert c.post(f"{sspr}/verify", json=verify).status_code == 200
+            reset = c.post(f"{sspr}/reset", json={"flowId": flow["flowId"], "newPassword": PASSWORD})
+            assert reset.json() == {"status": "succeeded"}, reset.text
+        # Written back to AD: the user binds over LDAP with the new password.
+        assert lab.bind(expected.on_premises_sam_account_name, PASSWORD).ok
+        assert len(lab.tenant.audit) == len(built.tenant.audit) + 2  # reset activity + progress
+        assert lab.tenant.audit.query()[-1].target_upn == expected.user_principal_name
+
+
+def _delta_script(lab: Lab) -> list[object]:
+    """Changes in AD, then a delta sync: what it imports, exports and leaves alone."""
+    lab.create_user("zed", display_name="Zed Zulu")
+    conn = lab.ldap()
+    try:
+        dn = _synced_user(lab).on_premises_distinguished_name
+        assert conn.modify(dn, {"displayName": [(ldap3.MODIFY_REPLACE, ["Renamed In AD"])]}), conn.result
+    finally:
+        conn.unbind()
+    report = lab.connect.run_sync_cycle("Delta")
+    users = lab.tenant.users
+    return [(report.policy, report.imported, report.exported, report.deleted, report.passwords_synced),
+            sorted((u.user_principal_name, u.display_name) for u in users.values()),
+            sorted(lab.connect.sync.connector_space), len(lab.tenant.audit),
+            [(e.event_id, e.data) for e in lab.connect.eventlog.records()][-6:]]
+
+
+def test_a_delta_sync_after_a_load_does_what_it_does_after_a_build():
+    with Lab(SPEC, cache=True) as built:
+        expected = _delta_script(built)
+    with Lab(SPEC, cache=True) as loaded:
+        assert loaded.cache_status == "hit"
+        assert _delta_script(loaded) == expected
+
+
+# -- the codec's lazy tables ------------------------------------------------------------------
+_METHODS = st.builds(
+    AuthMethod, id=st.text(max_size=6), kind=st.sampled_from(["phone", "email", "securityQuestion"]),
+    created=st.datetimes(timezones=st.just(UTC)), value=st.text(max_size=4),
+    phone_type=st.sampled_from(["mobile", "office"]), secret=st.text(max_size=3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(groups=st.lists(st.lists(_METHODS, max_size=3).map(tuple), min_size=1, max_size=30),
+       chunk=st.integers(1, 9), data=st.data())
+def test_a_lazy_table_decodes_each_object_on_first_read_in_any_order(groups, chunk, data):
+    if not any(groups):
+        groups.append((AuthMethod("m", "email", datetime(2026, 1, 5, tzinfo=UTC)),))
+    table = {f"user{i}": g for i, g in enumerate(groups)}
+    old, image_codec.CHUNK_ROWS = image_codec.CHUNK_ROWS, chunk
+    try:
+        back = decode(encode(Table(table, lazy=True)))
+    finally:
+        image_codec.CHUNK_ROWS = old
+    flat = [m for g in back.values() for m in g]
+    assert list(back) == list(table) and [len(g) for g in back.values()] == [len(g) for g in groups]
+    assert all(type(m) is not AuthMethod for m in flat)
+    expected = [m for g in groups for m in g]
+    for i in data.draw(st.permutations(range(len(flat)))):
+        assert flat[i] == expected[i] and type(flat[i]) is AuthMethod
+    assert back == table
+
+
+def test_a_lazy_chunk_that_cannot_be_decoded_names_what_failed():
+    values = [AuthMethod(f"m{i}", "email", datetime(2026, 1, 5, tzinfo=UTC)) for i in range(10)]
+    old, image_codec.CHUNK_ROWS = image_codec.CHUNK_ROWS, 4
+    try:
+        ext = msgpack.unpackb(encode(Table(values, lazy=True)))
+    finally:
+        image_codec.CHUNK_ROWS = old
+    *head, chunks = msgpack.unpackb(ext.data)
+    chunks[1] = b"not zstd"  # rows 4-7
+    back = decode(msgpack.packb(msgpack.ExtType(ext.code, msgpack.packb([*head, chunks]))))
+    assert back[0] == values[0] and back[9] == values[9]
+    failed = r"fakes\.graph\.model:AuthMethod \(rows 4-7\) cannot be decoded"
+    with pytest.raises(LazyDecodeError, match=failed):
+        back[5].id  # noqa: B018
+
+
+def test_reading_the_application_log_of_a_loaded_lab_decodes_no_connector_object():
+    with Lab(SPEC, cache=True) as built:
+        expected = built.connect.eventlog.records()
+        with Lab(SPEC, cache=True) as loaded:
+            space = loaded.connect.sync.connector_space
+            assert loaded.connect.eventlog.records() == expected
+            assert _undecoded(space.values(), ConnectorObject) == len(space)
+
+
+def test_a_snapshot_of_a_loaded_lab_keeps_its_audit_log_undecoded_and_restores_it_twice():
+    with Lab(SPEC, cache=True) as built:
+        expected = list(built.tenant.audit)
+    with Lab(SPEC, cache=True) as lab:
+        snap = lab.snapshot()
+        assert snap.audit.later is not None and snap.audit.later_count == len(expected)
+        for _ in range(2):
+            assert lab.sspr_reset(_synced_user(lab).on_premises_sam_account_name, PASSWORD).ok
+            assert len(lab.tenant.audit) > len(expected)
+            lab.restore(snap)
+            assert len(lab.tenant.audit) == len(expected)
+            assert list(lab.tenant.audit) == expected
+
+
+def test_placeholders_read_from_many_threads_at_once_are_filled_once_and_right():
+    import random
+    import sys
+    import threading
+
+    when = datetime(2026, 1, 5, tzinfo=UTC)
+    values = [AuthMethod(f"m{i}", "email", when, value=f"v{i}") for i in range(2000)]
+    old, image_codec.CHUNK_ROWS = image_codec.CHUNK_ROWS, 50
+    try:
+        back = decode(encode(Table(values, lazy=True)))
+    finally:
+        image_codec.CHUNK_ROWS = old
+    wrong: list[int] = []
+
+    def read(seed: int) -> None:
+        order = list(range(len(back)))
+        random.Random(seed).shuffle(order)
+        wrong.extend(i for i in order if (back[i].id, back[i].value) != (f"m{i}", f"v{i}"))
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(6)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, mid-fill included
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert wrong == [] and back == values and {type(m) for m in back} == {AuthMethod}
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["a", "b", "c"])), min_size=1,
+                     max_size=20),
+       keyed=st.booleans(), lazy=st.booleans(), chunk=st.integers(1, 7))
+def test_columns_equal_to_another_column_or_to_the_keys_round_trip(rows, keyed, lazy, chunk):
+    from fakes.graph.model import RoleAssignment
+
+    # Columns often equal each other (and the keys) here: stored as references, decoded exactly.
+    values = [RoleAssignment(f"id{i}" if keyed else a, a, b, a) for i, (a, b) in enumerate(rows)]
+    table = {v.id: v for v in values} if keyed else values
+    old, image_codec.CHUNK_ROWS = image_codec.CHUNK_ROWS, chunk
+    try:
+        back = decode(encode(Table(table, lazy=lazy)))
+    finally:
+        image_codec.CHUNK_ROWS = old
+    assert back == table
+    got = list(back.values()) if keyed else back
+    assert all(o.role_definition_id is not None and type(o) is RoleAssignment for o in got)
+
+
+def test_connector_objects_decoded_on_demand_share_their_users_strings():
+    with Lab(SPEC, cache=True):
+        pass
+    with Lab(SPEC, cache=True) as lab:
+        tenant = lab.tenant
+        for anchor, obj in list(lab.connect.sync.connector_space.items())[100:110]:
+            user = tenant.users[tenant._by_anchor[anchor]]
+            assert obj.dn is user.on_premises_distinguished_name and obj.upn is user.user_principal_name
+            assert obj.sid is user.on_premises_security_identifier and obj.mail is user.mail
