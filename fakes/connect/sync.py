@@ -32,6 +32,7 @@ from fakes.connect.config import ConnectConfig, DirectoryConnection
 from fakes.connect.ldapconn import connector_connection, first_int, first_text, raw, result_of
 from fakes.connect.ldapread import paged_search
 from fakes.eventlog import EventLog
+from fakes.graph.tenant import SyncedFields
 
 USER_FILTER = "(&(objectClass=user)(!(objectClass=computer)))"
 SYNC_ATTRIBUTES = [
@@ -267,21 +268,13 @@ class SyncEngine:
 
     def _export(self, full_domains: set[str]) -> tuple[int, int]:
         exported = deleted = 0
-        for anchor, obj in self.connector_space.items():
-            old = self._exported.get(anchor)
-            if old is not None and _same_export(old, obj):
-                continue
-            self.tenant.upsert_synced_user(
-                immutable_id=anchor,
-                user_principal_name=obj.upn,
-                display_name=obj.display_name,
-                sam_account_name=obj.sam_account_name,
-                distinguished_name=obj.dn,
-                security_identifier=obj.sid,
-                domain_name=obj.domain,
-                account_enabled=obj.enabled,
-                mail=obj.mail,
-            )
+        changed = [(anchor, obj) for anchor, obj in self.connector_space.items()
+                   if (old := self._exported.get(anchor)) is None or not _same_export(old, obj)]
+        rows = (SyncedFields(anchor, obj.upn, obj.display_name, obj.sam_account_name, obj.dn, obj.sid,
+                             obj.domain, obj.enabled, obj.mail) for anchor, obj in changed)
+        # One bulk upsert, consumed row by row: a row the tenant refuses stops the export there,
+        # with the rows before it exported and remembered (as one call per user did).
+        for (anchor, obj), _user in zip(changed, self.tenant.upsert_synced_users(rows)):
             self._exported[anchor] = obj
             exported += 1
         for anchor in [a for a, o in self._exported.items() if a not in self.connector_space]:
@@ -305,20 +298,30 @@ class SyncEngine:
                 o for a, o in imported.items() if a in previous and previous[a].pwd_last_set != o.pwd_last_set
             ]
             changed += [o for a, o in imported.items() if a not in previous]
+        # A 656/657 pair per user (200k events at 100k users), written in one batch: the
+        # finally writes the events of the users handled before an error, as one by one would.
+        events: list[tuple[int, dict[str, str]]] = []
+        try:
+            self._hash_sync_each(changed, events)
+        finally:
+            ev.write_events(self.eventlog, events)
+        return len(changed)
+
+    def _hash_sync_each(self, changed: list[ConnectorObject],
+                        events: list[tuple[int, dict[str, str]]]) -> None:
         dates: dict[int, str] = {}  # users share pwdLastSet values: one string per value
         for obj in changed:
             when = dates.get(obj.pwd_last_set)
             if when is None:
                 when = dates[obj.pwd_last_set] = (
                     from_filetime(obj.pwd_last_set).isoformat() if obj.pwd_last_set > 0 else "0")
-            ev.write_event(self.eventlog, 656, anchor=obj.anchor, dn=obj.dn, change_date=when)
+            events.append((656, {"anchor": obj.anchor, "dn": obj.dn, "change_date": when}))
             password = self._written.pop(obj.anchor, None)
             if password is None and self.password_source is not None:
                 password = self.password_source(obj.dn)
             if password is not None:
                 self.tenant.set_password_hash(obj.anchor, password)
-            ev.write_event(self.eventlog, 657, anchor=obj.anchor, dn=obj.dn, result="Success")
-        return len(changed)
+            events.append((657, {"anchor": obj.anchor, "dn": obj.dn, "result": "Success"}))
 
 
 def _object_from(dn: str, attrs: dict[str, list[bytes]],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Protocol
 
@@ -59,23 +59,48 @@ class AuditLog:
     ) -> AuditEntry:
         """Record one activity; ``details`` become additionalDetails key/value pairs."""
         with self._lock:
-            entry = AuditEntry(
-                id=self._ids(),
-                activity_date_time=self._clock.now(),
-                activity_display_name=activity,
-                category=category,
-                logged_by_service=SSPR_SERVICE,
-                operation_type=operation_type,
-                result="failure" if result == "failure" else "success",
-                result_reason=reason,
-                correlation_id=correlation_id or self._ids(),
-                initiated_by=initiated_by,
-                target_id=target_id,
-                target_upn=target_upn,
-                additional_details=tuple(details.items()),
-            )
+            entry = self.entry(activity, result=result, reason=reason, initiated_by=initiated_by,
+                               target_id=target_id, target_upn=target_upn, category=category,
+                               operation_type=operation_type, correlation_id=correlation_id, **details)
             self._entries.append(entry)
         return entry
+
+    def entry(
+        self,
+        activity: str,
+        *,
+        result: str = "success",
+        reason: str = "",
+        initiated_by: str = "",
+        target_id: str | None = None,
+        target_upn: str | None = None,
+        category: str = "UserManagement",
+        operation_type: str = "Update",
+        correlation_id: str | None = None,
+        **details: str,
+    ) -> AuditEntry:
+        """The entry :meth:`write` would record, not recorded (its ids are drawn now): for a
+        caller that records many at once with :meth:`extend`."""
+        return AuditEntry(
+            id=self._ids(),
+            activity_date_time=self._clock.now(),
+            activity_display_name=activity,
+            category=category,
+            logged_by_service=SSPR_SERVICE,
+            operation_type=operation_type,
+            result="failure" if result == "failure" else "success",
+            result_reason=reason,
+            correlation_id=correlation_id or self._ids(),
+            initiated_by=initiated_by,
+            target_id=target_id,
+            target_upn=target_upn,
+            additional_details=tuple(details.items()),
+        )
+
+    def extend(self, entries: Iterable[AuditEntry]) -> None:
+        """Record entries made with :meth:`entry`, in order."""
+        with self._lock:
+            self._entries.extend(entries)
 
     def query(
         self,
