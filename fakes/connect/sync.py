@@ -19,6 +19,7 @@ import base64
 import os
 import threading
 import time
+from binascii import b2a_base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -326,40 +327,49 @@ class SyncEngine:
 
 def _object_from(dn: str, attrs: dict[str, list[bytes]],
                  directory: DirectoryConnection) -> ConnectorObject | None:
-    """:meth:`SyncEngine._to_object` for the lean reader's ``{lowercase name: [raw values]}``."""
-    guid, sid = attrs.get("objectguid"), attrs.get("objectsid")
+    """:meth:`SyncEngine._to_object` for the lean reader's ``{lowercase name: [raw values]}``.
+
+    Runs once per imported user: plain lookups, no helper closures."""
+    get = attrs.get
+    guid, sid = get("objectguid"), get("objectsid")
     if not guid or not sid:
         return None  # not readable by the connector account: invisible to sync
-
-    def text(name: str) -> str | None:
-        values = attrs.get(name)
-        return values[0].decode("utf-8") if values else None
-
-    def number(name: str) -> int:
-        try:
-            return int(attrs[name][0])
-        except (KeyError, IndexError, ValueError):
-            return 0
-
-    sam = text("samaccountname") or ""
-    uac = number("useraccountcontrol")
-    if not in_scope(sam, uac, (text("iscriticalsystemobject") or "").upper() == "TRUE"):
+    v = get("samaccountname")
+    sam = v[0].decode() if v else ""
+    uac = _number(get("useraccountcontrol"))
+    v = get("iscriticalsystemobject")
+    if not in_scope(sam, uac, bool(v) and v[0].decode().upper() == "TRUE"):
         return None
-    upn = text("userprincipalname") or f"{sam}@{directory.domain}"
-    mail = text("mail")
+    v = get("userprincipalname")
+    upn = (v[0].decode() if v else "") or f"{sam}@{directory.domain}"
+    v = get("mail")
+    mail = v[0].decode() if v else None
+    v = get("displayname")
+    display = (v[0].decode() if v else "") or sam
+    v = get("distinguishedname")
     return ConnectorObject(
-        anchor=base64.b64encode(guid[0]).decode("ascii"),
-        dn=text("distinguishedname") or dn,
-        sam_account_name=sam,
-        upn=upn,
-        display_name=text("displayname") or sam,
-        sid=sid_from_bytes(sid[0]),
-        enabled=not uac & 0x2,
-        mail=upn if mail == upn else mail,  # usually equal: one string for both (100k at 100k users)
-        pwd_last_set=number("pwdlastset"),
-        usn=number("usnchanged"),
-        domain=directory.domain,
+        b2a_base64(guid[0], newline=False).decode("ascii"),
+        (v[0].decode() if v else "") or dn,
+        sam,
+        upn,
+        display,
+        sid_from_bytes(sid[0]),
+        not uac & 0x2,
+        upn if mail == upn else mail,  # usually equal: one string for both (100k at 100k users)
+        _number(get("pwdlastset")),
+        _number(get("usnchanged")),
+        directory.domain,
     )
+
+
+def _number(values: list[bytes] | None) -> int:
+    """An integer attribute's first value (0 when absent or not a number, as ldap3's reader)."""
+    if not values:
+        return 0
+    try:
+        return int(values[0])
+    except ValueError:
+        return 0
 
 
 def _same_export(a: ConnectorObject, b: ConnectorObject) -> bool:
