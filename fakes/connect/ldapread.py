@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import ldap3
+from ldap3.core.exceptions import LDAPSocketReceiveError
 from ldap3.operation.search import search_operation
 from ldap3.protocol.rfc2696 import paged_search_control
 
@@ -159,30 +160,74 @@ def paged_search(conn: ldap3.Connection, base: str, search_filter: str, attribut
         done: tuple[int, str] | None = None
         cookie = b""
         try:
-            while done is None:
-                messages = strategy.receiving()
-                if not messages:
-                    raise BerError("connection closed during the search")
-                for raw in messages:
-                    entry_or_done, cookie_here = _message(raw, message_id)
-                    if isinstance(entry_or_done, tuple) and isinstance(entry_or_done[0], int):
-                        done, cookie = entry_or_done, cookie_here  # type: ignore[assignment]
-                    elif entry_or_done is not None:
-                        yield entry_or_done
+            for buf, start, end in _responses(conn):
+                entry_or_done, cookie_here = _message(buf, start, end, message_id)
+                if isinstance(entry_or_done, tuple) and isinstance(entry_or_done[0], int):
+                    done, cookie = entry_or_done, cookie_here  # type: ignore[assignment]
+                    break
+                if entry_or_done is not None:
+                    yield entry_or_done
         finally:
             strategy._outstanding.pop(message_id, None)  # ldap3 keeps the request until a response is read
+        if done is None:
+            raise BerError("connection closed during the search")
         conn.result = {"result": done[0], "message": done[1], "type": "searchResDone"}
         if done[0] != 0 or not cookie:
             yield done
             return
 
 
-def _message(raw: bytes, message_id: int) -> tuple[object, bytes]:
-    """(entry, b"") for a searchResEntry, ((code, message), cookie) for searchResDone, (None, b"") else."""
-    tag, length, start = _header(raw, 0)
+_RECV_SIZE = 65536
+
+
+def _responses(conn: ldap3.Connection) -> Iterator[tuple[bytes, int, int]]:
+    """``(buffer, start, end)`` of each LDAPMessage the server sends, until it stops sending.
+
+    Reads the connection's own socket (TLS included) in big chunks and hands out each message
+    in place: ldap3's receiving() copies every message and the rest of its buffer, which costs
+    as much as decoding at 100k entries. A SASL-wrapped session (not the connector's simple
+    bind) goes through ldap3's receiving(), which unwraps it.
+    """
+    if conn.sasl_mechanism is not None:
+        while messages := conn.strategy.receiving():
+            for raw in messages:
+                yield raw, 0, len(raw)
+        return
+    sock = conn.socket
+    buf = b""
+    while True:
+        try:
+            data = sock.recv(_RECV_SIZE)
+        except OSError as exc:
+            raise LDAPSocketReceiveError(f"error receiving data: {exc}") from exc
+        if not data:
+            return
+        buf = buf + data if buf else data
+        pos, size = 0, len(buf)
+        while pos + 2 <= size:  # each complete LDAPMessage TLV in the buffer
+            length = buf[pos + 1]
+            content = pos + 2
+            if length & 0x80:
+                content += length & 0x7F
+                if content > size:
+                    break
+                length = int.from_bytes(buf[pos + 2:content], "big")
+            if content + length > size:
+                break
+            yield buf, pos, content + length
+            pos = content + length
+        buf = buf[pos:]
+
+
+def _message(raw: bytes, at: int, frame_end: int, message_id: int) -> tuple[object, bytes]:
+    """(entry, b"") for a searchResEntry, ((code, message), cookie) for searchResDone, (None, b"")
+    else, for the LDAPMessage at ``raw[at:frame_end]``."""
+    tag, length, start = _header(raw, at)
     if tag != _SEQUENCE:
         raise BerError("an LDAPMessage must be a SEQUENCE")
     end = start + length
+    if end > frame_end:
+        raise BerError("BER element longer than its message")
     # messageID, then protocolOp, then optional controls: read in place (one per entry).
     if start >= end:
         return None, b""
