@@ -575,7 +575,7 @@ def encode_entry(msg_id: int, dn: str, attributes: dict[str, list[bytes]], types
     SET headers, keyed by name and value length) and the value itself. The bytes are the same
     as :func:`tlv`/:func:`_octets` make.
     """
-    parts: list[bytes] = []
+    parts: list[bytes] = [b"", b"", b""]  # the headers, filled in once the lengths are known
     add = parts.append
     heads = _VALUE_HEADS
     for name, values in attributes.items():
@@ -588,11 +588,32 @@ def encode_entry(msg_id: int, dn: str, attributes: dict[str, list[bytes]], types
             add(value)
         else:
             add(_attribute(name, values, types_only))
-    body = b"".join(parts)
-    dn_octets = _octets(dn.encode())
-    n = len(body)
-    inner = dn_octets + b"\x30" + (_SHORT_LENGTHS[n] if n < 0x80 else _len(n)) + body
-    return _envelope(msg_id, tlv(SEARCH_ENTRY, inner))
+    # LDAPMessage SEQUENCE { messageID, [APPLICATION 4] { objectName, attributes SEQUENCE } }:
+    # lengths computed, every byte copied once by the join.
+    n = sum(map(len, parts))
+    attributes_header = b"\x30" + _len(n)
+    dn_bytes = dn.encode()
+    dn_header = b"\x04" + _len(len(dn_bytes))
+    op_length = len(dn_header) + len(dn_bytes) + len(attributes_header) + n
+    message_id = _message_id(msg_id)
+    op_header = _SEARCH_ENTRY_TAG + _len(op_length)
+    message_length = len(message_id) + len(op_header) + op_length
+    parts[0] = b"\x30" + _len(message_length) + message_id + op_header + dn_header
+    parts[1] = dn_bytes
+    parts[2] = attributes_header
+    return b"".join(parts)
+
+
+def _message_id(msg_id: int) -> bytes:
+    """The messageID INTEGER TLV (the entries of one search share it: the last one is kept)."""
+    last = _LAST_ID[0]  # one tuple read: safe if two reactors ever encode at once
+    if last[0] != msg_id:
+        body = _int_bytes(msg_id)
+        last = _LAST_ID[0] = (msg_id, b"\x02" + _len(len(body)) + body)
+    return last[1]
+
+
+_LAST_ID: list[tuple[int, bytes]] = [(-1, b"")]
 
 
 def _attribute(name: str, values: list[bytes], types_only: bool) -> bytes:
@@ -632,6 +653,7 @@ def _name_octets(name: str) -> bytes:
 
 
 _SHORT_LENGTHS = tuple(bytes((n,)) for n in range(0x80))  # BER short-form length octets
+_SEARCH_ENTRY_TAG = bytes((SEARCH_ENTRY,))
 _NAME_OCTETS: dict[str, bytes] = {}  # attribute name -> its encoded OCTET STRING
 _NAME_CACHE_MAX = 4096
 #: (attribute name, value size) -> the one-value PartialAttribute's bytes before the value.
