@@ -36,13 +36,14 @@ from fakes.eventlog import EventLog
 from fakes.graph.tenant import SyncedFields
 
 USER_FILTER = "(&(objectClass=user)(!(objectClass=computer)))"
+#: What the import reads. Not distinguishedName: every searchResEntry names its object (RFC 4511
+#: objectName, the same DN), so asking for it again only doubled the longest value of each entry.
 SYNC_ATTRIBUTES = [
     "objectGUID",
     "objectSid",
     "sAMAccountName",
     "userPrincipalName",
     "displayName",
-    "distinguishedName",
     "userAccountControl",
     "mail",
     "pwdLastSet",
