@@ -440,9 +440,12 @@ class Tenant:
     def _register_each(self, users: Iterable[User | str], kinds: tuple[str, ...], now: Any,
                        audited: list[AuditEntry]) -> None:
         shared: dict[str, AuthMethod] = {}
-        methods = self.methods
+        methods, stored = self.methods, self.users
         for user in users:
-            target = self._resolve(user)
+            # _resolve() in one lookup for a User the tenant holds (the lab passes its own).
+            target = stored.get(user.id) if isinstance(user, User) else None
+            if target is None:
+                target = self._resolve(user)
             local = target.user_principal_name.split("@")[0]
             have = methods.get(target.id, ())
             for kind in kinds:

@@ -113,7 +113,10 @@ def test_bulk_registration_is_one_registration_per_user(seed: int, picks: list[i
     targets = [f"user{n}@contoso.com" for n in picks]
     for upn in targets:
         _register_reference(one, upn, tuple(kinds))
-    assert bulk.register_many_for_sspr(targets, tuple(kinds)) == len(targets)
+    # Users named by UPN or given as User objects (a stale copy too: the tenant's own one counts).
+    given_as = [bulk.get_user(upn) if i % 2 else upn for i, upn in enumerate(targets)]
+    given_as = [replace(u, display_name="stale") if i % 4 == 1 else u for i, u in enumerate(given_as)]
+    assert bulk.register_many_for_sspr(given_as, tuple(kinds)) == len(targets)
     assert _state(bulk) == _state(one)
 
 
