@@ -3,7 +3,7 @@
 A cycle pages through the users the AD DS Connector account can read (under the OU
 filter), keeps the ones the default "In from AD - User" rules would project (no
 critical system objects, no ``MSOL_``/``AAD_`` service accounts, no computers), and
-exports new or changed users with :meth:`Tenant.upsert_synced_user`. A full ("Initial")
+exports new or changed users with :meth:`Tenant.upsert_synced_users`. A full ("Initial")
 cycle also removes tenant users that vanished on-premises; a delta cycle only reads
 objects whose ``uSNChanged`` moved (the DirSync cookie's job on a real server).
 

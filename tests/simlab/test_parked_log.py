@@ -75,9 +75,12 @@ def _write(log: EventLog, values: dict) -> None:
     log.write("Application", "simlab", 3, "Information", "m", values)
 
 
+_ODD = st.one_of(st.integers(-(2**63), 2**63 - 1), st.none(), st.booleans())  # msgpack-sized values
+
+
 @given(st.lists(st.one_of(
     st.dictionaries(st.sampled_from(["anchor", "dn", "x"]), st.text(max_size=8), max_size=3),
-    st.dictionaries(st.just("n"), st.one_of(st.integers(-(2**63), 2**63 - 1), st.none(), st.booleans()), min_size=1),
+    st.dictionaries(st.just("n"), _ODD, min_size=1),
 ), max_size=40), st.lists(st.integers(min_value=-720, max_value=720), min_size=1, max_size=3))
 @settings(max_examples=60, deadline=None)
 def test_any_parked_log_reads_back_exactly(datas: list[dict], offsets: list[int]) -> None:
