@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from fakes.graph.catalog import SSPR_SERVICE
 from fakes.graph.model import AuditEntry
@@ -43,25 +43,11 @@ class AuditLog:
         self._entries: list[AuditEntry] = []
         self._lock = threading.Lock()
 
-    def write(
-        self,
-        activity: str,
-        *,
-        result: str = "success",
-        reason: str = "",
-        initiated_by: str = "",
-        target_id: str | None = None,
-        target_upn: str | None = None,
-        category: str = "UserManagement",
-        operation_type: str = "Update",
-        correlation_id: str | None = None,
-        **details: str,
-    ) -> AuditEntry:
-        """Record one activity; ``details`` become additionalDetails key/value pairs."""
+    def write(self, activity: str, **fields: Any) -> AuditEntry:
+        """Record one activity (``fields``: the keywords of :meth:`entry`; extra keywords become
+        additionalDetails key/value pairs)."""
         with self._lock:
-            entry = self.entry(activity, result=result, reason=reason, initiated_by=initiated_by,
-                               target_id=target_id, target_upn=target_upn, category=category,
-                               operation_type=operation_type, correlation_id=correlation_id, **details)
+            entry = self.entry(activity, **fields)
             self._entries.append(entry)
         return entry
 
@@ -79,8 +65,9 @@ class AuditLog:
         correlation_id: str | None = None,
         **details: str,
     ) -> AuditEntry:
-        """The entry :meth:`write` would record, not recorded (its ids are drawn now): for a
-        caller that records many at once with :meth:`extend`."""
+        """The entry :meth:`write` records, not recorded yet (its ids are drawn now, so a caller
+        recording many at once with :meth:`extend` gets the ids one write each would have);
+        ``details`` become additionalDetails key/value pairs."""
         return AuditEntry(
             id=self._ids(),
             activity_date_time=self._clock.now(),
