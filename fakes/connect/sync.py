@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from binascii import b2a_base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -300,30 +300,25 @@ class SyncEngine:
                 o for a, o in imported.items() if a in previous and previous[a].pwd_last_set != o.pwd_last_set
             ]
             changed += [o for a, o in imported.items() if a not in previous]
-        # A 656/657 pair per user (200k events at 100k users), written in one batch: the
-        # finally writes the events of the users handled before an error, as one by one would.
-        events: list[tuple[int, dict[str, str]]] = []
-        try:
-            self._hash_sync_each(changed, events)
-        finally:
-            ev.write_events(self.eventlog, events)
+        # A 656/657 pair per user (200k events at 100k users), written in one batch as the
+        # generator runs; write_events() writes the events before an error, as one by one would.
+        ev.write_events(self.eventlog, self._hash_sync_each(changed))
         return len(changed)
 
-    def _hash_sync_each(self, changed: list[ConnectorObject],
-                        events: list[tuple[int, dict[str, str]]]) -> None:
+    def _hash_sync_each(self, changed: list[ConnectorObject]) -> Iterator[tuple[int, dict[str, str]]]:
         dates: dict[int, str] = {}  # users share pwdLastSet values: one string per value
         for obj in changed:
             when = dates.get(obj.pwd_last_set)
             if when is None:
                 when = dates[obj.pwd_last_set] = (
                     from_filetime(obj.pwd_last_set).isoformat() if obj.pwd_last_set > 0 else "0")
-            events.append((656, {"anchor": obj.anchor, "dn": obj.dn, "change_date": when}))
+            yield 656, {"anchor": obj.anchor, "dn": obj.dn, "change_date": when}
             password = self._written.pop(obj.anchor, None)
             if password is None and self.password_source is not None:
                 password = self.password_source(obj.dn)
             if password is not None:
                 self.tenant.set_password_hash(obj.anchor, password)
-            events.append((657, {"anchor": obj.anchor, "dn": obj.dn, "result": "Success"}))
+            yield 657, {"anchor": obj.anchor, "dn": obj.dn, "result": "Success"}
 
 
 def _object_from(dn: str, attrs: dict[str, list[bytes]],
