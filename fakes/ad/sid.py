@@ -262,11 +262,25 @@ def sid_length(data: bytes | memoryview, offset: int = 0) -> int:
 
 def sid_from_bytes(data: bytes | memoryview, offset: int = 0) -> str:
     """Decode a binary SID (starting at ``offset``) into its string form. Trailing bytes are ignored."""
-    sid_length(data, offset)
+    length = sid_length(data, offset)
     count = data[offset + 1]
-    authority = int.from_bytes(bytes(data[offset + 2:offset + 8]), "big")
-    subs = struct.unpack_from(f"<{count}I", data, offset + 8) if count else ()
-    return _format(authority, tuple(subs))
+    if not count:
+        return _format(int.from_bytes(bytes(data[offset + 2:offset + 8]), "big"), ())
+    # Account SIDs share their domain part: format it once per distinct head, then add the RID
+    # (a sync decodes one SID per user).
+    end = offset + length
+    head = bytes(data[offset:end - 4])
+    prefix = _SID_HEADS.get(head)
+    if prefix is None:
+        authority = int.from_bytes(head[2:8], "big")
+        prefix = _format(authority, struct.unpack_from(f"<{count - 1}I", head, 8))
+        if len(_SID_HEADS) >= 1024:
+            _SID_HEADS.clear()
+        _SID_HEADS[head] = prefix
+    return f"{prefix}-{int.from_bytes(data[end - 4:end], 'little')}"
+
+
+_SID_HEADS: dict[bytes, str] = {}  # binary SID minus its last sub-authority -> its string form
 
 
 def is_domain_sid(sid: str) -> bool:

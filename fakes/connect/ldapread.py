@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import ldap3
+from ldap3.core.exceptions import LDAPSocketReceiveError
 from ldap3.operation.search import search_operation
 from ldap3.protocol.rfc2696 import paged_search_control
 
@@ -55,7 +56,8 @@ def _children(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]
 def parse_entry(buf: bytes, start: int, end: int) -> tuple[str, dict[str, list[bytes]]]:
     """A searchResEntry's content: objectName and its attributes (names lowercased, raw values).
 
-    One flat pass (the hot loop of a big sync): short-form lengths inline, long ones via _header.
+    The hot loop of a big sync: short-form lengths inline, long ones via _header, and each
+    attribute name decoded once per process (:data:`_NAMES`).
     """
     try:
         _, length, pos = _header(buf, start)
@@ -63,36 +65,58 @@ def parse_entry(buf: bytes, start: int, end: int) -> tuple[str, dict[str, list[b
         _, length, pos = _header(buf, pos + length)
         attrs_end = pos + length
         attrs: dict[str, list[bytes]] = {}
-        # Each element: PartialAttribute SEQUENCE, its type, its vals SET, then each value. The
-        # walk is flat: ``level`` says which of those the next TLV is (0, 1, 2, 3).
-        level, attribute_end, set_end, name, values = 0, 0, 0, "", []
+        names = _NAMES
         while pos < attrs_end:
+            # PartialAttribute ::= SEQUENCE { type AttributeDescription, vals SET OF value }
             length = buf[pos + 1]
             if length < 0x80:
                 pos += 2
             else:
                 _, length, pos = _header(buf, pos)
-            if level == 3:  # a value
+            attribute_end = pos + length
+            length = buf[pos + 1]
+            if length < 0x80:
+                pos += 2
+            else:
+                _, length, pos = _header(buf, pos)
+            raw_name = buf[pos:pos + length]
+            name = names.get(raw_name)
+            if name is None:
+                name = _name(raw_name)
+            pos += length
+            length = buf[pos + 1]
+            if length < 0x80:
+                pos += 2
+            else:
+                _, length, pos = _header(buf, pos)
+            set_end = pos + length
+            values = []
+            while pos < set_end:
+                length = buf[pos + 1]
+                if length < 0x80:
+                    pos += 2
+                else:
+                    _, length, pos = _header(buf, pos)
                 values.append(buf[pos:pos + length])
                 pos += length
-                if pos >= set_end:
-                    attrs[name] = values
-                    level, pos = 0, attribute_end
-            elif level == 0:  # PartialAttribute ::= SEQUENCE { type, vals SET OF value }
-                attribute_end, level = pos + length, 1
-            elif level == 1:
-                name = buf[pos:pos + length].decode("utf-8").lower()
-                pos, level = pos + length, 2
-            else:
-                set_end, values, level = pos + length, [], 3
-                if not length:  # an empty SET (not sent by AD, but legal BER)
-                    attrs[name] = values
-                    level, pos = 0, attribute_end
+            attrs[name] = values
+            pos = attribute_end
     except IndexError as exc:
         raise BerError("truncated searchResEntry") from exc
     if pos > end:
         raise BerError("searchResEntry longer than its message")
     return dn, attrs
+
+
+def _name(raw: bytes) -> str:
+    name = raw.decode("utf-8").lower()
+    if len(_NAMES) < 4096:  # attribute names are schema spellings; a bound all the same
+        _NAMES[raw] = name
+    return name
+
+
+#: An attribute type as sent -> its lowercase name (the reader's dict keys).
+_NAMES: dict[bytes, str] = {}
 
 
 def parse_done(buf: bytes, start: int, end: int) -> tuple[int, str]:
@@ -136,37 +160,87 @@ def paged_search(conn: ldap3.Connection, base: str, search_filter: str, attribut
         done: tuple[int, str] | None = None
         cookie = b""
         try:
-            while done is None:
-                messages = strategy.receiving()
-                if not messages:
-                    raise BerError("connection closed during the search")
-                for raw in messages:
-                    entry_or_done, cookie_here = _message(raw, message_id)
-                    if isinstance(entry_or_done, tuple) and isinstance(entry_or_done[0], int):
-                        done, cookie = entry_or_done, cookie_here  # type: ignore[assignment]
-                    elif entry_or_done is not None:
-                        yield entry_or_done
+            for buf, start, end in _responses(conn):
+                entry_or_done, cookie_here = _message(buf, start, end, message_id)
+                if isinstance(entry_or_done, tuple) and isinstance(entry_or_done[0], int):
+                    done, cookie = entry_or_done, cookie_here  # type: ignore[assignment]
+                    break
+                if entry_or_done is not None:
+                    yield entry_or_done
         finally:
             strategy._outstanding.pop(message_id, None)  # ldap3 keeps the request until a response is read
+        if done is None:
+            raise BerError("connection closed during the search")
         conn.result = {"result": done[0], "message": done[1], "type": "searchResDone"}
         if done[0] != 0 or not cookie:
             yield done
             return
 
 
-def _message(raw: bytes, message_id: int) -> tuple[object, bytes]:
-    """(entry, b"") for a searchResEntry, ((code, message), cookie) for searchResDone, (None, b"") else."""
-    tag, length, start = _header(raw, 0)
+_RECV_SIZE = 65536
+
+
+def _responses(conn: ldap3.Connection) -> Iterator[tuple[bytes, int, int]]:
+    """``(buffer, start, end)`` of each LDAPMessage the server sends, until it stops sending.
+
+    Reads the connection's own socket (TLS included) in big chunks and hands out each message
+    in place: ldap3's receiving() copies every message and the rest of its buffer, which costs
+    as much as decoding at 100k entries. A SASL-wrapped session (not the connector's simple
+    bind) goes through ldap3's receiving(), which unwraps it.
+    """
+    if conn.sasl_mechanism is not None:
+        while messages := conn.strategy.receiving():
+            for raw in messages:
+                yield raw, 0, len(raw)
+        return
+    sock = conn.socket
+    buf = b""
+    while True:
+        try:
+            data = sock.recv(_RECV_SIZE)
+        except OSError as exc:
+            raise LDAPSocketReceiveError(f"error receiving data: {exc}") from exc
+        if not data:
+            return
+        buf = buf + data if buf else data
+        pos, size = 0, len(buf)
+        while pos + 2 <= size:  # each complete LDAPMessage TLV in the buffer
+            length = buf[pos + 1]
+            content = pos + 2
+            if length & 0x80:
+                content += length & 0x7F
+                if content > size:
+                    break
+                length = int.from_bytes(buf[pos + 2:content], "big")
+            if content + length > size:
+                break
+            yield buf, pos, content + length
+            pos = content + length
+        buf = buf[pos:]
+
+
+def _message(raw: bytes, at: int, frame_end: int, message_id: int) -> tuple[object, bytes]:
+    """(entry, b"") for a searchResEntry, ((code, message), cookie) for searchResDone, (None, b"")
+    else, for the LDAPMessage at ``raw[at:frame_end]``."""
+    tag, length, start = _header(raw, at)
     if tag != _SEQUENCE:
         raise BerError("an LDAPMessage must be a SEQUENCE")
-    elements = list(_children(raw, start, start + length))
-    if len(elements) < 2 or int.from_bytes(raw[elements[0][1]:elements[0][2]], "big") != message_id:
+    end = start + length
+    if end > frame_end:
+        raise BerError("BER element longer than its message")
+    # messageID, then protocolOp, then optional controls: read in place (one per entry).
+    if start >= end:
         return None, b""
-    op_tag, op_start, op_end = elements[1]
+    _, id_length, id_start = _header(raw, start)
+    op_at = id_start + id_length
+    if op_at >= end or int.from_bytes(raw[id_start:op_at], "big") != message_id:
+        return None, b""
+    op_tag, op_length, op_start = _header(raw, op_at)
+    op_end = op_start + op_length
     if op_tag == _SEARCH_ENTRY:
         return parse_entry(raw, op_start, op_end), b""
     if op_tag == _SEARCH_DONE:
-        controls = next((e for e in elements[2:] if e[0] == _CONTROLS), None)
+        controls = next((e for e in _children(raw, op_end, end) if e[0] == _CONTROLS), None)
         cookie = paged_cookie(raw, controls[1], controls[2]) if controls else b""
         return parse_done(raw, op_start, op_end), cookie
     return None, b""  # searchResRef: sync does not chase referrals

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from fakes.graph.catalog import SSPR_SERVICE
 from fakes.graph.model import AuditEntry
@@ -65,7 +65,15 @@ class AuditLog:
             self._entries[:0] = list(later())
         return self._entries
 
-    def write(
+    def write(self, activity: str, **fields: Any) -> AuditEntry:
+        """Record one activity (``fields``: the keywords of :meth:`entry`; extra keywords become
+        additionalDetails key/value pairs)."""
+        with self._lock:
+            entry = self.entry(activity, **fields)
+            self._entries.append(entry)
+        return entry
+
+    def entry(
         self,
         activity: str,
         *,
@@ -79,25 +87,29 @@ class AuditLog:
         correlation_id: str | None = None,
         **details: str,
     ) -> AuditEntry:
-        """Record one activity; ``details`` become additionalDetails key/value pairs."""
+        """The entry :meth:`write` records, not recorded yet (its ids are drawn now, so a caller
+        recording many at once with :meth:`extend` gets the ids one write each would have);
+        ``details`` become additionalDetails key/value pairs."""
+        return AuditEntry(
+            id=self._ids(),
+            activity_date_time=self._clock.now(),
+            activity_display_name=activity,
+            category=category,
+            logged_by_service=SSPR_SERVICE,
+            operation_type=operation_type,
+            result="failure" if result == "failure" else "success",
+            result_reason=reason,
+            correlation_id=correlation_id or self._ids(),
+            initiated_by=initiated_by,
+            target_id=target_id,
+            target_upn=target_upn,
+            additional_details=tuple(details.items()),
+        )
+
+    def extend(self, entries: Iterable[AuditEntry]) -> None:
+        """Record entries made with :meth:`entry`, in order."""
         with self._lock:
-            entry = AuditEntry(
-                id=self._ids(),
-                activity_date_time=self._clock.now(),
-                activity_display_name=activity,
-                category=category,
-                logged_by_service=SSPR_SERVICE,
-                operation_type=operation_type,
-                result="failure" if result == "failure" else "success",
-                result_reason=reason,
-                correlation_id=correlation_id or self._ids(),
-                initiated_by=initiated_by,
-                target_id=target_id,
-                target_upn=target_upn,
-                additional_details=tuple(details.items()),
-            )
-            self._entries.append(entry)
-        return entry
+            self._entries.extend(entries)
 
     def query(
         self,

@@ -6,7 +6,10 @@ import json
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from fakes.clock import SimClock
 from fakes.connect import events as ev
 from fakes.eventlog import EventLog, to_jsonl, to_xml
 
@@ -124,3 +127,39 @@ def test_compact_events_read_exactly_like_rendered_ones(clock) -> None:
     assert to_jsonl(lazy.records()) == to_jsonl(eager.records())
     assert to_xml(lazy.records()) == to_xml(eager.records())
     assert ev.events_command_data(lazy) == ev.events_command_data(eager)
+
+
+_FIELDS = st.fixed_dictionaries({"anchor": st.text(max_size=12), "dn": st.text(max_size=30)})
+
+
+@given(items=st.lists(st.tuples(st.sampled_from([656, 657]), _FIELDS, st.text(max_size=25)), max_size=30),
+       before=st.integers(0, 3))
+@settings(max_examples=50, deadline=None)
+def test_write_events_writes_what_write_event_writes(items: list, before: int) -> None:
+    """The batch path (password hash sync's 656/657) gives the same records, ids and messages."""
+    logs = []
+    for batch in (False, True):
+        log = EventLog(SimClock(), "CONNECT01")
+        for _ in range(before):  # record ids continue after what the log already holds
+            ev.write_event(log, 6329, text="x")
+        rows = [(eid, {**f, "change_date" if eid == 656 else "result": extra}) for eid, f, extra in items]
+        if batch:
+            assert ev.write_events(log, rows) == len(rows)
+        else:
+            for eid, fields in rows:
+                ev.write_event(log, eid, **fields)
+        logs.append(log.records())
+    one, bulk = logs
+    assert bulk == one
+    assert [e.message for e in bulk] == [e.message for e in one]
+
+
+def test_write_events_keeps_the_events_before_a_bad_one(clock) -> None:
+    log = EventLog(clock, "CONNECT01")
+    rows = [(656, {"anchor": "a", "dn": "d", "change_date": "0"}), (657, {"anchor": "a", "dn": "d"})]
+    with pytest.raises(KeyError, match=r"event 657 needs \['result'\]"):
+        ev.write_events(log, rows)
+    assert [e.event_id for e in log.records()] == [656]
+    with pytest.raises(TypeError, match="string field values"):
+        ev.write_events(log, [(657, {"anchor": "a", "dn": "d", "result": 1})])
+    assert len(log) == 1

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
+from fakes.ad.ldap.codec import encode_entry
 from fakes.connect.ldapconn import connector_connection
-from fakes.connect.ldapread import BerError, paged_search, parse_done, parse_entry
+from fakes.connect.ldapread import BerError, _message, paged_search, parse_done, parse_entry
 from fakes.connect.sync import PAGE_SIZE, SYNC_ATTRIBUTES, USER_FILTER
 from simlab.lab import Lab
 from simlab.spec import LabSpec
@@ -76,3 +79,20 @@ def test_ber_parsers_read_entries_and_reject_truncated_input():
     assert parse_done(done, 0, len(done)) == (32, "bad")
     with pytest.raises(BerError):
         parse_entry(entry[:-3], 0, len(entry) - 3)
+
+
+@given(msg_id=st.integers(1, 2**31 - 1), dn=st.text(max_size=200),
+       attributes=st.dictionaries(st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,150}", fullmatch=True),
+                                  st.lists(st.binary(max_size=300), max_size=5), max_size=12))
+@settings(max_examples=80, deadline=None)
+def test_the_reader_reads_back_any_entry_the_dc_encodes(msg_id: int, dn: str,
+                                                      attributes: dict[str, list[bytes]]) -> None:
+    """Server encoder -> lean reader: the DN and every attribute (lowercased names, raw values),
+    short and long BER lengths alike; another message id is not this search's."""
+    lowered = {name.lower(): values for name, values in attributes.items()}
+    assume(len(lowered) == len(attributes))  # names equal but for case would be one attribute
+    raw = encode_entry(msg_id, dn, attributes)
+    assert _message(raw, 0, len(raw), msg_id) == ((dn, lowered), b"")
+    assert _message(raw, 0, len(raw), msg_id + 1) == (None, b"")
+    with pytest.raises(BerError):
+        _message(raw, 0, len(raw) - 1, msg_id)  # a frame shorter than its message

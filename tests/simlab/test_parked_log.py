@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from fakes.clock import SimClock
 from fakes.connect import events as ev
 from fakes.eventlog import EventLog
@@ -64,3 +69,53 @@ def test_decoded_values_are_the_strings_the_lab_already_holds() -> None:
     anchors = [e.data["anchor"] for e in log.query(event_ids=[656])]
     assert anchors == held
     assert all(a is h for a, h in zip(anchors, held, strict=True))
+
+
+def _write(log: EventLog, values: dict) -> None:
+    log.write("Application", "simlab", 3, "Information", "m", values)
+
+
+_ODD = st.one_of(st.integers(-(2**63), 2**63 - 1), st.none(), st.booleans())  # msgpack-sized values
+
+
+@given(st.lists(st.one_of(
+    st.dictionaries(st.sampled_from(["anchor", "dn", "x"]), st.text(max_size=8), max_size=3),
+    st.dictionaries(st.just("n"), _ODD, min_size=1),
+), max_size=40), st.lists(st.integers(min_value=-720, max_value=720), min_size=1, max_size=3))
+@settings(max_examples=60, deadline=None)
+def test_any_parked_log_reads_back_exactly(datas: list[dict], offsets: list[int]) -> None:
+    """Whatever a log holds (odd values, equal times in other zones), parking keeps it exactly."""
+    clock = SimClock()
+    log = EventLog(clock, "CONNECT01")
+    for i, data in enumerate(datas):
+        zone = timezone(timedelta(minutes=offsets[i % len(offsets)]))
+        log._clock = _Fixed(clock.now().astimezone(zone))  # same instant, another zone
+        _write(log, data)
+    before = log.records()
+    parked_log.park(log, minimum=1)
+    after = log.records()
+    assert after == before
+    assert [(e.time.tzinfo, type(e.values)) for e in after] == \
+        [(e.time.tzinfo, type(e.values)) for e in before]
+
+
+class _Fixed:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def test_a_log_the_fast_form_cannot_hold_is_parked_in_the_image_form() -> None:
+    clock = SimClock()
+    log = EventLog(clock, "CONNECT01")
+    for i in range(300):  # 300 distinct times: more than a one-byte index
+        log.write("Application", "simlab", 1 if i % 2 else True, "Information", "m", {"k": str(i)})
+        clock.advance(1)
+    before = log.records()
+    parked_log.park(log, minimum=1)
+    assert log._later is not None  # parked, not decoded yet
+    after = log.records()
+    assert after == before
+    assert [type(e.event_id) for e in after] == [type(e.event_id) for e in before]

@@ -572,33 +572,95 @@ def encode_entry(msg_id: int, dn: str, attributes: dict[str, list[bytes]], types
     """A SearchResultEntry; with ``types_only`` the value sets are sent empty.
 
     The hot path of every search (a big directory's initial sync sends one per user), so it
-    avoids the generic helpers: short lengths come from a table and each attribute name's
-    encoded header is made once. The bytes are the same as :func:`tlv`/:func:`_octets` make.
+    avoids the generic helpers: an attribute with one short value (most of them) costs one
+    lookup of its header bytes (everything before the value: the PartialAttribute, type and
+    SET headers, keyed by name and value length) and the value itself. The bytes are the same
+    as :func:`tlv`/:func:`_octets` make.
     """
-    short = _SHORT_LENGTHS
-    names = _NAME_OCTETS
-    parts = []
+    parts: list[bytes] = [b"", b"", b""]  # the headers, filled in once the lengths are known
+    add = parts.append
+    heads = _VALUE_HEADS
     for name, values in attributes.items():
-        head = names.get(name)
-        if head is None:
-            head = _octets(name.encode())
-            if len(names) < _NAME_CACHE_MAX:  # names are schema spellings; a bound all the same
-                names[name] = head
-        if types_only or not values:
-            body = head + b"\x31\x00"
+        if len(values) == 1 and not types_only:
+            value = values[0]
+            head = heads.get((name, len(value)))
+            if head is None:
+                head = _value_head(name, len(value))
+            add(head)
+            add(value)
         else:
-            vals = b"".join([b"\x04" + (short[len(v)] if len(v) < 0x80 else _len(len(v))) + v
-                             for v in values])
-            n = len(vals)
-            body = head + b"\x31" + (short[n] if n < 0x80 else _len(n)) + vals
-        n = len(body)
-        parts.append(b"\x30" + (short[n] if n < 0x80 else _len(n)) + body)
-    return _envelope(msg_id, tlv(SEARCH_ENTRY, _octets(dn.encode()) + tlv(0x30, b"".join(parts))))
+            add(_attribute(name, values, types_only))
+    # LDAPMessage SEQUENCE { messageID, [APPLICATION 4] { objectName, attributes SEQUENCE } }:
+    # lengths computed, every byte copied once by the join.
+    n = sum(map(len, parts))
+    attributes_header = b"\x30" + _len(n)
+    dn_bytes = dn.encode()
+    dn_header = b"\x04" + _len(len(dn_bytes))
+    op_length = len(dn_header) + len(dn_bytes) + len(attributes_header) + n
+    message_id = _message_id(msg_id)
+    op_header = _SEARCH_ENTRY_TAG + _len(op_length)
+    message_length = len(message_id) + len(op_header) + op_length
+    parts[0] = b"\x30" + _len(message_length) + message_id + op_header + dn_header
+    parts[1] = dn_bytes
+    parts[2] = attributes_header
+    return b"".join(parts)
+
+
+def _message_id(msg_id: int) -> bytes:
+    """The messageID INTEGER TLV (the entries of one search share it: the last one is kept)."""
+    last = _LAST_ID[0]  # one tuple read: safe if two reactors ever encode at once
+    if last[0] != msg_id:
+        body = _int_bytes(msg_id)
+        last = _LAST_ID[0] = (msg_id, b"\x02" + _len(len(body)) + body)
+    return last[1]
+
+
+_LAST_ID: list[tuple[int, bytes]] = [(-1, b"")]
+
+
+def _attribute(name: str, values: list[bytes], types_only: bool) -> bytes:
+    """One PartialAttribute, the general case (several values, none, or types only)."""
+    short = _SHORT_LENGTHS
+    head = _name_octets(name)
+    if types_only or not values:
+        body = head + b"\x31\x00"
+    else:
+        vals = b"".join([b"\x04" + (short[len(v)] if len(v) < 0x80 else _len(len(v))) + v for v in values])
+        n = len(vals)
+        body = head + b"\x31" + (short[n] if n < 0x80 else _len(n)) + vals
+    n = len(body)
+    return b"\x30" + (short[n] if n < 0x80 else _len(n)) + body
+
+
+def _value_head(name: str, size: int) -> bytes:
+    """The bytes of a one-value PartialAttribute before its value of ``size`` bytes (memoised)."""
+    value_header = b"\x04" + _len(size)
+    set_length = len(value_header) + size
+    set_header = b"\x31" + _len(set_length)
+    name_octets = _name_octets(name)
+    attribute_length = len(name_octets) + len(set_header) + set_length
+    head = b"\x30" + _len(attribute_length) + name_octets + set_header + value_header
+    if len(_VALUE_HEADS) < _VALUE_HEADS_MAX:  # names are schema spellings, sizes mostly short
+        _VALUE_HEADS[(name, size)] = head
+    return head
+
+
+def _name_octets(name: str) -> bytes:
+    head = _NAME_OCTETS.get(name)
+    if head is None:
+        head = _octets(name.encode())
+        if len(_NAME_OCTETS) < _NAME_CACHE_MAX:  # names are schema spellings; a bound all the same
+            _NAME_OCTETS[name] = head
+    return head
 
 
 _SHORT_LENGTHS = tuple(bytes((n,)) for n in range(0x80))  # BER short-form length octets
+_SEARCH_ENTRY_TAG = bytes((SEARCH_ENTRY,))
 _NAME_OCTETS: dict[str, bytes] = {}  # attribute name -> its encoded OCTET STRING
 _NAME_CACHE_MAX = 4096
+#: (attribute name, value size) -> the one-value PartialAttribute's bytes before the value.
+_VALUE_HEADS: dict[tuple[str, int], bytes] = {}
+_VALUE_HEADS_MAX = 65536
 
 
 def encode_reference(msg_id: int, uris: list[str]) -> bytes:
