@@ -96,17 +96,24 @@ def _plain(values: list[Any]) -> list[Any]:
 
 def _column(values: list[Any]) -> list[Any]:
     """``_plain(values)``, or ``[1, distinct, indexes]`` when values repeat (keyed by type too:
-    1 != True)."""
+    1 != True; and by time zone: one instant in two zones is two values)."""
     try:
         if len(dict.fromkeys(values)) * 4 > len(values):  # cheap first look (may merge 1 and True)
             return _plain(values)
-        distinct = dict.fromkeys((type(v), v) for v in values)
+        keys = [_distinct_key(v) for v in values]
+        distinct = dict.fromkeys(keys)
     except TypeError:  # unhashable values (dicts, lists)
         return _plain(values)
     if len(distinct) * 4 > len(values):
         return _plain(values)
     index = {key: i for i, key in enumerate(distinct)}
-    return [1, [v for _, v in distinct], [index[(type(v), v)] for v in values]]
+    return [1, [key[1] for key in distinct], [index[key] for key in keys]]
+
+
+def _distinct_key(value: Any) -> tuple:
+    if type(value) is datetime:
+        return (datetime, value, value.tzinfo)
+    return (type(value), value)
 
 
 def _chunk(columns: list[list[Any]], keys: list[Any] | None) -> list[list[Any]]:

@@ -267,3 +267,22 @@ def test_connector_objects_decoded_on_demand_share_their_users_strings():
             user = tenant.users[tenant._by_anchor[anchor]]
             assert obj.dn is user.on_premises_distinguished_name and obj.upn is user.user_principal_name
             assert obj.sid is user.on_premises_security_identifier and obj.mail is user.mail
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_one_instant_in_two_time_zones_stays_two_values(lazy):
+    from datetime import timedelta, timezone
+
+    from fakes.graph.model import AuditEntry
+
+    # A column of few distinct values is stored as those values plus indexes; equal instants in
+    # different zones compare equal, and must still come back each in its own zone.
+    utc = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    paris = utc.astimezone(timezone(timedelta(hours=1)))
+    entries = [AuditEntry(f"a{i}", (utc, paris)[i % 2], "Reset password (self-service)", "UserManagement",
+                          "Self-service Password Management", "Update", "success", "", f"c{i}", "x")
+               for i in range(16)]
+    back = decode(encode(Table(entries, lazy=lazy)))
+    assert [e.activity_date_time.utcoffset() for e in back] == [e.activity_date_time.utcoffset()
+                                                                for e in entries]
+    assert back == entries
