@@ -34,6 +34,7 @@ import psutil
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(ROOT))  # the checkout's fakes/simlab, installed or not (slapd_ldif)
 
 from bench_ldap import start_slapd, stop  # noqa: E402  (sibling benchmark script)
 
