@@ -352,8 +352,8 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     snap = LabSnapshot(
         owner=id(lab.dc), taken_at=data["clock"]["now"], directory=entries, dc=state["dc"],
         tenant=state["tenant"], tenant_faults=state["tenant_faults"],
-        audit=AuditState((), _decoder(audit["packed"], "the tenant audit log", _tenant_strings(lab.tenant)),
-                         audit["later"]),
+        audit=AuditState((), _decoder(audit["packed"], "the tenant audit log", _tenant_strings(lab.tenant),
+                                      grow=False), audit["later"]),
         connect_config=config, connect_running=state["connect_running"], sync=state["sync"],
         gpo=tuple(state["gpo"]), dc_gpo=tuple(state["dc_gpo"]),
         applied_faults=tuple(state["applied_faults"]),
@@ -404,21 +404,22 @@ def _share_user_strings(space: dict[str, Any], tenant: Any) -> None:
 
 
 def _tenant_strings(tenant: Any) -> parked_log.Strings:
-    """The user ids and UPN keys the tenant holds when called: the audit entries name them."""
+    """The user ids the tenant holds when called: the audit entries name them (their UPNs are
+    interned, as the tenant users' are: ``image_codec.INTERNED_FIELDS``)."""
     def strings() -> Iterator[str]:
         # No tenant.lock: the audit log calls this under its own lock, which the tenant takes
         # under tenant.lock. list(dict) copies in one C call, so it sees no concurrent change.
         yield from list(tenant.users)
-        yield from list(tenant._by_upn)
     return strings
 
 
-def _decoder(blob: bytes, what: str, shared: parked_log.Strings | None = None) -> Any:
+def _decoder(blob: bytes, what: str, shared: parked_log.Strings | None = None, grow: bool = True) -> Any:
     """A loader for a log the image keeps compressed (:func:`_for_later`), decoded through the
-    image codec on first read; a failure then is a :class:`LazyDecodeError` naming ``what``."""
+    image codec on first read; a failure then is a :class:`LazyDecodeError` naming ``what``
+    (``grow``: see :func:`parked_log.unpack_events`)."""
     def load() -> Any:
         try:
-            return parked_log.unpack_events(blob, shared)
+            return parked_log.unpack_events(blob, shared, grow=grow)
         except (CodecError, zstandard.ZstdError) as exc:
             raise LazyDecodeError(f"lab image data for {what} cannot be decoded: {exc}") from exc
     return load

@@ -19,6 +19,7 @@ import importlib
 import io
 import itertools
 import random
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -199,8 +200,32 @@ def _table_head(data: bytes, unpack: Callable[[bytes], Any]) -> tuple[Any, ...]:
     return cls, name, keys, counts, rows, size, lazy, chunks
 
 
+#: Fields of lazily decoded rows whose strings other objects repeat (a tenant user's UPN, DN and
+#: names are the directory's; an audit entry names its user): decoded through ``sys.intern``, as
+#: the directory's DNs and attribute values are (``image_directory.INTERNED_ATTRIBUTES``), so a
+#: lab that reads everything holds one string object for each, as a built lab does. Unique
+#: values (ids) are left out: interning them would only grow the interpreter's table.
+INTERNED_FIELDS = frozenset((
+    "user_principal_name", "display_name", "mail", "given_name", "surname", "job_title", "department",
+    "on_premises_sam_account_name", "on_premises_distinguished_name", "on_premises_user_principal_name",
+    "on_premises_domain_name", "target_upn", "initiated_by"))
+
+
+class LookupMemo(dict):
+    """A memo for :func:`decode` that shares the strings it was made with and never grows: for
+    decoding a log whose own ids would otherwise fill a transient memo (the audit log: 200k)."""
+
+    setdefault = dict.get  # type: ignore[assignment]
+
+
+def _interned(column: list[Any]) -> list[Any]:
+    intern = sys.intern
+    return [intern(v) if type(v) is str else v for v in column]
+
+
 def _chunk_decoder(cls: type, name: str, compressed: bool, keys: list[Any] | None) -> lazy_rows.ChunkDecoder:
     width = len(_field_names(cls))
+    interned = [compressed and field in INTERNED_FIELDS for field in _field_names(cls)]
 
     def decode(raw: bytes, first: int, rows: int) -> list[list[Any]]:
         columns = _unpack(zstandard.ZstdDecompressor().decompress(raw) if compressed else raw)
@@ -216,7 +241,7 @@ def _chunk_decoder(cls: type, name: str, compressed: bool, keys: list[Any] | Non
                 out.append(rest[0] if kind == 0 else [rest[0][i] for i in rest[1]])
         if any(len(c) != rows for c in out):
             raise CodecError(f"a column of {name!r} does not have {rows} rows")
-        return out
+        return [_interned(c) if i else c for c, i in zip(out, interned, strict=True)]
     return decode
 
 
@@ -229,18 +254,20 @@ def _decode_table(data: bytes) -> Any:
     if lazy and lazy_rows.supports(cls):
         objects = lazy_rows.placeholders(cls, name, _field_names(cls), chunks, size, rows, decode)
     else:
-        cols: list[list[Any]] = [[] for _ in _field_names(cls)]
+        # Chunk by chunk: only one chunk's columns exist next to the objects (a 100k-entry audit
+        # log decoded at once peaked at tens of MiB of columns).
+        interned = [field in INTERNED_FIELDS for field in _field_names(cls)]
+        objects = []
         for i, raw in enumerate(chunks):
-            for col, part in zip(cols, decode(raw, i * size, min(size, rows - i * size)), strict=True):
-                col.extend(part)
-        if memo is not None:
+            cols = decode(raw, i * size, min(size, rows - i * size))
             # Strings the lab already holds (a loaded directory's, or given by the caller) are
             # shared rather than copied.
-            cols = [share_strings(c, memo) for c in cols]
-        if _plain_init(cls):
-            objects = list(map(cls, *cols))
-        else:
-            objects = [_dataclass(cls, name, list(row)) for row in zip(*cols, strict=True)]
+            cols = [_interned(c) if intern else share_strings(c, memo) if memo is not None else c
+                    for c, intern in zip(cols, interned, strict=True)]
+            if _plain_init(cls):
+                objects += map(cls, *cols)
+            else:
+                objects += [_dataclass(cls, name, list(row)) for row in zip(*cols, strict=True)]
     if counts is not None:
         objects = _grouped(objects, counts)
     return objects if keys is None else dict(zip(keys, objects, strict=True))
@@ -467,5 +494,5 @@ def decode(data: bytes, memo: dict[str, str] | None = None) -> Any:
     return values[0]
 
 
-__all__ = ["CodecError", "Table", "check", "decode", "decode_stream", "encode", "packer", "share_strings",
-           "tables"]
+__all__ = ["INTERNED_FIELDS", "CodecError", "LookupMemo", "Table", "check", "decode", "decode_stream", "encode",
+           "packer", "share_strings", "tables"]

@@ -193,6 +193,7 @@ class _LazyEntry(Entry):
     __slots__ = ()
     _keys: list[str]
     _shared: list[list]
+    _interned: frozenset[str]  # the attribute names of :data:`INTERNED_ATTRIBUTES` in ``_keys``
 
     @property  # type: ignore[override]
     def attrs(self) -> dict[str, list]:
@@ -220,11 +221,29 @@ class _LazyEntry(Entry):
             if not all(map(isinstance, values, repeat(list))):
                 raise TypeError("a value that is not a value list")
             attrs = dict(zip(map(keys.__getitem__, numbers), values, strict=True))
+            for name in self._interned.intersection(attrs):
+                _intern_values(attrs[name])
         except (ValueError, TypeError, IndexError, msgpack.UnpackException) as exc:
             raise ImageError(f"the lab image's attributes of {self.dn} cannot be decoded ({exc!r}); "
                              "this is a simlab bug (the file passed its checksum): please report it, "
                              "and run `simlab cache clear`") from exc
         return attrs
+
+
+#: Attributes whose values other objects repeat (a user's UPN, DN, names in the tenant and the
+#: connector space, a DN in a group's member list): decoded values go through ``sys.intern``,
+#: as do the directory's DNs and the lazily filled tenant fields (``image_codec.INTERNED_FIELDS``),
+#: so each is one string object as in a built lab. Interned strings are mortal (CPython drops
+#: one with its last reference), so the interpreter's table only holds what the lab holds.
+INTERNED_ATTRIBUTES = frozenset((
+    "member", "manager", "userprincipalname", "cn", "name", "displayname", "samaccountname", "mail",
+    "givenname", "sn", "title", "department", "distinguishedname"))
+
+
+def _intern_values(values: list) -> None:
+    """Make the strings of a value list interned, in place (same values: only their identity changes)."""
+    intern = sys.intern
+    values[:] = [intern(v) if type(v) is str else v for v in values]
 
 
 def load_directory(head: dict[str, Any], columns: dict[str, Any],
@@ -236,8 +255,9 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any],
     The DNs go into ``memo``: the connector space and tenant, decoded next, share them.
     """
     count = int(head["count"])
-    lazy = type("_LazyEntry", (_LazyEntry,), {"__slots__": (), "_keys": [sys.intern(k) for k in head["keys"]],
-                                              "_shared": head["shared"]})
+    keys = [sys.intern(k) for k in head["keys"]]
+    lazy = type("_LazyEntry", (_LazyEntry,), {"__slots__": (), "_keys": keys, "_shared": head["shared"],
+                                              "_interned": INTERNED_ATTRIBUTES.intersection(keys)})
     sds, classes = head["sds"], head["classes"]
     guids, dns, parents, rdn_keys = columns["guids"], columns["dns"], columns["parents"], columns["rdn_keys"]
     sd_column, oc_column, blobs = columns["sd"], columns["oc"], columns["attrs"]
@@ -246,6 +266,7 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any],
         raise ValueError(f"the directory columns do not all hold {count} entries")
     if not all(type(b) is bytes for b in blobs):
         raise TypeError("an attribute blob that is not bytes")
+    dns = list(map(sys.intern, dns))  # what lazily decoded values (member, the tenant's DNs) will share
     memo.update(zip(dns, dns))
     # Column-wise through C-level map() calls rather than one Python loop per entry.
     # UUID(bytes=...) validates and converts at ~1.5 us each: the column is already 16-byte

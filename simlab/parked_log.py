@@ -19,7 +19,7 @@ import msgpack
 import zstandard
 
 from fakes.eventlog import Event, EventLog
-from simlab.image_codec import decode, encode, packer, tables
+from simlab.image_codec import LookupMemo, decode, encode, packer, tables
 from simlab.lazy_rows import is_filled
 
 #: Logs shorter than this stay as objects: parking them saves little and costs a decode later.
@@ -41,9 +41,12 @@ def compress(packed: bytes) -> bytes:
 Strings = Callable[[], Iterable[str]]
 
 
-def unpack_events(blob: bytes, shared: Strings | None = None) -> Any:
-    """Inverse of :func:`pack_events` (also reads :func:`compress` of an image's packed log)."""
-    memo = {s: s for s in shared()} if shared is not None else {}
+def unpack_events(blob: bytes, shared: Strings | None = None, *, grow: bool = True) -> Any:
+    """Inverse of :func:`pack_events` (also reads :func:`compress` of an image's packed log).
+
+    ``grow=False``: decoded strings are shared with ``shared`` only, not with each other (a log
+    of unique ids, like the audit log: a memo of every one of them would only be a peak)."""
+    memo = (dict if grow else LookupMemo)((s, s) for s in shared()) if shared is not None else {}
     return decode(zstandard.ZstdDecompressor().decompress(blob), memo)
 
 

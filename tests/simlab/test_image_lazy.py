@@ -269,6 +269,32 @@ def test_connector_objects_decoded_on_demand_share_their_users_strings():
             assert obj.sid is user.on_premises_security_identifier and obj.mail is user.mail
 
 
+def test_strings_decoded_on_demand_are_one_object_across_directory_tenant_and_audit():
+    with Lab(SPEC, cache=True):
+        pass
+    with Lab(SPEC, cache=True) as lab:
+        tenant, directory = lab.tenant, lab.dc.directory
+        synced = [u for u in tenant.users.values() if u.synced]
+        # Either side may be decoded first: the tenant user before its entry, or the other way.
+        for n, user in enumerate(synced[100:110]):
+            entry = directory.get(user.on_premises_distinguished_name)
+            assert entry is not None
+            if n % 2:
+                user = tenant.users[user.id]
+            attrs = entry.attrs
+            assert entry.dn is user.on_premises_distinguished_name
+            assert attrs["userprincipalname"][0] is user.user_principal_name
+            assert attrs["samaccountname"][0] is user.on_premises_sam_account_name
+            assert attrs["displayname"][0] is user.display_name
+        groups = [e for e in directory.walk() if e.attrs.get("member")]
+        assert groups, "the seeded population has groups with members"
+        for dn in groups[0].attrs["member"][:20]:
+            assert directory.get(dn).dn is dn  # a member value is its entry's DN object
+        upns = {u.user_principal_name: u.user_principal_name for u in synced}
+        audited = [a for a in tenant.audit.records() if a.target_upn in upns]
+        assert audited and all(a.target_upn is upns[a.target_upn] for a in audited)
+
+
 @pytest.mark.parametrize("lazy", [False, True])
 def test_one_instant_in_two_time_zones_stays_two_values(lazy):
     from datetime import timedelta, timezone
