@@ -494,5 +494,5 @@ def decode(data: bytes, memo: dict[str, str] | None = None) -> Any:
     return values[0]
 
 
-__all__ = ["INTERNED_FIELDS", "CodecError", "LookupMemo", "Table", "check", "decode", "decode_stream", "encode",
-           "packer", "share_strings", "tables"]
+__all__ = ["INTERNED_FIELDS", "CodecError", "LookupMemo", "Table", "check", "decode", "decode_stream",
+           "encode", "packer", "share_strings", "tables"]
