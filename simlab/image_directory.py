@@ -193,7 +193,7 @@ class _LazyEntry(Entry):
     __slots__ = ()
     _keys: list[str]
     _shared: list[list]
-    _interned: frozenset[str]  # the attribute names of :data:`INTERNED_ATTRIBUTES` in ``_keys``
+    _interned: tuple[str, ...]  # the attribute names of :data:`INTERNED_ATTRIBUTES` in ``_keys``
 
     @property  # type: ignore[override]
     def attrs(self) -> dict[str, list]:
@@ -221,8 +221,9 @@ class _LazyEntry(Entry):
             if not all(map(isinstance, values, repeat(list))):
                 raise TypeError("a value that is not a value list")
             attrs = dict(zip(map(keys.__getitem__, numbers), values, strict=True))
-            for name in self._interned.intersection(attrs):
-                _intern_values(attrs[name])
+            get = attrs.get
+            for name in self._interned:
+                _intern_values(get(name))
         except (ValueError, TypeError, IndexError, msgpack.UnpackException) as exc:
             raise ImageError(f"the lab image's attributes of {self.dn} cannot be decoded ({exc!r}); "
                              "this is a simlab bug (the file passed its checksum): please report it, "
@@ -230,20 +231,27 @@ class _LazyEntry(Entry):
         return attrs
 
 
-#: Attributes whose values other objects repeat (a user's UPN, DN, names in the tenant and the
-#: connector space, a DN in a group's member list): decoded values go through ``sys.intern``,
-#: as do the directory's DNs and the lazily filled tenant fields (``image_codec.INTERNED_FIELDS``),
-#: so each is one string object as in a built lab. Interned strings are mortal (CPython drops
-#: one with its last reference), so the interpreter's table only holds what the lab holds.
-INTERNED_ATTRIBUTES = frozenset((
-    "member", "manager", "userprincipalname", "cn", "name", "displayname", "samaccountname", "mail",
-    "givenname", "sn", "title", "department", "distinguishedname"))
+#: Attributes whose values other objects repeat (a user's UPN, sAMAccountName and name in the
+#: tenant and the connector space, a DN in a group's member list): decoded values go through
+#: ``sys.intern``, as do the directory's DNs and the lazily filled tenant fields
+#: (``image_codec.INTERNED_FIELDS``), so each is one string object as in a built lab. Interned
+#: strings are mortal (CPython drops one with its last reference), so the interpreter's table
+#: only holds what the lab holds. Only these few: every name costs each entry decode a lookup
+#: (givenName, sn, title, department lists are shared between entries already).
+INTERNED_ATTRIBUTES = ("member", "manager", "userprincipalname", "samaccountname", "cn", "displayname")
 
 
-def _intern_values(values: list) -> None:
-    """Make the strings of a value list interned, in place (same values: only their identity changes)."""
+def _intern_values(values: list | None) -> None:
+    """Make the strings of a value list interned, in place (same values: only their identity
+    changes; a list shared with other entries or attributes is simply interned again)."""
+    if not values:
+        return
     intern = sys.intern
-    values[:] = [intern(v) if type(v) is str else v for v in values]
+    if len(values) == 1:
+        if type(values[0]) is str:
+            values[0] = intern(values[0])
+    else:
+        values[:] = [intern(v) if type(v) is str else v for v in values]
 
 
 def load_directory(head: dict[str, Any], columns: dict[str, Any],
@@ -256,8 +264,9 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any],
     """
     count = int(head["count"])
     keys = [sys.intern(k) for k in head["keys"]]
+    interned = tuple(a for a in INTERNED_ATTRIBUTES if a in keys)
     lazy = type("_LazyEntry", (_LazyEntry,), {"__slots__": (), "_keys": keys, "_shared": head["shared"],
-                                              "_interned": INTERNED_ATTRIBUTES.intersection(keys)})
+                                              "_interned": interned})
     sds, classes = head["sds"], head["classes"]
     guids, dns, parents, rdn_keys = columns["guids"], columns["dns"], columns["parents"], columns["rdn_keys"]
     sd_column, oc_column, blobs = columns["sd"], columns["oc"], columns["attrs"]
