@@ -104,10 +104,8 @@ def _column(values: list[Any]) -> list[Any]:
         if len(first) * 4 > len(values):
             return _plain(values)
         types = set(map(type, values))
-        if (len(types) == 1 or (types <= _SCALARS and len(types & _NUMBERS) <= 1)) and datetime not in types:
-            # No two values of different types can be equal (one type, or e.g. str and None):
-            # the values themselves are the keys. C-level calls only: this runs over millions
-            # of values per save.
+        if _values_are_keys(values, types):
+            # C-level calls only: this runs over millions of values per save.
             index = dict(zip(first, itertools.count()))
             return [1, list(first), list(map(index.__getitem__, values))]
         keys = [_distinct_key(v) for v in values]
@@ -123,6 +121,18 @@ def _column(values: list[Any]) -> list[Any]:
 _SECOND = operator.itemgetter(1)
 _NUMBERS = frozenset((int, bool, float))  # 1 == True == 1.0
 _SCALARS = frozenset((str, bytes, type(None))) | _NUMBERS
+
+
+def _values_are_keys(values: list[Any], types: set[type]) -> bool:
+    """Whether equal values in ``values`` are always equal keys of :func:`_distinct_key`: no two
+    values of different types can be equal (one type, or e.g. str and None), and datetimes, if
+    any, are all in one time zone."""
+    if datetime in types:
+        return types <= _DATETIMES and len({v.tzinfo for v in values if v is not None}) == 1
+    return len(types) == 1 or (types <= _SCALARS and len(types & _NUMBERS) <= 1)
+
+
+_DATETIMES = frozenset((datetime, type(None)))
 
 
 def _distinct_key(value: Any) -> tuple:

@@ -8,6 +8,7 @@ value otherwise (1 == True == 1.0, and one instant in two time zones compares eq
 from __future__ import annotations
 
 import gc
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from simlab.lab import Lab
 from simlab.spec import LabSpec
 
 MIXED = [0, 1, True, False, 1.0, 0.0, "1", b"1", None]
+WHEN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @settings(max_examples=80, deadline=None)
@@ -36,10 +38,14 @@ def test_a_column_of_repeated_mixed_values_comes_back_with_each_type(values, laz
     ([1, 2] * 8, [1, 2]),                       # one type: the values are the keys
     (["a", "b", "a", "a"] * 4, ["a", "b"]),
     ([1, True, 1.0, 1] * 4, [1, True, 1.0]),    # equal values of three types stay three
+    ([WHEN, None, WHEN, None] * 4, [WHEN, None]),  # datetimes of one zone: the values are the keys
+    ([WHEN, WHEN.astimezone(timezone(timedelta(hours=1)))] * 8,  # one instant, two zones: two values
+     [WHEN, WHEN.astimezone(timezone(timedelta(hours=1)))]),
 ])
 def test_a_column_of_few_distinct_values_is_stored_as_them_plus_indexes(values, distinct):
     kind, stored, indexes = _column(values)
     assert kind == 1 and stored == distinct and [type(v) for v in stored] == [type(v) for v in distinct]
+    assert [getattr(v, "tzinfo", None) for v in stored] == [getattr(v, "tzinfo", None) for v in distinct]
     assert [stored[i] for i in indexes] == values
 
 
