@@ -18,6 +18,7 @@ import enum
 import importlib
 import io
 import itertools
+import operator
 import random
 import sys
 import threading
@@ -76,7 +77,8 @@ def _table_class(values: Any) -> type | None:
     if grouped and not all(type(t) is tuple for t in values):
         return None
     cls = real_type(head)
-    return cls if all(type(v) is cls or real_type(v) is cls for v in flat) else None
+    types = set(map(type, flat))  # (one C-level pass: this runs over every user, method, event)
+    return cls if types == {cls} or all(t is cls or real_type(t) is cls for t in types) else None
 
 
 def tables(state: dict[str, Any], minimum: int = 64, lazy: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -99,16 +101,39 @@ def _column(values: list[Any]) -> list[Any]:
     """``_plain(values)``, or ``[1, distinct, indexes]`` when values repeat (keyed by type too:
     1 != True; and by time zone: one instant in two zones is two values)."""
     try:
-        if len(dict.fromkeys(values)) * 4 > len(values):  # cheap first look (may merge 1 and True)
+        first = dict.fromkeys(values)  # a cheap first look (may merge 1 and True)
+        if len(first) * 4 > len(values):
             return _plain(values)
+        types = set(map(type, values))
+        if _values_are_keys(values, types):
+            # C-level calls only: this runs over millions of values per save.
+            index = dict(zip(first, itertools.count()))
+            return [1, list(first), list(map(index.__getitem__, values))]
         keys = [_distinct_key(v) for v in values]
         distinct = dict.fromkeys(keys)
     except TypeError:  # unhashable values (dicts, lists)
         return _plain(values)
     if len(distinct) * 4 > len(values):
         return _plain(values)
-    index = {key: i for i, key in enumerate(distinct)}
-    return [1, [key[1] for key in distinct], [index[key] for key in keys]]
+    index = dict(zip(distinct, itertools.count()))
+    return [1, list(map(_SECOND, distinct)), list(map(index.__getitem__, keys))]
+
+
+_SECOND = operator.itemgetter(1)
+_NUMBERS = frozenset((int, bool, float))  # 1 == True == 1.0
+_SCALARS = frozenset((str, bytes, type(None))) | _NUMBERS
+
+
+def _values_are_keys(values: list[Any], types: set[type]) -> bool:
+    """Whether equal values in ``values`` are always equal keys of :func:`_distinct_key`: no two
+    values of different types can be equal (one type, or e.g. str and None), and datetimes, if
+    any, are all in one time zone."""
+    if datetime in types:
+        return types <= _DATETIMES and len({v.tzinfo for v in values if v is not None}) == 1
+    return len(types) == 1 or (types <= _SCALARS and len(types & _NUMBERS) <= 1)
+
+
+_DATETIMES = frozenset((datetime, type(None)))
 
 
 def _distinct_key(value: Any) -> tuple:
@@ -123,11 +148,11 @@ def _chunk(columns: list[list[Any]], keys: list[Any] | None) -> list[list[Any]]:
     on-premises UPN are usually its UPN): decoded as those very objects, as the built lab shares
     them; else :func:`_column`."""
     def same(a: list[Any] | None, b: list[Any]) -> bool:  # equal and of the same types (1 == True)
-        return a == b and all(type(x) is type(y) for x, y in zip(a, b))  # type: ignore[arg-type]
+        return a == b and list(map(type, a)) == list(map(type, b))  # type: ignore[arg-type]
 
     out: list[list[Any]] = []
     for j, values in enumerate(columns):
-        if not any(type(v) is str for v in values):
+        if str not in map(type, values):
             out.append(_column(values))
         elif same(keys, values):
             out.append([3])
@@ -147,7 +172,7 @@ def _encode_table(table: Table) -> msgpack.ExtType:
         counts = [len(t) for t in values]
         values = [x for t in values for x in t]
     cls = real_type(values[0])
-    fields = [[getattr(v, name) for v in values] for name in _field_names(cls)]
+    fields = [list(map(operator.attrgetter(name), values)) for name in _field_names(cls)]
     keys = list(items) if isinstance(items, dict) else None
     row_keys = keys if counts is None else None  # one key per object: a field may repeat it
     chunks = [_pack(_chunk([f[start:start + CHUNK_ROWS] for f in fields],

@@ -46,7 +46,8 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
     Raises :class:`ImageError` for an attribute value that is not one of msgpack's own types.
     """
     keys, sds, classes = _Numbers(), _Numbers(), _Numbers()
-    position: dict[Entry, int] = {}
+    entries = list(map(_ITEM[0], snap))
+    position = dict(zip(entries, range(len(snap))))
     # Value lists: provisioning shares objectClass, givenName, department ... lists between
     # entries (the store never changes a value list in place); single values that repeat in
     # separate lists ("0", "512", a user's UPN in userPrincipalName and mail) are shared here
@@ -57,39 +58,38 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
     seen: set[int] = set()
     shared_ids: set[int] = set()
     rows: list[tuple[list[int], list[list]]] = []
-    guids, dns, parents, rdn_keys = bytearray(), [], [], []
-    for i, (entry, guid, dn, parent_guid, rdn_key, attrs, _sd, _oc) in enumerate(snap):
-        position[entry] = i
+    for attrs in map(_ITEM[5], snap):
         values = [canon(v[0], v) if len(v) == 1 and type(v[0]) in _CANONICAL else v for v in attrs.values()]
         ids = set(map(id, values))
         shared_ids |= ids & seen
         seen |= ids
         rows.append((list(map(keys.__getitem__, attrs)), values))
-        guids += guid.bytes
-        dns.append(dn)
-        parents.append(position[entry.parent] if parent_guid is not None else -1)
-        rdn_keys.append(rdn_key)
     del seen
     shared_at: dict[int, int] = {}  # id(list) -> its place in the shared table
     shared: list[list] = []
     pack = msgpack.Packer(use_bin_type=True, strict_types=True).pack  # natives only: see the docstring
     blobs = []
+    dns = list(map(_ITEM[2], snap))
     for (numbers, values), dn in zip(rows, dns, strict=True):
         try:
             blobs.append(pack(_blob(numbers, values, shared_ids, shared_at, shared)))
         except (TypeError, ValueError, OverflowError) as exc:
             raise ImageError(f"this lab cannot be saved as an image: an attribute of {dn} holds "
                              f"a value other than str, bytes, int, float, bool or None ({exc})") from exc
-    sd_column = [sds[row[6]] for row in snap]
-    oc_column = [classes[row[7]] for row in snap]
+    del rows
+    # The other columns, each by one C-level pass (a root's parent, None, has no position: -1).
+    columns = {"guids": b"".join(map(_BYTES, map(_ITEM[1], snap))), "dns": dns,
+               "parents": list(map(position.get, map(_PARENT, entries), repeat(-1))),
+               "rdn_keys": list(map(_ITEM[4], snap)), "sd": list(map(sds.__getitem__, map(_ITEM[6], snap))),
+               "oc": list(map(classes.__getitem__, map(_ITEM[7], snap))), "attrs": blobs,
+               "tables": directory.export_prebuilt(position)}
     head = {"keys": list(keys), "sds": list(sds), "shared": shared, "classes": list(classes),
             "count": len(snap)}
-    columns = {"guids": bytes(guids), "dns": dns, "parents": parents, "rdn_keys": rdn_keys,
-               "sd": sd_column, "oc": oc_column, "attrs": blobs,
-               "tables": directory.export_prebuilt(position)}
     return head, columns
 
 
+_ITEM = [operator.itemgetter(i) for i in range(8)]  # the fields of a snapshot row
+_PARENT, _BYTES = operator.attrgetter("parent"), operator.attrgetter("bytes")
 _CANONICAL = frozenset((str, bytes))
 
 
@@ -110,12 +110,12 @@ def _blob(numbers: list[int], values: list[list], shared_ids: set[int], shared_a
     a few C-level calls per entry (see :meth:`_LazyEntry._decode`), and a list two attributes share
     is one pool item referenced twice. ``shared`` gets the lists of ``shared_ids`` as first met.
     """
-    if shared_ids.isdisjoint(map(id, values)) and len(set(map(id, values))) == len(values):
+    ids = list(map(id, values))
+    if shared_ids.isdisjoint(ids) and len(set(ids)) == len(ids):
         return [numbers, values, [], []]
     own, refs, order = [], [], []
     local: dict[int, int] = {}
-    for v in values:
-        x = id(v)
+    for x, v in zip(ids, values):
         at = local.get(x)
         if at is None:
             if x in shared_ids:

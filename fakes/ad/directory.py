@@ -759,19 +759,21 @@ def _export_buckets(table: dict, position: dict[Entry, int], name: str,
     objectCategory and its cn index hold the same 100k entries) is ``[table name, its number]``:
     loading copies that dict, several times faster than filling it again.
     """
-    single_keys, singles, multi_keys, multis = [], [], [], []
-    for key, cur in table.items():
-        if type(cur) is dict:
-            multi_keys.append(key)
-            bucket = [position[e] for e in cur]
-            if len(bucket) > 64:
-                same = seen.setdefault(tuple(bucket), [name, len(multis)])
-                if same[0] != name or same[1] != len(multis):
-                    bucket = same
-            multis.append(bucket)
-        else:
-            single_keys.append(key)
-            singles.append(position[cur])
+    from itertools import compress  # (local: the save side's only use of it here)
+
+    # Column-wise C-level passes: the big tables (sAMAccountName, UPN ...) hold 100k single buckets.
+    is_multi = [type(cur) is dict for cur in table.values()]
+    is_single = [not multi for multi in is_multi]
+    single_keys = list(compress(table, is_single))
+    singles = list(map(position.__getitem__, compress(table.values(), is_single)))
+    multi_keys, multis = list(compress(table, is_multi)), []
+    for cur in compress(table.values(), is_multi):
+        bucket = list(map(position.__getitem__, cur))
+        if len(bucket) > 64:
+            same = seen.setdefault(tuple(bucket), [name, len(multis)])
+            if same[0] != name or same[1] != len(multis):
+                bucket = same
+        multis.append(bucket)
     return [single_keys, singles, multi_keys, multis]
 
 
