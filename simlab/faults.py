@@ -21,6 +21,7 @@ from fakes.ad.rights import AppliesTo, make_ace, right_by_name
 from fakes.ad.schema import default_schema
 from fakes.ad.security import constants as K
 from fakes.ad.security.descriptor import Ace
+from fakes.connect.sync import SyncError
 
 if TYPE_CHECKING:
     from simlab.lab import Lab
@@ -84,7 +85,13 @@ def apply_fault(lab: Lab, name: str, **params: Any) -> Fault:
     if unknown:
         takes = sorted(fault.params) or "no parameters"
         raise FaultError(f"fault {name!r} takes {takes}, not {sorted(unknown)}")
-    fault.apply(lab, **{**fault.params, **params})
+    try:
+        fault.apply(lab, **{**fault.params, **params})
+    except SyncError as err:
+        # A fault that ends with a sync cycle (the wizard's closing sync) on a lab whose sync
+        # cannot run (e.g. the connector account locked out): say so instead of a traceback.
+        raise FaultError(f"fault {name!r}: the sync cycle it runs failed ({err}); the steps before "
+                         "it stay done") from err
     lab.applied_faults.append(name)
     return fault
 

@@ -102,3 +102,19 @@ def test_dacl_edits_reach_the_security_log_only_with_ds_auditing(auditing: bool)
         apply_fault(lab, "missing-reset")
         ids = [e.event_id for e in lab.dc.security_log.query(after_record=mark)]
         assert (5136 in ids) is auditing
+
+
+def test_a_fault_whose_sync_cycle_cannot_run_is_a_clear_error():
+    # The connector account is locked out, so the wizard's closing sync of user-outside-ou-filter
+    # is refused with the Windows 775 bind error: a FaultError on a running lab, a LabError for a spec.
+    from simlab.lab import LabError
+
+    spec = LabSpec(population={"users": 0}, faults=[{"name": "connector-locked"}])
+    with Lab(spec) as lab:
+        with pytest.raises(FaultError, match=r"user-outside-ou-filter.*sync cycle it runs failed.*775"):
+            apply_fault(lab, "user-outside-ou-filter")
+        assert "user-outside-ou-filter" not in lab.applied_faults
+    both = LabSpec(population={"users": 0},
+                   faults=[{"name": "connector-locked"}, {"name": "user-outside-ou-filter"}])
+    with pytest.raises(LabError, match=r"faults: 'user-outside-ou-filter' could not be applied"):
+        Lab(both).start()
