@@ -312,3 +312,35 @@ def test_one_instant_in_two_time_zones_stays_two_values(lazy):
     assert [e.activity_date_time.utcoffset() for e in back] == [e.activity_date_time.utcoffset()
                                                                 for e in entries]
     assert back == entries
+
+
+def _graph_reads(lab: Lab) -> list[object]:
+    """What a Graph client lists from the served tenant: every user page, one user's methods, the
+    audit log (the whole tenant read through the wire, as a listing tool would)."""
+    ep = lab.serve_graph()
+    admin = {"Authorization": f"Bearer {ep.tokens['global_admin']}"}
+    out: list[object] = []
+    with httpx.Client(verify=lab.ca.client_context(), headers=admin) as c:
+        url: str | None = f"{ep.base_url}/users?$top=100&$select=id,userPrincipalName,onPremisesDistinguishedName"
+        while url:
+            page = c.get(url)
+            assert page.status_code == 200, page.text
+            body = page.json()
+            out.extend(body["value"])
+            url = body.get("@odata.nextLink")
+        user = _synced_user(lab)
+        out.append(c.get(f"{ep.base_url}/users/{user.id}/authentication/methods").json())
+        audits = c.get(f"{ep.base_url}/auditLogs/directoryAudits")
+        out.append(audits.status_code)
+        out.append(audits.json().get("value") if audits.status_code == 200 else audits.text)
+    return out
+
+
+def test_a_served_loaded_lab_lists_the_same_tenant_over_graph_as_a_built_one():
+    with Lab(SPEC, cache=True) as built:
+        expected = _graph_reads(built)
+    with Lab(SPEC, cache=True) as lab:
+        assert lab.cache_status == "hit"
+        assert _undecoded(lab.tenant.users.values(), User) > 0
+        assert _graph_reads(lab) == expected
+        assert _undecoded(lab.tenant.users.values(), User) == 0  # the listing read every user
