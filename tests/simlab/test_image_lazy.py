@@ -321,7 +321,8 @@ def _graph_reads(lab: Lab) -> list[object]:
     admin = {"Authorization": f"Bearer {ep.tokens['global_admin']}"}
     out: list[object] = []
     with httpx.Client(verify=lab.ca.client_context(), headers=admin) as c:
-        url: str | None = f"{ep.base_url}/users?$top=100&$select=id,userPrincipalName,onPremisesDistinguishedName"
+        select = "id,userPrincipalName,onPremisesDistinguishedName"
+        url: str | None = f"{ep.base_url}/users?$top=100&$select={select}"
         while url:
             page = c.get(url)
             assert page.status_code == 200, page.text
