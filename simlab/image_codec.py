@@ -471,27 +471,6 @@ def encode(value: Any) -> bytes:
         raise CodecError(str(exc)) from exc
 
 
-def check(data: bytes) -> None:
-    """Validate ``data`` like :func:`decode` would (every class name, every table's shape) without
-    building the objects: for a value whose decoding is put off (a lab image's event log)."""
-    def hook(code: int, payload: bytes) -> Any:
-        if code == _TABLE:  # its chunks are checked when decoded
-            _table_head(payload, lambda data: msgpack.unpackb(data, ext_hook=hook, raw=False,
-                                                               strict_map_key=False))
-            return None
-        if code in (_DATACLASS, _ENUM, _MODEL):
-            _class_named(msgpack.unpackb(payload, ext_hook=hook, raw=False, strict_map_key=False)[0])
-            return None
-        return _ext_hook(code, payload)
-
-    try:
-        msgpack.unpackb(data, ext_hook=hook, raw=False, strict_map_key=False)
-    except CodecError:
-        raise
-    except (msgpack.UnpackException, ValueError, TypeError, KeyError, IndexError) as exc:
-        raise CodecError(f"undecodable image data: {exc}") from exc
-
-
 def packer() -> msgpack.Packer:
     """A reusable encoder for a stream of values (each ``packer().pack(v)`` is :func:`encode`)."""
     return msgpack.Packer(default=_default, use_bin_type=True, strict_types=True)
@@ -519,5 +498,5 @@ def decode(data: bytes, memo: dict[str, str] | None = None) -> Any:
     return values[0]
 
 
-__all__ = ["INTERNED_FIELDS", "CodecError", "LookupMemo", "Table", "check", "decode", "decode_stream",
+__all__ = ["INTERNED_FIELDS", "CodecError", "LookupMemo", "Table", "decode", "decode_stream",
            "encode", "packer", "share_strings", "tables"]

@@ -50,12 +50,6 @@ def unpack_events(blob: bytes, shared: Strings | None = None, *, grow: bool = Tr
     return decode(zstandard.ZstdDecompressor().decompress(blob), memo)
 
 
-def later(packed: bytes, shared: Strings | None = None) -> Callable[[], Any]:
-    """A loader for ``EventLog.replace_records_later`` holding ``packed`` (msgpack) compressed."""
-    blob = compress(packed)
-    return lambda: unpack_events(blob, shared)
-
-
 def park(log: EventLog, minimum: int = PARK_MINIMUM, shared: Strings | None = None) -> int:
     """Park ``log`` (:meth:`EventLog.park`) when it holds at least ``minimum`` records; bytes kept."""
     if len(log) < minimum:
@@ -127,5 +121,5 @@ def connector_strings(connect: Any) -> Strings:
     return strings
 
 
-__all__ = ["PARK_MINIMUM", "Strings", "compress", "connector_strings", "later", "pack_events", "park",
+__all__ = ["PARK_MINIMUM", "Strings", "compress", "connector_strings", "pack_events", "park",
            "unpack_events"]

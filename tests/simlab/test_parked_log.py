@@ -57,8 +57,9 @@ def test_a_log_below_the_minimum_is_not_parked() -> None:
 def test_an_image_log_is_kept_compressed_and_decodes_to_its_records() -> None:
     _, log = _log(20)
     records = log.records()
-    packed = packer().pack(records)  # how a lab image holds the Application log
-    assert parked_log.later(packed)() == records
+    # How a lab image holds the Application log (image._for_later) and decodes it on first read.
+    blob = parked_log.compress(packer().pack(records))
+    assert parked_log.unpack_events(blob) == records
     assert parked_log.unpack_events(parked_log.pack_events(records)) == records
 
 
