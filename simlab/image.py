@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import zstandard
 
 from fakes.graph.audit import AuditState
-from simlab import __version__, lazy_rows, parked_log
+from simlab import __version__, parked_log
 from simlab.image_codec import CodecError, Table, decode_stream, packer, tables
 from simlab.image_directory import ImageError, capture_directory, directory_values, read_directory
 from simlab.lazy_rows import LazyDecodeError
@@ -375,7 +375,6 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
         log_lengths=(len(lab.oplog), len(lab.connect.eventlog), len(lab.dc.security_log)),
     )
     restore_snapshot(lab, snap, consume=True)
-    _share_user_strings(lab.connect.sync.connector_space, lab.tenant)
     lab.dc.audit_directory_service_changes = state["audit_ds_changes"]
     logs = data["logs"]
     lab.oplog.replace_records(logs["operations"])
@@ -386,36 +385,6 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     lab.dc.security_log.replace_records(logs["security"])
     _restore_clock(lab, timers, data["clock"]["now"])
     lab.build_mark, lab.event_mark = data["marks"]
-
-
-#: Fields of a connector-space object and of its synced tenant user that hold equal strings.
-_CONNECTOR_USER_FIELDS = (
-    ("dn", "on_premises_distinguished_name"), ("sam_account_name", "on_premises_sam_account_name"),
-    ("upn", "user_principal_name"), ("display_name", "display_name"),
-    ("sid", "on_premises_security_identifier"), ("mail", "mail"))
-
-
-def _share_user_strings(space: dict[str, Any], tenant: Any) -> None:
-    """Connector-space objects decoded on demand take their strings from their tenant user (as
-    in the built lab, where the export handed the user the connector object's strings): about
-    40 MiB at 100k users once every object is read. Reading one also decodes its user."""
-    from fakes.connect.sync import ConnectorObject  # (loaded by then: the lab has its Connect server)
-
-    names = [f.name for f in dataclasses.fields(ConnectorObject)]
-    pairs = [(names.index(mine), theirs) for mine, theirs in _CONNECTOR_USER_FIELDS]
-    anchor_at = names.index("anchor")
-
-    def share(columns: list[list[Any]]) -> None:
-        users, by_anchor = tenant.users, tenant._by_anchor
-        for row, anchor in enumerate(columns[anchor_at]):
-            user = users.get(by_anchor.get(anchor))  # type: ignore[arg-type]
-            if user is None:
-                continue
-            for at, field in pairs:
-                value = getattr(user, field)  # fills the user: lazy_rows' lock is reentrant
-                if type(value) is str and columns[at][row] == value:
-                    columns[at][row] = value
-    lazy_rows.share_with(space.values(), share)
 
 
 def _tenant_strings(tenant: Any) -> parked_log.Strings:

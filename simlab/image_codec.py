@@ -226,14 +226,18 @@ def _table_head(data: bytes, unpack: Callable[[bytes], Any]) -> tuple[Any, ...]:
 
 
 #: Fields of lazily decoded rows whose strings other objects repeat (a tenant user's UPN, DN and
-#: names are the directory's; an audit entry names its user): decoded through ``sys.intern``, as
+#: names are the directory's; a connector-space object's DN, account name, UPN, names, SID and
+#: mail are its tenant user's; an audit entry names its user): decoded through ``sys.intern``, as
 #: the directory's DNs and attribute values are (``image_directory.INTERNED_ATTRIBUTES``), so a
-#: lab that reads everything holds one string object for each, as a built lab does. Unique
-#: values (ids) are left out: interning them would only grow the interpreter's table.
+#: lab that reads everything holds one string object for each, as a built lab does, whichever
+#: object is read first. Values no other object repeats (ids) are left out: interning them would
+#: only grow the interpreter's table.
 INTERNED_FIELDS = frozenset((
     "user_principal_name", "display_name", "mail", "given_name", "surname", "job_title", "department",
     "on_premises_sam_account_name", "on_premises_distinguished_name", "on_premises_user_principal_name",
-    "on_premises_domain_name", "target_upn", "initiated_by"))
+    "on_premises_domain_name", "on_premises_security_identifier", "target_upn", "initiated_by",
+    # fakes.connect.sync.ConnectorObject's names for its user's strings
+    "dn", "sam_account_name", "upn", "sid"))
 
 
 class LookupMemo(dict):

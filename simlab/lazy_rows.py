@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from itertools import repeat
 from types import MemberDescriptorType
 from typing import Any
 
 #: Decodes one chunk of a table: its bytes, first row and row count in, one list per field out.
 ChunkDecoder = Callable[[bytes, int, int], list[list[Any]]]
-#: Edits a decoded chunk's columns in place before its objects are filled (see :func:`share_with`).
-ChunkHook = Callable[[list[list[Any]]], None]
 
 _ROWS = "_simlab_rows"
 _REAL = "_simlab_real"
-# One lock for every fill: a placeholder read from two threads at once is filled once. Reentrant:
-# a chunk hook may read (so fill) objects of another table.
+# One lock for every fill: a placeholder read from two threads at once is filled once. Reentrant,
+# so a fill that reads another placeholder on its own thread cannot deadlock on itself.
 _LOCK = threading.RLock()
 
 
@@ -67,14 +65,13 @@ class _Rows:
     """One table's undecoded chunks; decodes a chunk when one of its rows is first filled and
     lets it go once every row of the chunk is filled."""
 
-    __slots__ = ("chunks", "cls", "count", "decode", "decoded", "hook", "left", "name", "row_of", "setters",
+    __slots__ = ("chunks", "cls", "count", "decode", "decoded", "left", "name", "row_of", "setters",
                  "size")
 
     def __init__(self, cls: type, name: str, names: tuple[str, ...], chunks: list[bytes | None], size: int,
                  count: int, decode: ChunkDecoder) -> None:
         self.cls, self.name, self.chunks, self.size, self.count = cls, name, chunks, size, count
         self.decode = decode
-        self.hook: ChunkHook | None = None
         self.decoded: dict[int, list[tuple]] = {}
         self.left = [min(size, count - i * size) for i in range(len(chunks))]
         slots = [cls.__dict__[n] for n in names]  # the slot member descriptors
@@ -91,8 +88,6 @@ class _Rows:
                 if raw is None:
                     raise ValueError("chunk already released")
                 columns = self.decode(raw, first, min(self.size, self.count - first))
-                if self.hook is not None:
-                    self.hook(columns)
             except Exception as exc:  # any failure of a deferred decode is reported the same way
                 last = min(first + self.size, self.count) - 1
                 raise LazyDecodeError(f"lab image data for {self.name} (rows {first}-{last}) "
@@ -121,18 +116,6 @@ def _getattribute(self: Any, name: str) -> Any:
     return getattr(self, name)  # through the real class now
 
 
-def share_with(objects: Iterable[Any], hook: ChunkHook) -> bool:
-    """Run ``hook`` on each chunk of the table behind ``objects`` (placeholders of one table)
-    when it is decoded, before its objects are filled: to make their strings the objects
-    another table already holds. False when none of ``objects`` is a placeholder."""
-    for obj in objects:
-        rows = type(obj).__dict__.get(_ROWS)
-        if rows is not None:
-            rows.hook = hook
-            return True
-    return False
-
-
 def placeholders(cls: type, name: str, names: tuple[str, ...], chunks: list[bytes | None], size: int,
                  count: int, decode: ChunkDecoder) -> list[Any]:
     """``count`` placeholders for the rows of a table of ``cls`` stored as ``chunks`` of ``size``
@@ -149,5 +132,5 @@ def placeholders(cls: type, name: str, names: tuple[str, ...], chunks: list[byte
     return objects
 
 
-__all__ = ["ChunkDecoder", "ChunkHook", "LazyDecodeError", "is_filled", "placeholders", "real_type",
-           "share_with", "supports"]
+__all__ = ["ChunkDecoder", "LazyDecodeError", "is_filled", "placeholders", "real_type",
+           "supports"]
