@@ -24,8 +24,8 @@ def cache_path() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image.")
 def cache_list(as_json: bool) -> None:
     """List the images: spec name, users, size, and whether this simlab can load them."""
-    from simlab.image import FORMAT_VERSION, ImageInfo, code_fingerprint
     from simlab.image_cache import list_images
+    from simlab.image_file import FORMAT_VERSION, ImageInfo, code_fingerprint
 
     current = code_fingerprint()
     for item in list_images():

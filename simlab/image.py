@@ -6,13 +6,7 @@ configuration and sync engine including the completed initial sync, the GPO mode
 faults applied) plus what a snapshot leaves out: the full operation, Application and
 Security logs, the tenant audit log, and the clock with its timers.
 
-File layout (all integers big-endian)::
-
-    b"SIMLABIMG\\n"                      magic
-    u32 header length, header JSON      {"format", "simlab", "code", "key", "payload_bytes",
-                                         "payload_sha256", "compression", "spec_name", "users"}
-    payload                             zstd stream of msgpack values (simlab.image_codec): the
-                                        directory section (simlab.image_directory), then the rest
+The file's layout, header and checks live in :mod:`simlab.image_file`.
 
 Reading checks, in order: magic, header, format version, simlab version and code fingerprint,
 the cache key, the payload length (truncation), its SHA-256, then decodes. Any failure is an
@@ -30,88 +24,35 @@ state replaces the skeleton's. Served endpoints, CA and ports are the new proces
 from __future__ import annotations
 
 import dataclasses
-import functools
 import gc
-import hashlib
 import heapq
 import io
-import json
-import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import zstandard
 
 from fakes.graph.audit import AuditState
-from simlab import __version__, parked_log
+from simlab import parked_log
 from simlab.image_codec import CodecError, Table, decode_stream, packer, tables
-from simlab.image_directory import ImageError, capture_directory, directory_values, read_directory
+from simlab.image_directory import capture_directory, directory_values, read_directory
+from simlab.image_file import (
+    FORMAT_VERSION,
+    MAGIC,
+    ImageError,
+    ImageInfo,
+    code_fingerprint,
+    image_key,
+    read_info,
+    read_payload,
+    write_file,
+)
 from simlab.lazy_rows import LazyDecodeError
 from simlab.snapshot import LabSnapshot, restore_snapshot, take_snapshot
 
 if TYPE_CHECKING:
     from simlab.lab import Lab
-    from simlab.spec import LabSpec
-
-MAGIC = b"SIMLABIMG\n"
-#: Bump when the payload layout or the codec's extension codes change.
-FORMAT_VERSION = 2
-_HEADER_LEN = struct.Struct(">I")
-_MAX_HEADER = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class ImageInfo:
-    """The header of an image file (what ``simlab cache list`` shows)."""
-
-    path: Path
-    format: int
-    simlab: str
-    code: str
-    key: str
-    spec_name: str
-    users: int
-    payload_bytes: int
-    payload_sha256: str
-    file_bytes: int
-
-
-# --------------------------------------------------------------------------- identity
-@functools.cache
-def code_fingerprint() -> str:
-    """SHA-256 over simlab's and the fakes' source: an image from other code is never loaded.
-
-    The version number alone is not enough in a development checkout, where the code changes
-    under the same version.
-    """
-    digest = hashlib.sha256()
-    root = Path(__file__).resolve().parent.parent
-    for package in ("fakes", "simlab"):
-        for path in sorted((root / package).rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def image_key(spec: LabSpec, *, apply_faults: bool = True) -> str:
-    """The cache key: a hash of the normalised spec (and a seeded LDIF's content), simlab's
-    version and code fingerprint, and the image format."""
-    normal = spec.model_dump(mode="json")
-    ldif_digest = None
-    if spec.directory is not None:
-        try:
-            ldif_digest = hashlib.sha256(Path(spec.directory.ldif).read_bytes()).hexdigest()
-        except OSError:
-            ldif_digest = "unreadable"  # the build will report the missing file itself
-    material = json.dumps(
-        {"spec": normal, "ldif": ldif_digest, "faults": apply_faults, "simlab": __version__,
-         "code": code_fingerprint(), "format": FORMAT_VERSION},
-        sort_keys=True, separators=(",", ":"),
-    )
-    return hashlib.sha256(material.encode()).hexdigest()
-
 
 # --------------------------------------------------------------------------- save
 def capture(lab: Lab) -> dict[str, Any]:
@@ -217,22 +158,8 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Pat
     finally:
         if was_enabled:
             gc.enable()
-    header = json.dumps({
-        "format": FORMAT_VERSION, "simlab": __version__, "code": code_fingerprint(), "key": key,
-        "payload_bytes": len(payload), "payload_sha256": hashlib.sha256(payload).hexdigest(),
-        "compression": "zstd", "spec_name": lab.spec.name, "users": lab.spec.population.users,
-    }).encode()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp or target.with_name(f".{target.name}.{_unique()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(MAGIC + _HEADER_LEN.pack(len(header)) + header)
-            fh.write(payload)
-        tmp.replace(target)  # atomic on POSIX: readers see the old file or the whole new one
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    return write_file(path, key, payload, spec_name=lab.spec.name,
+                      users=lab.spec.population.users, tmp=tmp)
 
 
 def _payload(lab: Lab, level: int) -> bytes:
@@ -263,60 +190,14 @@ def _for_later(value: Any) -> dict[str, Any]:
     return {"later": count, "packed": parked_log.compress(packer().pack(value))}
 
 
-def _unique() -> str:
-    import os
-    import threading
-
-    return f"{os.getpid()}-{threading.get_ident()}"
-
-
-# --------------------------------------------------------------------------- load
-def read_info(path: str | Path) -> tuple[ImageInfo, int]:
-    """The header of ``path`` and where its payload starts; :class:`ImageError` if it is not an image."""
-    p = Path(path)
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(len(MAGIC) + _HEADER_LEN.size)
-            if len(head) < len(MAGIC) + _HEADER_LEN.size or not head.startswith(MAGIC):
-                raise ImageError(f"{p.name} is not a simlab lab image (bad magic)")
-            (length,) = _HEADER_LEN.unpack(head[len(MAGIC):])
-            if length > _MAX_HEADER:
-                raise ImageError(f"{p.name} has a corrupt header (length {length})")
-            header_bytes = fh.read(length)
-        size = p.stat().st_size
-    except OSError as exc:
-        raise ImageError(f"cannot read {p}: {exc.strerror or exc}") from exc
-    if len(header_bytes) < length:
-        raise ImageError(f"{p.name} is truncated (header cut short)")
-    try:
-        header = json.loads(header_bytes)
-        info = ImageInfo(p, int(header["format"]), str(header["simlab"]), str(header["code"]),
-                         str(header["key"]), str(header.get("spec_name", "")), int(header.get("users", 0)),
-                         int(header["payload_bytes"]), str(header["payload_sha256"]), size)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ImageError(f"{p.name} has a corrupt header ({exc})") from exc
-    return info, len(MAGIC) + _HEADER_LEN.size + length
-
-
 def load_image(path: str | Path, key: str) -> dict[str, Any]:
     """Read, verify and decode an image written for ``key``; :class:`ImageError` on any mismatch."""
-    info, offset = read_info(path)
-    name = info.path.name
-    if info.format != FORMAT_VERSION:
-        raise ImageError(f"{name} has image format {info.format}, this simlab reads format {FORMAT_VERSION}")
-    if info.simlab != __version__ or info.code != code_fingerprint():
-        raise ImageError(f"{name} was written by another simlab version ({info.simlab}, code {info.code})")
-    if info.key != key:
-        raise ImageError(f"{name} was built from another spec (hash mismatch)")
-    with open(info.path, "rb") as fh:
-        fh.seek(offset)
-        payload = fh.read()
-    if len(payload) != info.payload_bytes:
-        raise ImageError(f"{name} is truncated ({len(payload)} of {info.payload_bytes} payload bytes)")
-    if hashlib.sha256(payload).hexdigest() != info.payload_sha256:
-        raise ImageError(f"{name} is corrupt (checksum mismatch)")
+    payload = read_payload(path, key)  # verified whole before anything is decoded
+    name = Path(path).name
     memo: dict[str, str] = {}
     try:
+        # Decompressed as the decoder reads: a small buffer that stays in cache, where one call
+        # into an 80 MiB buffer (100k users) costs page faults, and more time than it saves.
         stream = decode_stream(zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload)), memo)
         # The directory first: its DNs go into the memo, which the tenant's tables share.
         entries = read_directory(stream, memo)
@@ -444,5 +325,5 @@ def _restore_clock(lab: Lab, timers: list[tuple[Any, Any]], now: Any) -> None:
         clock._now = now
 
 
-__all__ = ["FORMAT_VERSION", "ImageError", "ImageInfo", "apply_image", "capture", "code_fingerprint",
+__all__ = ["FORMAT_VERSION", "MAGIC", "ImageError", "ImageInfo", "apply_image", "capture", "code_fingerprint",
            "image_key", "load_image", "read_info", "save_image"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simlab.image import ImageError, ImageInfo, load_image, read_info, save_image
+from simlab.image_file import ImageError, ImageInfo, read_info
 
 if TYPE_CHECKING:
     from simlab.lab import Lab
@@ -51,6 +51,8 @@ class Lookup:
 
 def lookup(key: str) -> Lookup:
     """Load the image for ``key`` if there is a usable one; a bad file is reported and removed."""
+    from simlab.image import load_image
+
     path = image_path(key)
     if not path.exists():
         return Lookup(key, path)
@@ -65,6 +67,8 @@ def lookup(key: str) -> Lookup:
 
 def store(lab: Lab, key: str, *, tmp: Path | None = None) -> Path | None:
     """Save a freshly built lab under ``key``; a lab that cannot be imaged is only reported."""
+    from simlab.image import save_image
+
     try:
         return save_image(lab, image_path(key), key, tmp=tmp)
     except (ImageError, OSError) as exc:

@@ -33,10 +33,7 @@ from uuid import UUID, SafeUUID
 import msgpack
 
 from fakes.ad.directory import Directory, Entry, Prebuilt
-
-
-class ImageError(Exception):
-    """An image that cannot be used (missing, corrupt, truncated, other version, other spec)."""
+from simlab.image_file import ImageError
 
 
 # --------------------------------------------------------------------------- save

@@ -290,7 +290,7 @@ class Lab(DirectoryAdmin, CloudActions):
         if not self._cache or image_cache.disabled_by_env():
             self.cache_status = "off"
             return None
-        from simlab.image import image_key
+        from simlab.image_file import image_key
 
         key = image_key(self.spec, apply_faults=self._apply_faults)
         if not load:

@@ -1,0 +1,175 @@
+"""The lab image file: its identity (cache key, code fingerprint), header and verified payload.
+
+File layout (all integers big-endian)::
+
+    b"SIMLABIMG\\n"                      magic
+    u32 header length, header JSON      {"format", "simlab", "code", "key", "payload_bytes",
+                                         "payload_sha256", "compression", "spec_name", "users"}
+    payload                             zstd stream of msgpack values (simlab.image_codec) that
+                                        simlab.image decodes
+
+This module knows bytes only: no lab object, no codec, so what needs only an image's name,
+key or header (the cache, ``simlab cache list``, a lab looking its key up) does not load the
+codec and the lab's model.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import struct
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from simlab import __version__
+
+if TYPE_CHECKING:
+    from simlab.spec import LabSpec
+
+MAGIC = b"SIMLABIMG\n"
+#: Bump when the payload layout or the codec's extension codes change.
+FORMAT_VERSION = 2
+_HEADER_LEN = struct.Struct(">I")
+_MAX_HEADER = 64 * 1024
+
+
+class ImageError(Exception):
+    """An image that cannot be used (missing, corrupt, truncated, other version, other spec)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """The header of an image file (what ``simlab cache list`` shows)."""
+
+    path: Path
+    format: int
+    simlab: str
+    code: str
+    key: str
+    spec_name: str
+    users: int
+    payload_bytes: int
+    payload_sha256: str
+    file_bytes: int
+
+
+# --------------------------------------------------------------------------- identity
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 over simlab's and the fakes' source: an image from other code is never loaded.
+
+    The version number alone is not enough in a development checkout, where the code changes
+    under the same version.
+    """
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent
+    for package in ("fakes", "simlab"):
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def image_key(spec: LabSpec, *, apply_faults: bool = True) -> str:
+    """The cache key: a hash of the normalised spec (and a seeded LDIF's content), simlab's
+    version and code fingerprint, and the image format."""
+    normal = spec.model_dump(mode="json")
+    ldif_digest = None
+    if spec.directory is not None:
+        try:
+            ldif_digest = hashlib.sha256(Path(spec.directory.ldif).read_bytes()).hexdigest()
+        except OSError:
+            ldif_digest = "unreadable"  # the build will report the missing file itself
+    material = json.dumps(
+        {"spec": normal, "ldif": ldif_digest, "faults": apply_faults, "simlab": __version__,
+         "code": code_fingerprint(), "format": FORMAT_VERSION},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- write
+def write_file(path: str | Path, key: str, payload: bytes, *, spec_name: str, users: int,
+               tmp: Path | None = None) -> Path:
+    """Write header and ``payload`` to ``path`` atomically (temp file + rename: concurrent
+    writers never corrupt it). ``tmp`` names the temporary file (default: one unique to this
+    process and thread)."""
+    header = json.dumps({
+        "format": FORMAT_VERSION, "simlab": __version__, "code": code_fingerprint(), "key": key,
+        "payload_bytes": len(payload), "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "compression": "zstd", "spec_name": spec_name, "users": users,
+    }).encode()
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp or target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(MAGIC + _HEADER_LEN.pack(len(header)) + header)
+            fh.write(payload)
+        tmp.replace(target)  # atomic on POSIX: readers see the old file or the whole new one
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+# --------------------------------------------------------------------------- read
+def read_info(path: str | Path) -> tuple[ImageInfo, int]:
+    """The header of ``path`` and where its payload starts; :class:`ImageError` if it is not an image."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(len(MAGIC) + _HEADER_LEN.size)
+            if len(head) < len(MAGIC) + _HEADER_LEN.size or not head.startswith(MAGIC):
+                raise ImageError(f"{p.name} is not a simlab lab image (bad magic)")
+            (length,) = _HEADER_LEN.unpack(head[len(MAGIC):])
+            if length > _MAX_HEADER:
+                raise ImageError(f"{p.name} has a corrupt header (length {length})")
+            header_bytes = fh.read(length)
+        size = p.stat().st_size
+    except OSError as exc:
+        raise ImageError(f"cannot read {p}: {exc.strerror or exc}") from exc
+    if len(header_bytes) < length:
+        raise ImageError(f"{p.name} is truncated (header cut short)")
+    try:
+        header = json.loads(header_bytes)
+        info = ImageInfo(p, int(header["format"]), str(header["simlab"]), str(header["code"]),
+                         str(header["key"]), str(header.get("spec_name", "")), int(header.get("users", 0)),
+                         int(header["payload_bytes"]), str(header["payload_sha256"]), size)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ImageError(f"{p.name} has a corrupt header ({exc})") from exc
+    return info, len(MAGIC) + _HEADER_LEN.size + length
+
+
+def read_payload(path: str | Path, key: str) -> bytes:
+    """The verified (still compressed) payload of the image written for ``key``.
+
+    Checks magic, header, format, simlab version and code fingerprint, the key, and the
+    payload's length and SHA-256; :class:`ImageError` on any mismatch.
+    """
+    info, offset = read_info(path)
+    name = info.path.name
+    if info.format != FORMAT_VERSION:
+        raise ImageError(f"{name} has image format {info.format}, this simlab reads format {FORMAT_VERSION}")
+    if info.simlab != __version__ or info.code != code_fingerprint():
+        raise ImageError(f"{name} was written by another simlab version ({info.simlab}, code {info.code})")
+    if info.key != key:
+        raise ImageError(f"{name} was built from another spec (hash mismatch)")
+    try:
+        with open(info.path, "rb") as fh:
+            fh.seek(offset)
+            payload = fh.read()
+    except OSError as exc:
+        raise ImageError(f"cannot read {info.path}: {exc.strerror or exc}") from exc
+    if len(payload) != info.payload_bytes:
+        raise ImageError(f"{name} is truncated ({len(payload)} of {info.payload_bytes} payload bytes)")
+    if hashlib.sha256(payload).hexdigest() != info.payload_sha256:
+        raise ImageError(f"{name} is corrupt (checksum mismatch)")
+    return payload
+
+
+__all__ = ["FORMAT_VERSION", "MAGIC", "ImageError", "ImageInfo", "code_fingerprint", "image_key",
+           "read_info", "read_payload", "write_file"]
