@@ -21,6 +21,10 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+#: A catalogue event :meth:`EventLog.write_many` writes: ``(source, event_id, level, template,
+#: field names, field values)``.
+Row = tuple[str, int, str, str, tuple[str, ...], tuple[str, ...]]
+
 LEVELS = ("Information", "Warning", "Error", "Critical", "Audit Success", "Audit Failure")
 
 
@@ -73,16 +77,19 @@ class EventLog:
         self.computer = computer
         self._events: list[Event] = []
         # Records handed over undecoded (a lab image: 200k sync events at 100k users), decoded on
-        # first use; until then only their count is known. See replace_records_later().
-        self._later: Callable[[], Iterable[Event]] | None = None
+        # first use, and records written for later (write_many_later); until then only their
+        # count is known. Each loader returns its records in order; all come before _events.
+        self._later: list[Callable[[], Iterable[Event]]] = []
         self._later_count = 0
         self._lock = threading.Lock()
 
     def _loaded(self) -> list[Event]:
-        """The record list, decoding records handed over for later first (hold the lock)."""
-        if self._later is not None:
-            later, self._later, self._later_count = self._later, None, 0
-            self._events[:0] = list(later())
+        """The record list, making or decoding the records waiting for later first (hold the lock).
+        A loader that fails leaves them waiting (the next read raises the same error)."""
+        if self._later:
+            made = [event for load in self._later for event in load()]
+            self._later, self._later_count = [], 0
+            self._events[:0] = made
         return self._events
 
     def write(
@@ -105,7 +112,8 @@ class EventLog:
             raise ValueError(f"unknown event level {level!r}; expected one of {LEVELS}")
         with self._lock:
             event = Event(
-                record_id=len(self._loaded()) + 1,
+                # Records waiting to be made come first (_loaded): counting them is enough.
+                record_id=len(self._events) + self._later_count + 1,
                 log=log,
                 event_id=event_id,
                 source=source,
@@ -120,25 +128,61 @@ class EventLog:
             self._events.append(event)
         return event
 
-    def write_many(self, log: str, rows: Iterable[tuple[str, int, str, str, tuple[str, ...], tuple[str, ...]]]
-                   ) -> int:
+    def write_many(self, log: str, rows: Iterable[Row]) -> int:
         """:meth:`write` with ``template=True`` for each ``(source, event_id, level, template,
         field names, field values)`` in order, at one simulated instant (an initial sync's two
         events per user): the same records as one call each. Returns how many were written."""
-        computer, now, shared = self.computer, self._clock.now(), _shared_keys
+        now = self._clock.now()
         rows = list(rows)
-        for level in {row[2] for row in rows}:
-            if level not in LEVELS:
-                raise ValueError(f"unknown event level {level!r}; expected one of {LEVELS}")
+        _check_levels(rows)
         with self._lock:
             events = self._loaded()
-            first = len(events) + 1
-            events.extend([
-                Event(record_id, log, event_id, source, level, now, computer, template,
-                      shared(keys) if keys else (), values, True)
-                for record_id, (source, event_id, level, template, keys, values) in enumerate(rows, first)
-            ])
+            events.extend(self._made(log, rows, len(events) + 1, now, self.computer))
         return len(rows)
+
+    def write_many_later(self, log: str, count: int, rows: Callable[[], Iterable[Row]]) -> None:
+        """:meth:`write_many` of the ``count`` rows ``rows()`` returns, made only when the log is
+        next read: the same records (ids, instant, values), without their objects until then.
+
+        An initial sync of 100k users writes 200k events that are rarely read; ``rows`` must
+        return the same rows whenever it is called (the caller keeps what they are made from).
+        A ``rows()`` that breaks that promise raises :class:`LaterRecordsError` on that read.
+        """
+        now, computer = self._clock.now(), self.computer
+        with self._lock:
+            kept = self._events
+            first = len(kept) + self._later_count + 1
+
+            def load() -> list[Event]:
+                made = list(rows())
+                try:
+                    _check_levels(made)
+                except ValueError as exc:
+                    raise LaterRecordsError(f"{computer} {log} log: {exc}") from exc
+                if len(made) != count:
+                    raise LaterRecordsError(f"{computer} {log} log: {count} records were written for later, "
+                                            f"{len(made)} were made")
+                return self._made(log, made, first, now, computer)
+
+            if kept:
+                self._later.append(lambda: kept)
+            self._later.append(load)
+            self._events = []
+            self._later_count = first - 1 + count
+
+    @staticmethod
+    def _made(log: str, rows: list[Row], first: int, now: datetime, computer: str) -> list[Event]:
+        shared = _shared_keys
+        return [
+            Event(record_id, log, event_id, source, level, now, computer, template,
+                  shared(keys) if keys else (), values, True)
+            for record_id, (source, event_id, level, template, keys, values) in enumerate(rows, first)
+        ]
+
+    def in_memory(self) -> int:
+        """How many records are held as objects (the rest are made or decoded when next read)."""
+        with self._lock:
+            return len(self._events)
 
     def query(
         self,
@@ -153,7 +197,12 @@ class EventLog:
         """Events matching every given filter, oldest first."""
         ids = None if event_ids is None else set(event_ids)
         with self._lock:
-            events = list(self._loaded())
+            if after_record >= self._later_count:
+                # Record ids are positions: the records after a recent bookmark are the tail of
+                # _events, and the records still waiting to be made (all older) stay waiting.
+                events = self._events[after_record - self._later_count:]
+            else:
+                events = list(self._loaded())
         return [
             e
             for e in events
@@ -178,7 +227,7 @@ class EventLog:
 
     def clear(self) -> None:
         with self._lock:
-            self._later, self._later_count = None, 0
+            self._later, self._later_count = [], 0
             self._events.clear()
 
     def records(self) -> list[Event]:
@@ -189,14 +238,14 @@ class EventLog:
     def replace_records(self, events: Iterable[Event]) -> None:
         """Make the log exactly ``events`` (record ids are positions, so they must run 1..n)."""
         with self._lock:
-            self._later, self._later_count = None, 0
+            self._later, self._later_count = [], 0
             self._events[:] = events
 
     def replace_records_later(self, count: int, load: Callable[[], Iterable[Event]]) -> None:
         """:meth:`replace_records` with ``count`` records that ``load()`` returns when first needed."""
         with self._lock:
             self._events.clear()
-            self._later, self._later_count = load, count
+            self._later, self._later_count = [load], count
 
     def park(self, pack: Callable[[list[Event]], bytes], unpack: Callable[[bytes], Iterable[Event]]) -> int:
         """Keep the records only as ``pack(records)`` until one is next needed (``unpack`` then
@@ -209,7 +258,7 @@ class EventLog:
                 return 0
             blob = pack(events)
             self._events = []
-            self._later, self._later_count = (lambda: unpack(blob)), len(events)
+            self._later, self._later_count = [lambda: unpack(blob)], len(events)
             return len(blob)
 
     def truncate(self, length: int) -> None:
@@ -217,6 +266,16 @@ class EventLog:
         with self._lock:
             if length < len(self._events) + self._later_count:
                 del self._loaded()[length:]
+
+
+class LaterRecordsError(RuntimeError):
+    """Records written for later (:meth:`EventLog.write_many_later`) could not be made as promised."""
+
+
+def _check_levels(rows: list[Row]) -> None:
+    for level in {row[2] for row in rows}:
+        if level not in LEVELS:
+            raise ValueError(f"unknown event level {level!r}; expected one of {LEVELS}")
 
 
 _KEYS: dict[tuple[str, ...], tuple[str, ...]] = {}

@@ -51,8 +51,9 @@ def unpack_events(blob: bytes, shared: Strings | None = None, *, grow: bool = Tr
 
 
 def park(log: EventLog, minimum: int = PARK_MINIMUM, shared: Strings | None = None) -> int:
-    """Park ``log`` (:meth:`EventLog.park`) when it holds at least ``minimum`` records; bytes kept."""
-    if len(log) < minimum:
+    """Park ``log`` (:meth:`EventLog.park`) when it holds at least ``minimum`` records as objects
+    (records written for later, like a cold build's sync events, are not objects yet); bytes kept."""
+    if log.in_memory() < minimum:
         return 0
     return log.park(_pack_parked, lambda blob: _unpack_parked(blob, shared))
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import functools
 import string
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from fakes.eventlog import Event, EventLog
+from fakes.eventlog import Event, EventLog, LaterRecordsError, Row
 
 APPLICATION = "Application"
 
@@ -373,24 +373,62 @@ def write_events(log: EventLog, items: Iterable[tuple[int, dict[str, str]]]) -> 
     (password hash sync's 656/657 for every user of an initial sync): the same records, the
     catalogue checks done once per event ID and field names. Returns how many were written."""
     checked: dict[tuple[int, tuple[str, ...]], EventDef] = {}
-    rows: list[tuple[str, int, str, str, tuple[str, ...], tuple[str, ...]]] = []
+    rows: list[Row] = []
     try:
         for event_id, fields in items:
-            names = tuple(fields)
-            d = checked.get((event_id, names))
-            if d is None:
-                d = definition(event_id)
-                missing = [p for p in d.placeholders() if p not in fields]
-                if missing:
-                    raise KeyError(f"event {event_id} needs {missing}")
-                checked[(event_id, names)] = d
-            values = tuple(fields.values())
-            if not all(type(v) is str for v in values):
-                raise TypeError(f"event {event_id}: write_events takes string field values")
-            rows.append((d.source, event_id, d.level, d.template, names, values))
+            rows.append(_row(checked, event_id, fields, _checked))
     finally:
         log.write_many(APPLICATION, rows)  # on an error, the events before it (as write_event)
     return len(rows)
+
+
+#: Fewer events than this are written at once by :func:`write_events_later`.
+LATER_MINIMUM = 1000
+
+
+def write_events_later(log: EventLog, shapes: Iterable[tuple[int, tuple[str, ...]]], count: int,
+                       items: Callable[[], Iterable[tuple[int, dict[str, str]]]], *,
+                       minimum: int | None = None) -> None:
+    """:func:`write_events` of the ``count`` items ``items()`` returns, made when the log is next
+    read (:meth:`EventLog.write_many_later`: 200k hash sync events at 100k users); fewer than
+    ``minimum`` (:data:`LATER_MINIMUM`) are written now.
+
+    ``shapes`` names every ``(event_id, field names)`` the items use: the catalogue checks run
+    now, so a wrong event fails here, as :func:`write_events` would. ``items`` must return the
+    same items whenever it is called."""
+    checked = {(event_id, names): _checked(event_id, names) for event_id, names in shapes}
+    if count < (LATER_MINIMUM if minimum is None else minimum):  # a delta sync's few: not worth a loader
+        write_events(log, items())
+        return
+
+    def undeclared(event_id: int, names: tuple[str, ...]) -> EventDef:
+        raise LaterRecordsError(f"event {event_id} with fields {list(names)} was not declared for later")
+
+    def rows() -> list[Row]:
+        return [_row(checked, event_id, fields, undeclared) for event_id, fields in items()]
+
+    log.write_many_later(APPLICATION, count, rows)
+
+
+def _checked(event_id: int, names: tuple[str, ...]) -> EventDef:
+    """The catalogue's definition of ``event_id``, if ``names`` carry every field its message needs."""
+    d = definition(event_id)
+    missing = [p for p in d.placeholders() if p not in names]
+    if missing:
+        raise KeyError(f"event {event_id} needs {missing}")
+    return d
+
+
+def _row(checked: dict[tuple[int, tuple[str, ...]], EventDef], event_id: int, fields: dict[str, str],
+         check: Callable[[int, tuple[str, ...]], EventDef]) -> Row:
+    names = tuple(fields)
+    d = checked.get((event_id, names))
+    if d is None:
+        d = checked[(event_id, names)] = check(event_id, names)
+    values = tuple(fields.values())
+    if not all(type(v) is str for v in values):
+        raise TypeError(f"event {event_id}: write_events takes string field values")
+    return d.source, event_id, d.level, d.template, names, values
 
 
 def events_command_data(

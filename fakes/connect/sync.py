@@ -300,24 +300,44 @@ class SyncEngine:
                 o for a, o in imported.items() if a in previous and previous[a].pwd_last_set != o.pwd_last_set
             ]
             changed += [o for a, o in imported.items() if a not in previous]
-        # A 656/657 pair per user (200k events at 100k users), written in one batch as the
-        # generator runs; write_events() writes the events before an error, as one by one would.
-        ev.write_events(self.eventlog, self._hash_sync_each(changed))
+        # Each user's password first, then a 656/657 pair per user: 200k events at 100k users,
+        # made when the Application log is next read (the same records: they depend only on
+        # these users, this instant and their order). A password that fails stops there, with
+        # the events one by one would have written: the pairs before it and its 656.
+        done = 0
+        try:
+            for obj in changed:
+                self._push_hash(obj)
+                done += 1
+        finally:
+            stopped = done < len(changed)
+            ev.write_events_later(self.eventlog, _HASH_SYNC_SHAPES, 2 * done + int(stopped),
+                                  lambda: _hash_sync_events(changed, done, stopped))
         return len(changed)
 
-    def _hash_sync_each(self, changed: list[ConnectorObject]) -> Iterator[tuple[int, dict[str, str]]]:
-        dates: dict[int, str] = {}  # users share pwdLastSet values: one string per value
-        for obj in changed:
-            when = dates.get(obj.pwd_last_set)
-            if when is None:
-                when = dates[obj.pwd_last_set] = (
-                    from_filetime(obj.pwd_last_set).isoformat() if obj.pwd_last_set > 0 else "0")
-            yield 656, {"anchor": obj.anchor, "dn": obj.dn, "change_date": when}
-            password = self._written.pop(obj.anchor, None)
-            if password is None and self.password_source is not None:
-                password = self.password_source(obj.dn)
-            if password is not None:
-                self.tenant.set_password_hash(obj.anchor, password)
+    def _push_hash(self, obj: ConnectorObject) -> None:
+        password = self._written.pop(obj.anchor, None)
+        if password is None and self.password_source is not None:
+            password = self.password_source(obj.dn)
+        if password is not None:
+            self.tenant.set_password_hash(obj.anchor, password)
+
+
+#: The (event ID, field names) of password hash sync's events.
+_HASH_SYNC_SHAPES = ((656, ("anchor", "dn", "change_date")), (657, ("anchor", "dn", "result")))
+
+
+def _hash_sync_events(changed: list[ConnectorObject], done: int, stopped: bool
+                      ) -> Iterator[tuple[int, dict[str, str]]]:
+    """656 then 657 for each of the first ``done`` users, then the 656 of the next if ``stopped``."""
+    dates: dict[int, str] = {}  # users share pwdLastSet values: one string per value
+    for i, obj in enumerate(changed[:done + stopped]):
+        when = dates.get(obj.pwd_last_set)
+        if when is None:
+            when = dates[obj.pwd_last_set] = (
+                from_filetime(obj.pwd_last_set).isoformat() if obj.pwd_last_set > 0 else "0")
+        yield 656, {"anchor": obj.anchor, "dn": obj.dn, "change_date": when}
+        if i < done:
             yield 657, {"anchor": obj.anchor, "dn": obj.dn, "result": "Success"}
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from fakes.clock import SimClock
 from fakes.connect import events as ev
-from fakes.eventlog import EventLog, to_jsonl, to_xml
+from fakes.eventlog import EventLog, LaterRecordsError, to_jsonl, to_xml
 
 
 def test_catalogue_holds_every_facts_id_with_its_source() -> None:
@@ -163,3 +163,88 @@ def test_write_events_keeps_the_events_before_a_bad_one(clock) -> None:
     with pytest.raises(TypeError, match="string field values"):
         ev.write_events(log, [(657, {"anchor": "a", "dn": "d", "result": 1})])
     assert len(log) == 1
+
+
+@given(items=st.lists(st.tuples(st.sampled_from([656, 657]), _FIELDS, st.text(max_size=25)), max_size=30),
+       before=st.integers(0, 3), after=st.integers(0, 3), pending=st.booleans())
+@settings(max_examples=50, deadline=None)
+def test_events_written_for_later_are_the_events_written_at_once(items: list, before: int, after: int,
+                                                                 pending: bool) -> None:
+    """write_events_later makes, on the next read, the records write_events writes: same ids,
+    instant and messages, after what the log held (also records still waiting, like an image's)
+    and before what is written next."""
+    saved = EventLog(SimClock(), "CONNECT01")
+    for _ in range(2):
+        ev.write_event(saved, 6329, text="saved")
+    logs = []
+    for later in (False, True):
+        clock = SimClock()
+        log = EventLog(clock, "CONNECT01")
+        if pending:  # a loaded image's records, still undecoded
+            log.replace_records_later(2, saved.records)
+        for _ in range(before):
+            ev.write_event(log, 6329, text="x")
+        rows = [(eid, {**f, "change_date" if eid == 656 else "result": extra}) for eid, f, extra in items]
+        if later:
+            shapes = {(eid, tuple(fields)) for eid, fields in rows}
+            ev.write_events_later(log, shapes, len(rows), lambda rows=rows: iter(rows), minimum=0)
+            assert len(log) == (2 if pending else 0) + before + len(rows)
+        else:
+            ev.write_events(log, rows)
+        clock.advance(minutes=5)
+        for _ in range(after):  # record ids go on after the records still to be made
+            ev.write_event(log, 6329, text="y")
+        logs.append(log.records())
+    now, made_later = logs
+    assert made_later == now
+    assert [e.message for e in made_later] == [e.message for e in now]
+    assert [e.record_id for e in made_later] == list(range(1, len(now) + 1))
+
+
+def test_events_for_later_are_checked_now_and_made_on_the_next_read(clock) -> None:
+    log = EventLog(clock, "CONNECT01")
+    with pytest.raises(KeyError, match=r"event 657 needs \['result'\]"):
+        ev.write_events_later(log, [(657, ("anchor", "dn"))], 1, lambda: [], minimum=0)
+    made: list[int] = []
+
+    def items():
+        made.append(1)
+        return [(656, {"anchor": "a", "dn": "d", "change_date": "0"})] * 3
+
+    ev.write_events_later(log, [(656, ("anchor", "dn", "change_date"))], 3, items, minimum=0)
+    assert made == [] and len(log) == 3 and log.in_memory() == 0
+    assert [e.record_id for e in log.records()] == [1, 2, 3] and made == [1]
+    assert log.in_memory() == 3
+
+
+def test_events_for_later_that_break_their_promise_fail_on_read_and_stay_waiting(clock) -> None:
+    log = EventLog(clock, "CONNECT01")
+    shape = [(656, ("anchor", "dn", "change_date"))]
+    row = (656, {"anchor": "a", "dn": "d", "change_date": "0"})
+    ev.write_events_later(log, shape, 2, lambda: [row], minimum=0)  # promises 2, makes 1
+    with pytest.raises(LaterRecordsError, match="2 records were written for later, 1 were made"):
+        log.records()
+    with pytest.raises(LaterRecordsError):  # still waiting: the same answer, nothing half-made
+        log.records()
+    other = EventLog(clock, "CONNECT01")
+    wrong = (657, {"anchor": "a", "dn": "d", "result": "x"})
+    ev.write_events_later(other, shape, 1, lambda: [wrong], minimum=0)
+    with pytest.raises(LaterRecordsError, match=r"event 657 with fields .* was not declared for later"):
+        other.records()
+
+
+def test_many_writes_for_later_without_a_read_make_every_record(clock) -> None:
+    """Each write for later is one loader in a flat list: a long-running lab whose log is never
+    read does not nest them (no recursion limit), and few events are written at once."""
+    log = EventLog(clock, "CONNECT01")
+    shape = [(656, ("anchor", "dn", "change_date"))]
+    for i in range(3000):
+        ev.write_event(log, 6329, text="x")
+        row = (656, {"anchor": str(i), "dn": "d", "change_date": "0"})
+        ev.write_events_later(log, shape, 1, lambda row=row: [row], minimum=0)
+    records = log.records()
+    assert len(records) == 6000 and [r.record_id for r in records] == list(range(1, 6001))
+    assert [r.data["anchor"] for r in records[1::2]] == [str(i) for i in range(3000)]
+    few = EventLog(clock, "CONNECT01")
+    ev.write_events_later(few, shape, 1, lambda: [(656, {"anchor": "a", "dn": "d", "change_date": "0"})])
+    assert few.in_memory() == 1  # under LATER_MINIMUM: written now
