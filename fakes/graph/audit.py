@@ -52,17 +52,20 @@ class AuditLog:
         self._clock = clock
         self._ids = id_factory or (lambda: str(uuid.uuid4()))
         self._entries: list[AuditEntry] = []
-        # Entries handed over undecoded (a loaded lab image: one per synced user), decoded when
-        # the log is first read; until then only their count is known.
-        self._later: Callable[[], Iterable[AuditEntry]] | None = None
+        # Entries handed over undecoded (a loaded lab image: one per synced user) and entries
+        # written for later (extend_later), made when the log is first read; until then only
+        # their count is known. Each loader returns its entries in order; all precede _entries.
+        self._later: list[Callable[[], Iterable[AuditEntry]]] = []
         self._later_count = 0
         self._lock = threading.Lock()
 
     def _loaded(self) -> list[AuditEntry]:
-        """The entry list, decoding the entries handed over for later first (hold the lock)."""
-        if self._later is not None:
-            later, self._later, self._later_count = self._later, None, 0
-            self._entries[:0] = list(later())
+        """The entry list, making or decoding the entries waiting for later first (hold the lock).
+        A loader that fails leaves them waiting (the next read raises the same error)."""
+        if self._later:
+            made = [entry for load in self._later for entry in load()]
+            self._later, self._later_count = [], 0
+            self._entries[:0] = made
         return self._entries
 
     def write(self, activity: str, **fields: Any) -> AuditEntry:
@@ -85,14 +88,17 @@ class AuditLog:
         category: str = "UserManagement",
         operation_type: str = "Update",
         correlation_id: str | None = None,
+        entry_id: str | None = None,
+        at: datetime | None = None,
         **details: str,
     ) -> AuditEntry:
         """The entry :meth:`write` records, not recorded yet (its ids are drawn now, so a caller
         recording many at once with :meth:`extend` gets the ids one write each would have);
-        ``details`` become additionalDetails key/value pairs."""
+        ``details`` become additionalDetails key/value pairs. ``entry_id`` and ``at`` (default:
+        a new id, now) are for entries made later from ids and an instant drawn earlier."""
         return AuditEntry(
-            id=self._ids(),
-            activity_date_time=self._clock.now(),
+            id=entry_id or self._ids(),
+            activity_date_time=at or self._clock.now(),
             activity_display_name=activity,
             category=category,
             logged_by_service=SSPR_SERVICE,
@@ -110,6 +116,30 @@ class AuditLog:
         """Record entries made with :meth:`entry`, in order."""
         with self._lock:
             self._entries.extend(entries)
+
+    def draws_ids_from(self, factory: Callable[[], str]) -> bool:
+        """Whether this log's entry ids come from ``factory`` (the tenant's seeded ids)."""
+        return self._ids == factory
+
+    def extend_later(self, count: int, make: Callable[[], Iterable[AuditEntry]]) -> None:
+        """:meth:`extend` with the ``count`` entries ``make()`` returns, made when the log is
+        next read (a lab registering 100k users for SSPR). ``make`` must return equal entries
+        each time it is called (a snapshot restore calls it again); one that returns another
+        number of entries raises :class:`LaterEntriesError` on that read."""
+        def checked() -> list[AuditEntry]:
+            made = list(make())
+            if len(made) != count:
+                raise LaterEntriesError(
+                    f"{count} audit entries were written for later, {len(made)} were made")
+            return made
+
+        with self._lock:
+            kept = self._entries
+            if kept:
+                self._later.append(lambda: kept)
+            self._later.append(checked)
+            self._entries = []
+            self._later_count += len(kept) + count
 
     def query(
         self,
@@ -145,18 +175,28 @@ class AuditLog:
     def state(self) -> AuditState:
         """The content for a snapshot, without decoding entries still waiting to be."""
         with self._lock:
-            return AuditState(tuple(self._entries), self._later, self._later_count)
+            later = tuple(self._later)
+            return AuditState(tuple(self._entries), _chained(later) if later else None, self._later_count)
 
     def restore(self, state: AuditState) -> None:
         """Make the log exactly ``state`` (entries still undecoded stay so: ``later`` is called
         again for each restore, so it must return fresh entries each time)."""
         with self._lock:
             self._entries[:] = state.entries
-            self._later, self._later_count = state.later, state.later_count
+            self._later = [state.later] if state.later is not None else []
+            self._later_count = state.later_count
 
     def replace_records_later(self, count: int, load: Callable[[], Iterable[AuditEntry]]) -> None:
         """Make the log the ``count`` entries ``load()`` returns when the log is first read."""
         self.restore(AuditState((), load, count))
+
+
+class LaterEntriesError(RuntimeError):
+    """Entries written for later (:meth:`AuditLog.extend_later`) could not be made as promised."""
+
+
+def _chained(loaders: tuple[Callable[[], Iterable[AuditEntry]], ...]) -> Callable[[], list[AuditEntry]]:
+    return lambda: [entry for load in loaders for entry in load()]
 
 
 def audit_to_graph(entry: AuditEntry) -> dict:

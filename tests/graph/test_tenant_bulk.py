@@ -139,3 +139,29 @@ def test_registration_refuses_an_unknown_method_kind_before_touching_anything() 
     with pytest.raises(ValueError, match="method kind must be one of"):
         tenant.register_many_for_sspr([tenant.admin_upn], ("phone", "carrierPigeon"))
     assert _state(tenant) == before
+
+
+def test_phone_and_email_registration_makes_its_audit_entries_when_the_log_is_read(monkeypatch) -> None:
+    """The lab's registration draws its ids at once and makes the entries on the first read (or
+    again after a snapshot restore): the same entries as when made one by one."""
+    one, bulk = _pair(5)
+    for tenant in (one, bulk):
+        list(tenant.upsert_synced_users([_row(n, 0, True) for n in range(6)]))
+        tenant.audit.write(A.POLICY_CHANGE, initiated_by=tenant.admin_upn)  # an entry before them
+    for n in range(6):
+        _register_reference(one, f"user{n}@contoso.com", ("phone", "email"))
+    made = []
+    entry = bulk.audit.entry
+    monkeypatch.setattr(bulk.audit, "entry", lambda *a, **k: made.append("entry_id" in k) or entry(*a, **k))
+    saved = bulk.audit.state()  # before: the policy change only
+    bulk.register_many_for_sspr([f"user{n}@contoso.com" for n in range(6)])
+    assert made == [] and len(bulk.audit) == len(one.audit) == 7
+    after = bulk.audit.state()  # the six still to be made
+    bulk.audit.write(A.POLICY_CHANGE, initiated_by=bulk.admin_upn)
+    one.audit.write(A.POLICY_CHANGE, initiated_by=one.admin_upn)
+    assert made == [False]  # the write made its own entry only
+    assert _state(bulk) == _state(one) and made == [False] + [True] * 6
+    bulk.audit.restore(after)
+    assert bulk.audit.records() == one.audit.records()[:7]
+    bulk.audit.restore(saved)
+    assert bulk.audit.records() == one.audit.records()[:1]
