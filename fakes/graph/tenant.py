@@ -455,26 +455,19 @@ class Tenant:
         a lab rarely reads)."""
         now = self.clock.now()
         targets: list[tuple[str, str]] = []  # (id, userPrincipalName) of each registered user
+        bits = 0
         try:
-            with self.lock:
-                self._register_each(users, kinds, now,
-                                    lambda target: targets.append((target.id, target.user_principal_name)))
+            with self.lock:  # the ids are drawn under the lock that covers the methods, as one by one
+                try:
+                    self._register_each(users, kinds, now,
+                                        lambda user: targets.append((user.id, user.user_principal_name)))
+                finally:
+                    bits = self._rng.getrandbits(256 * len(targets)) if targets else 0
         finally:
-            with self.lock:
-                bits = self._rng.getrandbits(256 * len(targets)) if targets else 0
-            audit = self.audit
-
-            def entries() -> Iterator[AuditEntry]:
-                raw = bits.to_bytes(32 * len(targets), "little")
-                for i, (target_id, upn) in enumerate(targets):
-                    first, second = raw[32 * i:32 * i + 16], raw[32 * i + 16:32 * i + 32]
-                    yield audit.entry(
-                        A.REGISTERED, entry_id=_guid4(int.from_bytes(first, "little")),
-                        correlation_id=_guid4(int.from_bytes(second, "little")), at=now, initiated_by=upn,
-                        target_id=target_id, target_upn=upn, category="UserManagement")
-
+            # On an error, what one call per user would have logged up to there.
             if targets:
-                audit.extend_later(len(targets), entries)
+                audit = self.audit
+                audit.extend_later(len(targets), lambda: _registrations(audit, bits, targets, now))
         return len(targets)
 
     def _register_each(self, users: Iterable[User | str], kinds: tuple[str, ...], now: Any,
@@ -570,6 +563,17 @@ class Tenant:
         if self.oplog is None:
             self.oplog = OperationLog(self.clock)
         return self.oplog
+
+
+def _registrations(audit: AuditLog, bits: int, targets: list[tuple[str, str]],
+                   now: Any) -> Iterator[AuditEntry]:
+    """The audit entries of :meth:`Tenant._register_later`: two ids per user cut from ``bits``."""
+    raw = bits.to_bytes(32 * len(targets), "little")
+    for i, (target_id, upn) in enumerate(targets):
+        first, second = raw[32 * i:32 * i + 16], raw[32 * i + 16:32 * i + 32]
+        yield audit.entry(A.REGISTERED, entry_id=_guid4(int.from_bytes(first, "little")),
+                          correlation_id=_guid4(int.from_bytes(second, "little")), at=now,
+                          initiated_by=upn, target_id=target_id, target_upn=upn, category="UserManagement")
 
 
 _VERSION4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
