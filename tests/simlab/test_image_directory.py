@@ -17,6 +17,7 @@ import msgpack
 import pytest
 
 from fakes.ad.directory import Directory, Entry
+from fakes.ad.indexes import INDEX_NAMES
 from simlab.image import ImageError, save_image
 from simlab.image_directory import capture_directory, load_directory
 from simlab.lab import Lab
@@ -59,7 +60,7 @@ def _tables(d: Directory, *, ordered: bool = True) -> dict[str, Any]:
         "roots": [(k, e.guid) for k, e in d._roots.items()],
         "tree": {e.guid: (e.dn, e.rdn_key, e.parent.guid if e.parent else None, e.sd, e.object_class,
                           [(k, c.guid) for k, c in e.children.items()]) for e in d.walk()},
-        "index": {a: {k: _bucket(v) for k, v in t.items()} for a, t in d._index.items()},
+        "index": {a: {k: _bucket(v) for k, v in d._ix.table(a).items()} for a in INDEX_NAMES},
         "links": {a: {t.guid: _bucket(v) for t, v in links.items()} for a, links in d._links.items()},
         "pending": {a: {k: _bucket(v) for k, v in p.items()} for a, p in d._pending.items()},
     }
