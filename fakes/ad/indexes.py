@@ -26,6 +26,7 @@ finished table is published by replacing the table map, never half made.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -128,7 +129,15 @@ class Indexes:
             with self._lock:
                 table = self._built.get(name)
                 if table is None:
-                    table = self._import(name) if name in self._saved else self._scan(name)
+                    # A table is 100k+ new keys and buckets, none in a cycle: a cyclic GC pass
+                    # over the lab's heap in the middle would cost more than making it.
+                    was_enabled = gc.isenabled()
+                    gc.disable()
+                    try:
+                        table = self._import(name) if name in self._saved else self._scan(name)
+                    finally:
+                        if was_enabled:
+                            gc.enable()
                     self._built = {**self._built, name: table}
         return table
 
