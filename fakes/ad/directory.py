@@ -2,12 +2,14 @@
 
 No access checks and no AD side effects live here (the DC does those); this module only
 keeps the data and every index consistent. Equality lookups on indexed attributes are
-O(1) in directory size. Values are ``str`` for text syntaxes (integers as decimal
+O(1) in directory size; each attribute's index is made the first time a lookup or search
+needs it (:mod:`fakes.ad.indexes`). Values are ``str`` for text syntaxes (integers as decimal
 strings) and ``bytes`` for binary ones; objectGUID is :attr:`Entry.guid` and
 nTSecurityDescriptor is :attr:`Entry.sd`.
 
-``add()`` is the bulk path too (no separate bulk_add): it does one dict build and a few
-index inserts per entry; see benchmarks/bench_directory.py for measured rates.
+``add()`` is the bulk path too (no separate bulk_add): it does one dict build per entry and
+inserts into the indexes that exist already (none while a lab is provisioned); see
+benchmarks/bench_directory.py for measured rates.
 """
 
 from __future__ import annotations
