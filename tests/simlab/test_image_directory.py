@@ -215,3 +215,26 @@ def test_attribute_blobs_stored_in_several_chunks_load_back(cache: Lab, tmp_path
     made = load_image(path, "key")["entries"]
     assert len(cache.dc.directory) > 300
     assert {g: e.attrs for g, e in made.by_guid.items()} == _attrs(cache.dc.directory)
+
+
+def test_a_warm_lab_imports_each_index_when_a_query_first_needs_it(cache: Lab):
+    built = cache.dc.directory
+    user = next(e for e in built.walk() if e.object_class == "user" and e.attrs.get("mail"))
+    mail, upn = user.attrs["mail"][0], user.attrs["userprincipalname"][0]
+    with _warm() as warm:
+        d = warm.dc.directory
+        ready = d._ix.built()
+        assert not {"mail", "userprincipalname", "cn"} & set(ready), ready  # still saved positions
+        expected = [e.guid for e in built.lookup("mail", mail)]
+        assert [e.guid for e in d.lookup("mail", mail.upper())] == expected
+        assert set(d._ix.built()) == {*ready, "mail"}  # that index only
+        ep = warm.endpoints()
+        conn = ldap3.Connection(ldap3.Server(ep["host"], port=ep["ldap_port"], get_info=ldap3.NONE),
+                                ep["admin_dn"], ep["admin_password"], auto_bind=True)
+        try:
+            conn.search(ep["base_dn"], f"(userPrincipalName={upn})", attributes=["sAMAccountName"])
+            assert [r.entry_dn for r in conn.entries] == [user.dn]
+        finally:
+            conn.unbind()
+        assert "userprincipalname" in d._ix.built() and "cn" not in d._ix.built()
+        assert _undecoded(d) > len(d) * 0.9  # importing decoded no entry's attributes
