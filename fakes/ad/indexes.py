@@ -144,11 +144,7 @@ class Indexes:
     # ------------------------------------------------------------------ maintenance
     def added(self, entry: Entry, attrs: dict[str, list]) -> None:
         """``entry`` (with ``attrs``) was just created: index it in the existing tables."""
-        for name, table in self._built.items():
-            values = attrs.get(_SOURCE[name])
-            if values:
-                for k in self._keys(name, values):
-                    bucket_add(table, k, entry)
+        self._each_built(entry, attrs, bucket_add)
         if self._journal:
             for name, journal in self._journal.items():
                 if attrs.get(_SOURCE[name]):
@@ -156,16 +152,21 @@ class Indexes:
 
     def removed(self, entry: Entry, attrs: dict[str, list]) -> None:
         """``entry`` (holding ``attrs``) is being deleted: drop it from every table."""
-        for name, table in self._built.items():
-            values = attrs.get(_SOURCE[name])
-            if values:
-                for k in self._keys(name, values):
-                    bucket_remove(table, k, entry)
+        self._each_built(entry, attrs, bucket_remove)
         if self._journal:
             for name, journal in self._journal.items():
                 values = attrs.get(_SOURCE[name])
                 if values and journal.pop(entry, _SAVED) is _SAVED:  # (added since loading: forget it)
                     journal[entry] = tuple(self._keys(name, values))
+
+    def _each_built(self, entry: Entry, attrs: dict[str, list],
+                    op: Callable[[dict, object, Entry], None]) -> None:
+        """``op(table, key, entry)`` for every key of ``attrs`` in every existing table."""
+        for name, table in self._built.items():
+            values = attrs.get(_SOURCE[name])
+            if values:
+                for k in self._keys(name, values):
+                    op(table, k, entry)
 
     def prepare(self, attr: str) -> None:
         """Make the tables ``attr`` feeds (before its values change: see :meth:`update`)."""
@@ -209,7 +210,7 @@ class Indexes:
                     memo[id(values)] = (values, keys)
             else:
                 keys = keys_of(name, values)
-            for k in keys:
+            for k in keys:  # bucket_add inlined: this runs for every entry of a 100k directory
                 cur = get(k)
                 if cur is None:
                     table[k] = entry
