@@ -87,7 +87,7 @@ class Indexes:
     """The equality index tables of one directory (see the module docstring).
 
     ``entries`` gives the directory's live entries in creation order (what a cold table is made
-    from); ``structural_memo`` is shared with the directory's objectClass memo.
+    from).
     """
 
     def __init__(self, schema: Schema, entries: Callable[[], Iterable[Entry]]) -> None:
