@@ -2,12 +2,14 @@
 
 No access checks and no AD side effects live here (the DC does those); this module only
 keeps the data and every index consistent. Equality lookups on indexed attributes are
-O(1) in directory size. Values are ``str`` for text syntaxes (integers as decimal
+O(1) in directory size; each attribute's index is made the first time a lookup or search
+needs it (:mod:`fakes.ad.indexes`). Values are ``str`` for text syntaxes (integers as decimal
 strings) and ``bytes`` for binary ones; objectGUID is :attr:`Entry.guid` and
 nTSecurityDescriptor is :attr:`Entry.sd`.
 
-``add()`` is the bulk path too (no separate bulk_add): it does one dict build and a few
-index inserts per entry; see benchmarks/bench_directory.py for measured rates.
+``add()`` is the bulk path too (no separate bulk_add): it does one dict build per entry and
+inserts into the indexes that exist already (none while a lab is provisioned); see
+benchmarks/bench_directory.py for measured rates.
 """
 
 from __future__ import annotations
@@ -30,7 +32,19 @@ from fakes.ad.filters import (
     match_key,
     sid_to_bytes,
 )
-from fakes.ad.schema import AttributeType, Schema, SchemaError
+from fakes.ad.indexes import (
+    CATEGORY_CN,
+    INDEX_NAMES,
+    INDEXED_SET,
+    Indexes,
+    bucket_add,
+    bucket_items,
+    bucket_remove,
+    export_buckets,
+    import_buckets,
+    resolve_saved,
+)
+from fakes.ad.schema import Schema, SchemaError
 
 __all__ = ["Directory", "DirectoryError", "Entry", "EntryExists", "NoSuchEntry", "NotLeaf", "Prebuilt"]
 
@@ -76,50 +90,10 @@ class Entry:
         return f"Entry({self.dn!r})"
 
 
-# Attributes indexed for equality (the DC searches these constantly).
-INDEXED = ("samaccountname", "userprincipalname", "objectsid", "objectclass", "objectcategory", "cn",
-           "mail", "admincount", "serviceprincipalname")
 # DN-valued attributes whose targets are tracked, so memberOf/directReports are O(1) and
 # references follow renames: forward attribute -> tracked.
 LINKED = ("member", "manager")
-_CATEGORY_CN = "~objectcategory.cn"  # secondary index: first RDN value of objectCategory
-_INDEX_NAMES = (*INDEXED, _CATEGORY_CN)
-_WATCHED = (*INDEXED, *(a for a in LINKED if a not in INDEXED))
 _LINKED_SET = frozenset(LINKED)
-# Attributes whose value lists bulk creators share between objects.
-_SHARED_KEYS = frozenset(("objectclass", "objectcategory"))
-# Indexed attributes of Unicode-string syntax, whose equality key is the casefolded value.
-_CASEFOLDED = frozenset(("samaccountname", "userprincipalname", "cn", "mail", "serviceprincipalname"))
-
-
-def _bucket_add(index: dict, key: object, entry: Entry) -> None:
-    cur = index.get(key)
-    if cur is None:
-        index[key] = entry
-    elif isinstance(cur, dict):
-        cur[entry] = None
-    elif cur is not entry:
-        index[key] = {cur: None, entry: None}
-
-
-def _bucket_remove(index: dict, key: object, entry: Entry) -> None:
-    cur = index.get(key)
-    if cur is entry:
-        del index[key]
-    elif isinstance(cur, dict):
-        cur.pop(entry, None)
-        if len(cur) == 1:
-            index[key] = next(iter(cur))
-        elif not cur:
-            del index[key]
-
-
-def _bucket_items(cur: object) -> list[Entry]:
-    if cur is None:
-        return []
-    if isinstance(cur, dict):
-        return list(cur)
-    return [cur]  # type: ignore[list-item]
 
 
 class Directory:
@@ -134,15 +108,11 @@ class Directory:
         self._by_exact_dn: dict[str, Entry] = {}
         self._by_guid: dict[UUID, Entry] = {}
         self._roots: dict[str, Entry] = {}
-        self._index: dict[str, dict[object, object]] = {a: {} for a in _INDEX_NAMES}
-        self._index_types: dict[str, AttributeType] = {a: schema.attribute(a) for a in INDEXED}
+        # Equality indexes of INDEXED attributes, each made when first needed (fakes/ad/indexes.py)
+        # from the entries in creation order: _by_guid's order.
+        self._ix = Indexes(schema, lambda: self._by_guid.values())
         self._keymap: dict[str, str] = {}  # caller's attribute spelling -> interned lowercase key
-        self._class_keys: dict[tuple, frozenset[str]] = {}  # objectClass values -> indexed keys
-        self._category_cn: dict[str, str] = {}  # objectCategory DN -> casefolded first RDN value
-        self._category_ndn: dict[str, object] = {}  # objectCategory DN -> its index key
-        # id(value list) -> (the list, attribute, its index pairs): identity memo for shared lists
-        # (holding the list keeps its id from being reused).
-        self._shared_keys: dict[int, tuple[list, str, list[tuple[dict, object]]]] = {}
+        self._structural_memo: dict[tuple, str] = {}  # objectClass values -> structural class
         self._parent_ndn: dict[Entry, tuple[str, str]] = {}  # parent -> (dn, normalized dn)
         # linked attr -> target entry -> {source entries}
         # (a target's sources are a bucket: one Entry, or a dict of them, like the index buckets;
@@ -170,7 +140,7 @@ class Directory:
 
     def by_sid(self, sid: str | bytes) -> Entry | None:
         key = sid if isinstance(sid, bytes) else sid_to_bytes(sid)
-        found = _bucket_items(self._index["objectsid"].get(key))
+        found = bucket_items(self._ix.table("objectsid").get(key))
         return found[0] if found else None
 
     def nearest(self, dn: str) -> Entry | None:
@@ -250,48 +220,13 @@ class Directory:
         self._by_dn[ndn] = entry
         self._by_exact_dn[dn] = entry
         self._by_guid[guid] = entry
-        self._index_new(entry, clean)
+        self._ix.added(entry, clean)
+        for attr in LINKED:
+            values = clean.get(attr)
+            if values:
+                self._link_values(entry, attr, values, add=True)
         self._resolve_pending(entry, ndn)
         return entry
-
-    def _index_new(self, entry: Entry, clean: dict[str, list]) -> None:
-        # Only a handful of attributes are indexed or linked: visit those, not every attribute.
-        # This is _index_values(add=True) unrolled, the per-entry cost of bulk provisioning.
-        indexes = self._index
-        shared = self._shared_keys
-        for attr in _WATCHED:
-            values = clean.get(attr)
-            if not values:
-                continue
-            if attr in _CASEFOLDED and len(values) == 1 and type(v := values[0]) is str:
-                k = v.casefold()
-                pairs: Iterable[tuple[dict, object]] = ((indexes[attr], v if k == v else k),)
-            elif attr == "objectsid" and len(values) == 1 and type(v := values[0]) is bytes \
-                    and v[:2] not in (b"S-", b"s-"):
-                pairs = ((indexes[attr], v),)  # match_key of a binary SID is the SID itself
-            elif attr in _LINKED_SET:
-                self._index_values(entry, attr, values, add=True)
-                continue
-            elif attr in _SHARED_KEYS:
-                # Bulk creators share one objectClass/objectCategory list per class and parent.
-                memo = shared.get(id(values))
-                if memo is not None and memo[0] is values and memo[1] == attr:
-                    pairs = memo[2]
-                else:
-                    pairs = self._index_pairs(attr, values)
-                    if len(shared) >= 64:
-                        shared.clear()
-                    shared[id(values)] = (values, attr, pairs)
-            else:
-                pairs = self._index_pairs(attr, values)
-            for index, k in pairs:
-                cur = index.get(k)
-                if cur is None:
-                    index[k] = entry
-                elif type(cur) is dict:
-                    cur[entry] = None
-                elif cur is not entry:
-                    index[k] = {cur: None, entry: None}
 
     def _ndn_of(self, entry: Entry) -> str:
         # Provisioning adds many children to a few parents (one per OU, interleaved): remember
@@ -313,12 +248,13 @@ class Directory:
             if sources:
                 links = self._links[attr]
                 for source in sources:
-                    _bucket_add(links, entry, source)
+                    bucket_add(links, entry, source)
 
     def set_values(self, entry: Entry, attr: str, values: list) -> None:
         """Replace ``attr``'s values (``[]`` deletes it), keeping every index right."""
         self._require(entry)
         key = sys.intern(attr.lower())
+        self._ix.prepare(key)  # an indexed attribute's tables exist before its values change
         old = entry.attrs.get(key)
         if old:
             self._index_values(entry, key, old, add=False)
@@ -335,12 +271,14 @@ class Directory:
         self._require(entry)
         if entry.children:
             raise NotLeaf(entry.dn)
-        for attr in _WATCHED:
-            values = entry.attrs.get(attr)
-            if values:
-                self._index_values(entry, attr, values, add=False)
+        attrs = entry.attrs
+        self._ix.removed(entry, attrs)
         for attr in LINKED:
-            for source in _bucket_items(self._links[attr].get(entry)):
+            values = attrs.get(attr)
+            if values:
+                self._link_values(entry, attr, values, add=False)
+        for attr in LINKED:
+            for source in bucket_items(self._links[attr].get(entry)):
                 vals = [v for v in source.attrs.get(attr, []) if self._find_dn(v) is not entry]
                 self.set_values(source, attr, vals)
         siblings = entry.parent.children if entry.parent is not None else self._roots
@@ -368,7 +306,7 @@ class Directory:
         referrers: dict[tuple[str, Entry], None] = {}
         for e in old_subtree:
             for attr in LINKED:
-                for src in _bucket_items(self._links[attr].get(e)):
+                for src in bucket_items(self._links[attr].get(e)):
                     referrers[(attr, src)] = None
             self._by_dn.pop(normalize_dn(e.dn), None)
             self._by_exact_dn.pop(e.dn, None)
@@ -403,8 +341,8 @@ class Directory:
         wanted = match_key(at, value if isinstance(value, bytes | str) else str(value))
         if wanted is None:
             return []
-        if key in self._index:
-            return _bucket_items(self._index[key].get(wanted))
+        if key in INDEXED_SET:
+            return bucket_items(self._ix.table(key).get(wanted))
         if key == "objectguid":
             e = self._by_guid.get(UUID(bytes_le=wanted))  # type: ignore[arg-type]
             return [e] if e else []
@@ -438,10 +376,10 @@ class Directory:
             if key == "objectcategory" and b"=" not in flt.value:
                 cls = self.schema.find_class(flt.value.decode("utf-8", "replace"))
                 cn = (cls.default_object_category if cls else flt.value.decode("utf-8", "replace")).casefold()
-                return _bucket_items(self._index[_CATEGORY_CN].get(cn))
-            if key in self._index:
+                return bucket_items(self._ix.table(CATEGORY_CN).get(cn))
+            if key in INDEXED_SET:
                 wanted = match_key(at, flt.value)
-                return [] if wanted is None else _bucket_items(self._index[key].get(wanted))
+                return [] if wanted is None else bucket_items(self._ix.table(key).get(wanted))
             return None
         if isinstance(flt, And):
             best: list[Entry] | None = None
@@ -482,10 +420,10 @@ class Directory:
 
     def member_of(self, entry: Entry) -> list[Entry]:
         """Groups whose member attribute names ``entry`` (the memberOf back link)."""
-        return _bucket_items(self._links["member"].get(entry))
+        return bucket_items(self._links["member"].get(entry))
 
     def direct_reports(self, entry: Entry) -> list[Entry]:
-        return _bucket_items(self._links["manager"].get(entry))
+        return bucket_items(self._links["manager"].get(entry))
 
     def transitive_groups(self, entry: Entry) -> set[Entry]:
         """Every group ``entry`` belongs to, directly or through nesting (cycle-safe)."""
@@ -553,16 +491,14 @@ class Directory:
         """
         if isinstance(snap, Prebuilt):
             self._by_dn, self._by_exact_dn, self._by_guid = snap.by_dn, snap.by_exact_dn, snap.by_guid
-            self._roots, self._index = snap.roots, snap.index
-            self._links, self._pending = snap.links, snap.pending
-            self._shared_keys = {}
+            self._roots, self._links, self._pending = snap.roots, snap.links, snap.pending
+            self._ix.load_saved(snap.entries, snap.index)
             return
         self._by_dn = {}
         self._by_exact_dn = {}
         self._by_guid = {}
         self._roots = {}
-        self._index = {a: {} for a in self._index}
-        self._shared_keys = {}  # its pairs point into the old index dicts
+        self._ix.reset()  # each index is made again from the restored entries when next needed
         self._links = {a: {} for a in LINKED}
         self._pending = {a: {} for a in LINKED}
         ndns: dict[Entry, str] = {}  # parents come first: a child's normalized DN extends its parent's
@@ -579,7 +515,11 @@ class Directory:
             self._by_dn[ndn] = e
             self._by_exact_dn[dn] = e
             self._by_guid[guid] = e
-            self._index_new(e, e.attrs)
+            attrs = e.attrs
+            for attr in LINKED:
+                values = attrs.get(attr)
+                if values:
+                    self._link_values(e, attr, values, add=True)
             self._resolve_pending(e, ndn)
 
     def export_prebuilt(self, position: dict[Entry, int]) -> dict[str, object]:
@@ -592,10 +532,10 @@ class Directory:
         seen: dict[tuple, list] = {}
         return {
             "ndns": ndns,
-            "index": {a: _export_buckets(t, position, a, seen) for a, t in self._index.items()},
-            "links": {a: _export_buckets({position[e]: s for e, s in t.items()}, position, f"links.{a}", seen)
+            "index": {a: export_buckets(self._ix.table(a), position, a, seen) for a in INDEX_NAMES},
+            "links": {a: export_buckets({position[e]: s for e, s in t.items()}, position, f"links.{a}", seen)
                       for a, t in self._links.items()},
-            "pending": {a: _export_buckets(t, position, f"pending.{a}", seen)
+            "pending": {a: export_buckets(t, position, f"pending.{a}", seen)
                         for a, t in self._pending.items()},
         }
 
@@ -614,43 +554,39 @@ class Directory:
             p = e.parent
             (p.children if p is not None else roots)[e.rdn_key] = e
         index, links, pending = state["index"], state["links"], state["pending"]
-        done: dict[str, list[dict]] = {}  # table name -> its multi buckets, for copies
-        if set(index) != set(_INDEX_NAMES) or set(links) != set(LINKED) or set(pending) != set(LINKED):
+        if set(index) != set(INDEX_NAMES) or set(links) != set(LINKED) or set(pending) != set(LINKED):
             raise ValueError("the saved indexes are not this directory's")
+        # A bucket equal to one saved before names it: resolve those first, in save order.
+        earlier: dict[str, list] = {}
+        saved_index = resolve_saved(index, INDEX_NAMES, earlier)
+        saved_links = resolve_saved({f"links.{a}": links[a] for a in LINKED}, [f"links.{a}" for a in LINKED],
+                                    earlier)
+        saved_pending = resolve_saved({f"pending.{a}": pending[a] for a in LINKED},
+                                      [f"pending.{a}" for a in LINKED], earlier)
+        if any(saved[0] for saved in saved_pending.values()):
+            raise ValueError("a pending-link table with single buckets")
         return Prebuilt(
+            entries=entries,
             by_dn=dict(zip(ndns, entries, strict=True)),
             by_exact_dn={e.dn: e for e in entries},
             by_guid={e.guid: e for e in entries},
             roots=roots,
-            index={a: _import_buckets(index[a], entries, a, done) for a in _INDEX_NAMES},
-            links={a: _import_buckets(links[a], entries, f"links.{a}", done, keys=entries) for a in LINKED},
-            pending={a: _import_buckets(pending[a], entries, f"pending.{a}", done, multi_only=True)  # type: ignore[misc]
-                     for a in LINKED},
+            index=saved_index,  # imported per index when first needed (Indexes.load_saved)
+            links={a: import_buckets(saved_links[f"links.{a}"], entries, keys=entries) for a in LINKED},
+            pending={a: import_buckets(saved_pending[f"pending.{a}"], entries) for a in LINKED},
         )
 
     # ------------------------------------------------------------------ internals
     def _structural(self, values: list) -> str:
-        memo_key = ("~structural", *values)
-        name = self._class_keys.get(memo_key)  # type: ignore[arg-type]
+        memo_key = tuple(values)
+        name = self._structural_memo.get(memo_key)
         if name is None:
             try:
                 name = self.schema.structural_class(values).name
             except SchemaError:
                 name = ""
-            self._class_keys[memo_key] = name  # type: ignore[assignment]
-        return name  # type: ignore[return-value]
-
-    def _class_index_keys(self, values: list) -> frozenset[str]:
-        memo_key = tuple(values)
-        keys = self._class_keys.get(memo_key)
-        if keys is None:
-            out = {v.casefold() for v in values if isinstance(v, str)}
-            for v in values:
-                cls = self.schema.find_class(v) if isinstance(v, str) else None
-                if cls is not None:
-                    out.update(c.name.casefold() for c in self.schema.class_chain(cls.name))
-            keys = self._class_keys[memo_key] = frozenset(out)
-        return keys
+            self._structural_memo[memo_key] = name
+        return name
 
     def _find_dn(self, value: str) -> Entry | None:
         """The entry a DN-valued attribute value names (exact spelling first, then normalized)."""
@@ -661,140 +597,49 @@ class Directory:
         if self._by_guid.get(entry.guid) is not entry:
             raise NoSuchEntry(entry.dn)
 
-    def _index_keys(self, attr: str, values: list) -> Iterable[object]:
-        """The index keys of an indexed attribute's values (match_key, with memos for hot cases)."""
-        if attr == "objectclass":
-            # Index every superclass so (objectClass=person) finds users.
-            return self._class_index_keys(values)
-        at = self._index_types[attr]
-        if attr in _CASEFOLDED:  # match_key's STRING case, inlined: this runs per created user
-            keys = [v.casefold() if type(v) is str else match_key(at, v) for v in values]
-        elif attr == "objectcategory":  # few distinct values: memoize the DN normalization
-            memo = self._category_ndn
-            keys = []
-            for v in values:
-                k = memo.get(v)
-                if k is None:
-                    k = memo[v] = match_key(at, v)
-                keys.append(k)
-        else:
-            keys = [match_key(at, v) for v in values]
-        return [k for k in keys if k is not None] if None in keys else keys
+    def _index_values(self, entry: Entry, attr: str, values: list, *, add: bool) -> None:
+        if attr in INDEXED_SET:
+            self._ix.update(entry, attr, values, add=add)
+        if attr in _LINKED_SET:
+            self._link_values(entry, attr, values, add=add)
 
-    def _index_pairs(self, attr: str, values: list) -> list[tuple[dict, object]]:
-        """(index, key) for every index entry ``values`` of ``attr`` need."""
-        index = self._index[attr]
-        pairs: list[tuple[dict, object]] = [(index, k) for k in self._index_keys(attr, values)]
-        if attr == "objectcategory":
-            pairs.extend((self._index[_CATEGORY_CN], cn) for cn in self._category_cns(values))
-        return pairs
-
-    def _category_cns(self, values: list) -> list[str]:
-        """Casefolded first RDN values of objectCategory DNs (the ``(objectCategory=person)`` form)."""
-        out = []
+    def _link_values(self, entry: Entry, attr: str, values: list, *, add: bool) -> None:
+        """Track (or forget) the targets ``entry``'s DN values of linked ``attr`` name."""
+        links = self._links[attr]
         for v in values:
             if not isinstance(v, str):
                 continue
-            cn = self._category_cn.get(v)
-            if cn is None:
-                rdns = parse_dn(v)
-                cn = self._category_cn[v] = rdns[0][0][1].casefold() if rdns else ""
-            if cn:
-                out.append(cn)
-        return out
-
-    def _index_values(self, entry: Entry, attr: str, values: list, *, add: bool) -> None:
-        index = self._index.get(attr)
-        if index is None and attr not in self._links:
-            return
-        op = _bucket_add if add else _bucket_remove
-        if index is not None:
-            for k in self._index_keys(attr, values):
-                op(index, k, entry)
-            if attr == "objectcategory":
-                for cn in self._category_cns(values):
-                    op(self._index[_CATEGORY_CN], cn, entry)
-        links = self._links.get(attr)
-        if links is not None:
-            for v in values:
-                if not isinstance(v, str):
-                    continue
-                target = self._by_exact_dn.get(v)
-                if target is None:
-                    nv = _ndn(v)
-                    target = self._by_dn.get(nv)
-                if target is None:
-                    pending = self._pending[attr]
-                    if add:
-                        pending.setdefault(nv, {})[entry] = None
-                    elif nv in pending:
-                        pending[nv].pop(entry, None)
-                        if not pending[nv]:
-                            del pending[nv]
-                    continue
+            target = self._by_exact_dn.get(v)
+            if target is None:
+                nv = _ndn(v)
+                target = self._by_dn.get(nv)
+            if target is None:
+                pending = self._pending[attr]
                 if add:
-                    _bucket_add(links, target, entry)
-                else:
-                    _bucket_remove(links, target, entry)
+                    pending.setdefault(nv, {})[entry] = None
+                elif nv in pending:
+                    pending[nv].pop(entry, None)
+                    if not pending[nv]:
+                        del pending[nv]
+                continue
+            if add:
+                bucket_add(links, target, entry)
+            else:
+                bucket_remove(links, target, entry)
 
 
 @dataclass(slots=True)
 class Prebuilt:
     """A directory's lookup tables made outside it (from a lab image): see :meth:`Directory.prebuilt`."""
 
+    entries: list[Entry]  # in the image's order: the saved index positions name these
     by_dn: dict[str, Entry]
     by_exact_dn: dict[str, Entry]
     by_guid: dict[UUID, Entry]
     roots: dict[str, Entry]
-    index: dict[str, dict[object, object]]
+    index: dict[str, list]  # saved index tables, not imported yet (see fakes.ad.indexes.resolve_saved)
     links: dict[str, dict[Entry, object]]
     pending: dict[str, dict[str, dict[Entry, None]]]
-
-
-def _export_buckets(table: dict, position: dict[Entry, int], name: str,
-                    seen: dict[tuple, list]) -> list[list]:
-    """``[single keys, their positions, multi keys, their position lists]`` of a bucket table.
-
-    A multi bucket equal to one exported before (objectClass person/organizationalPerson/user,
-    objectCategory and its cn index hold the same 100k entries) is ``[table name, its number]``:
-    loading copies that dict, several times faster than filling it again.
-    """
-    from itertools import compress  # (local: the save side's only use of it here)
-
-    # Column-wise C-level passes: the big tables (sAMAccountName, UPN ...) hold 100k single buckets.
-    is_multi = [type(cur) is dict for cur in table.values()]
-    is_single = [not multi for multi in is_multi]
-    single_keys = list(compress(table, is_single))
-    singles = list(map(position.__getitem__, compress(table.values(), is_single)))
-    multi_keys, multis = list(compress(table, is_multi)), []
-    for cur in compress(table.values(), is_multi):
-        bucket = list(map(position.__getitem__, cur))
-        if len(bucket) > 64:
-            same = seen.setdefault(tuple(bucket), [name, len(multis)])
-            if same[0] != name or same[1] != len(multis):
-                bucket = same
-        multis.append(bucket)
-    return [single_keys, singles, multi_keys, multis]
-
-
-def _import_buckets(saved: list[list], entries: list[Entry], name: str, done: dict[str, list[dict]], *,
-                    keys: list[Entry] | None = None, multi_only: bool = False) -> dict:
-    """The bucket table :func:`_export_buckets` saved (``keys``: positions name entries there too)."""
-    single_keys, singles, multi_keys, multis = saved
-    if multi_only and single_keys:
-        raise ValueError("a pending-link table with single buckets")
-    at = entries.__getitem__
-    if keys is not None:
-        single_keys, multi_keys = map(keys.__getitem__, single_keys), map(keys.__getitem__, multi_keys)
-    buckets = done[name] = []
-    for m in multis:
-        if m and type(m[0]) is str:  # the same entries as an earlier bucket
-            buckets.append(done[m[0]][m[1]].copy())
-        else:
-            buckets.append(dict.fromkeys(map(at, m)))
-    table = dict(zip(single_keys, map(at, singles), strict=True))
-    table.update(zip(multi_keys, buckets, strict=True))
-    return table
 
 
 def _ndn(value: str) -> str:

@@ -17,6 +17,7 @@ import msgpack
 import pytest
 
 from fakes.ad.directory import Directory, Entry
+from fakes.ad.indexes import INDEX_NAMES
 from simlab.image import ImageError, save_image
 from simlab.image_directory import capture_directory, load_directory
 from simlab.lab import Lab
@@ -59,7 +60,7 @@ def _tables(d: Directory, *, ordered: bool = True) -> dict[str, Any]:
         "roots": [(k, e.guid) for k, e in d._roots.items()],
         "tree": {e.guid: (e.dn, e.rdn_key, e.parent.guid if e.parent else None, e.sd, e.object_class,
                           [(k, c.guid) for k, c in e.children.items()]) for e in d.walk()},
-        "index": {a: {k: _bucket(v) for k, v in t.items()} for a, t in d._index.items()},
+        "index": {a: {k: _bucket(v) for k, v in d._ix.table(a).items()} for a in INDEX_NAMES},
         "links": {a: {t.guid: _bucket(v) for t, v in links.items()} for a, links in d._links.items()},
         "pending": {a: {k: _bucket(v) for k, v in p.items()} for a, p in d._pending.items()},
     }
@@ -214,3 +215,26 @@ def test_attribute_blobs_stored_in_several_chunks_load_back(cache: Lab, tmp_path
     made = load_image(path, "key")["entries"]
     assert len(cache.dc.directory) > 300
     assert {g: e.attrs for g, e in made.by_guid.items()} == _attrs(cache.dc.directory)
+
+
+def test_a_warm_lab_imports_each_index_when_a_query_first_needs_it(cache: Lab):
+    built = cache.dc.directory
+    user = next(e for e in built.walk() if e.object_class == "user" and e.attrs.get("mail"))
+    mail, upn = user.attrs["mail"][0], user.attrs["userprincipalname"][0]
+    with _warm() as warm:
+        d = warm.dc.directory
+        ready = d._ix.built()
+        assert not {"mail", "userprincipalname", "cn"} & set(ready), ready  # still saved positions
+        expected = [e.guid for e in built.lookup("mail", mail)]
+        assert [e.guid for e in d.lookup("mail", mail.upper())] == expected
+        assert set(d._ix.built()) == {*ready, "mail"}  # that index only
+        ep = warm.endpoints()
+        conn = ldap3.Connection(ldap3.Server(ep["host"], port=ep["ldap_port"], get_info=ldap3.NONE),
+                                ep["admin_dn"], ep["admin_password"], auto_bind=True)
+        try:
+            conn.search(ep["base_dn"], f"(userPrincipalName={upn})", attributes=["sAMAccountName"])
+            assert [r.entry_dn for r in conn.entries] == [user.dn]
+        finally:
+            conn.unbind()
+        assert "userprincipalname" in d._ix.built() and "cn" not in d._ix.built()
+        assert _undecoded(d) > len(d) * 0.9  # importing decoded no entry's attributes
