@@ -131,9 +131,21 @@ class Directory:
         if hit is not None:
             return hit
         try:
-            return self._by_dn.get(normalize_dn(dn))
+            return self._exact(dn, self._by_dn.get(normalize_dn(dn)))
         except ValueError:
             return None
+
+    def _exact(self, spelling: str, entry: Entry | None) -> Entry | None:
+        """``entry``, remembered under ``spelling`` when that is its DN exactly.
+
+        ``_by_exact_dn`` holds entries by their DN as spelled, which saves normalizing a DN on
+        the hot paths. A built directory has every entry in it; a directory loaded from a lab
+        image starts it empty (100k names cost 0.1 s to hash) and fills it as names are looked
+        up. Only an entry's own DN goes in, so a rename or delete (which drop ``e.dn``) leaves
+        nothing stale."""
+        if entry is not None and entry.dn == spelling:
+            self._by_exact_dn[spelling] = entry
+        return entry
 
     def by_guid(self, guid: UUID) -> Entry | None:
         return self._by_guid.get(guid)
@@ -568,7 +580,7 @@ class Directory:
         return Prebuilt(
             entries=entries,
             by_dn=dict(zip(ndns, entries, strict=True)),
-            by_exact_dn={e.dn: e for e in entries},
+            by_exact_dn={},  # filled as names are looked up (see _exact)
             by_guid={e.guid: e for e in entries},
             roots=roots,
             index=saved_index,  # imported per index when first needed (Indexes.load_saved)
@@ -591,7 +603,7 @@ class Directory:
     def _find_dn(self, value: str) -> Entry | None:
         """The entry a DN-valued attribute value names (exact spelling first, then normalized)."""
         hit = self._by_exact_dn.get(value)
-        return hit if hit is not None else self._by_dn.get(_ndn(value))
+        return hit if hit is not None else self._exact(value, self._by_dn.get(_ndn(value)))
 
     def _require(self, entry: Entry) -> None:
         if self._by_guid.get(entry.guid) is not entry:
@@ -612,7 +624,7 @@ class Directory:
             target = self._by_exact_dn.get(v)
             if target is None:
                 nv = _ndn(v)
-                target = self._by_dn.get(nv)
+                target = self._exact(v, self._by_dn.get(nv))
             if target is None:
                 pending = self._pending[attr]
                 if add:

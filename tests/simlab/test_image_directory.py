@@ -55,7 +55,9 @@ def _tables(d: Directory, *, ordered: bool = True) -> dict[str, Any]:
 
     return {
         "by_dn": {k: e.guid for k, e in d._by_dn.items()},
-        "by_exact_dn": {k: e.guid for k, e in d._by_exact_dn.items()},
+        # Exact spellings are a cache a loaded directory fills as names are looked up: whatever
+        # it holds must name each entry by its own DN.
+        "by_exact_dn": all(d._by_guid.get(e.guid) is e and e.dn == k for k, e in d._by_exact_dn.items()),
         "by_guid": {g: e.guid for g, e in d._by_guid.items()},
         "roots": [(k, e.guid) for k, e in d._roots.items()],
         "tree": {e.guid: (e.dn, e.rdn_key, e.parent.guid if e.parent else None, e.sd, e.object_class,
@@ -238,3 +240,20 @@ def test_a_warm_lab_imports_each_index_when_a_query_first_needs_it(cache: Lab):
             conn.unbind()
         assert "userprincipalname" in d._ix.built() and "cn" not in d._ix.built()
         assert _undecoded(d) > len(d) * 0.9  # importing decoded no entry's attributes
+
+
+def test_a_warm_lab_remembers_exact_names_as_they_are_looked_up(cache: Lab):
+    """A loaded directory starts with no exact-spelling table and fills it from lookups, with
+    each entry's own DN only: another spelling, a rename or a delete leaves nothing stale."""
+    with _warm() as warm:
+        d = warm.dc.directory
+        assert len(d._by_exact_dn) < len(d) // 10
+        alice = d.lookup("sAMAccountName", "alice")[0]
+        dn = alice.dn
+        assert d.get(dn.upper()) is alice and dn.upper() not in d._by_exact_dn
+        assert d.get(dn) is alice and d._by_exact_dn[dn] is alice
+        d.move(alice, alice.parent, "CN=Alice Renamed")
+        assert d.get(dn) is None and dn not in d._by_exact_dn
+        assert d.get(alice.dn) is alice
+        d.remove(alice)
+        assert d.get(alice.dn) is None and alice.dn not in d._by_exact_dn
