@@ -247,7 +247,7 @@ class Lab(DirectoryAdmin, CloudActions):
             features=OptionalFeatures(password_hash_sync=spec.connect.password_hash_sync),
             staging_mode=spec.connect.staging,
             writeback=WritebackOptions(policy_hints_oid=spec.connect.policy_hints_oid),
-            sync_helper=spec.population.users >= HELPER_MIN_USERS,
+            sync_helper=image is None and spec.population.users >= HELPER_MIN_USERS,  # not for a skeleton
         )
         progress.phase("Initial sync")
         self.connect.run_sync_cycle("Initial")
