@@ -27,6 +27,7 @@ from fakes.ad.provision import OuLayout, provision
 from fakes.clock import SimClock
 from fakes.connect.config import DirectoryConnection, OptionalFeatures, WritebackOptions
 from fakes.connect.server import ConnectServer, WizardError
+from fakes.connect.sync import HELPER_MIN_USERS
 from fakes.graph.tenant import Tenant
 from fakes.oplog import OperationLog
 from fakes.tls import CertificateAuthority
@@ -246,6 +247,7 @@ class Lab(DirectoryAdmin, CloudActions):
             features=OptionalFeatures(password_hash_sync=spec.connect.password_hash_sync),
             staging_mode=spec.connect.staging,
             writeback=WritebackOptions(policy_hints_oid=spec.connect.policy_hints_oid),
+            sync_helper=image is None and spec.population.users >= HELPER_MIN_USERS,  # not for a skeleton
         )
         progress.phase("Initial sync")
         self.connect.run_sync_cycle("Initial")

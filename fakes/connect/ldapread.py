@@ -148,33 +148,47 @@ def paged_search(conn: ldap3.Connection, base: str, search_filter: str, attribut
                  page_size: int) -> Iterator[tuple[str, dict[str, list[bytes]]] | tuple[int, str]]:
     """Yield ``(dn, attrs)`` for every entry of a paged SUBTREE search, then ``(resultCode, message)``.
 
-    Stops at the first page whose result is not success (the caller maps the code).
+    Stops at the first page whose result is not success (the caller maps the code). Each page is
+    received whole (the DC sends a page at once), the request for the next page is sent as soon as
+    this page's searchResDone brings the cookie, and only then are this page's entries decoded: a
+    DC in another process encodes the next page while this one is read.
     """
-    cookie = b""
+    message_id = _request_page(conn, base, search_filter, attributes, page_size, b"")
     strategy = conn.strategy
     while True:
-        request = search_operation(base, search_filter, ldap3.SUBTREE, ldap3.DEREF_NEVER, attributes, 0, 0,
-                                   False, conn.auto_escape, conn.auto_encode, None, validator=None,
-                                   check_names=False)
-        message_id = conn.send("searchRequest", request, [paged_search_control(False, page_size, cookie)])
+        entries: list[tuple[bytes, int, int]] = []
         done: tuple[int, str] | None = None
         cookie = b""
         try:
             for buf, start, end in _responses(conn):
-                entry_or_done, cookie_here = _message(buf, start, end, message_id)
-                if isinstance(entry_or_done, tuple) and isinstance(entry_or_done[0], int):
-                    done, cookie = entry_or_done, cookie_here  # type: ignore[assignment]
+                tag, op_start, op_end, msg_end = _locate(buf, start, end, message_id)
+                if tag == _SEARCH_ENTRY:
+                    entries.append((buf, op_start, op_end))
+                elif tag == _SEARCH_DONE:
+                    done, cookie = _done(buf, op_start, op_end, msg_end)
                     break
-                if entry_or_done is not None:
-                    yield entry_or_done
         finally:
             strategy._outstanding.pop(message_id, None)  # ldap3 keeps the request until a response is read
         if done is None:
             raise BerError("connection closed during the search")
         conn.result = {"result": done[0], "message": done[1], "type": "searchResDone"}
-        if done[0] != 0 or not cookie:
+        last = done[0] != 0 or not cookie
+        if not last:
+            message_id = _request_page(conn, base, search_filter, attributes, page_size, cookie)
+        for buf, op_start, op_end in entries:
+            yield parse_entry(buf, op_start, op_end)
+        if last:
             yield done
             return
+
+
+def _request_page(conn: ldap3.Connection, base: str, search_filter: str, attributes: list[str],
+                  page_size: int, cookie: bytes) -> int:
+    """Send one page's SearchRequest (with the paged-results control); its message ID."""
+    request = search_operation(base, search_filter, ldap3.SUBTREE, ldap3.DEREF_NEVER, attributes, 0, 0,
+                               False, conn.auto_escape, conn.auto_encode, None, validator=None,
+                               check_names=False)
+    return conn.send("searchRequest", request, [paged_search_control(False, page_size, cookie)])
 
 
 _RECV_SIZE = 65536
@@ -219,9 +233,9 @@ def _responses(conn: ldap3.Connection) -> Iterator[tuple[bytes, int, int]]:
         buf = buf[pos:]
 
 
-def _message(raw: bytes, at: int, frame_end: int, message_id: int) -> tuple[object, bytes]:
-    """(entry, b"") for a searchResEntry, ((code, message), cookie) for searchResDone, (None, b"")
-    else, for the LDAPMessage at ``raw[at:frame_end]``."""
+def _locate(raw: bytes, at: int, frame_end: int, message_id: int) -> tuple[int, int, int, int]:
+    """(protocolOp tag, its content start and end, the message's end) of the LDAPMessage at
+    ``raw[at:frame_end]``; tag 0 for a message of another request (or none)."""
     tag, length, start = _header(raw, at)
     if tag != _SEQUENCE:
         raise BerError("an LDAPMessage must be a SEQUENCE")
@@ -230,19 +244,30 @@ def _message(raw: bytes, at: int, frame_end: int, message_id: int) -> tuple[obje
         raise BerError("BER element longer than its message")
     # messageID, then protocolOp, then optional controls: read in place (one per entry).
     if start >= end:
-        return None, b""
+        return 0, end, end, end
     _, id_length, id_start = _header(raw, start)
     op_at = id_start + id_length
     if op_at >= end or int.from_bytes(raw[id_start:op_at], "big") != message_id:
-        return None, b""
+        return 0, end, end, end
     op_tag, op_length, op_start = _header(raw, op_at)
-    op_end = op_start + op_length
+    return op_tag, op_start, op_start + op_length, end
+
+
+def _done(raw: bytes, op_start: int, op_end: int, end: int) -> tuple[tuple[int, str], bytes]:
+    """A searchResDone's (resultCode, diagnosticMessage) and its paged-results cookie."""
+    controls = next((e for e in _children(raw, op_end, end) if e[0] == _CONTROLS), None)
+    cookie = paged_cookie(raw, controls[1], controls[2]) if controls else b""
+    return parse_done(raw, op_start, op_end), cookie
+
+
+def _message(raw: bytes, at: int, frame_end: int, message_id: int) -> tuple[object, bytes]:
+    """(entry, b"") for a searchResEntry, ((code, message), cookie) for searchResDone, (None, b"")
+    else, for the LDAPMessage at ``raw[at:frame_end]``."""
+    op_tag, op_start, op_end, end = _locate(raw, at, frame_end, message_id)
     if op_tag == _SEARCH_ENTRY:
         return parse_entry(raw, op_start, op_end), b""
     if op_tag == _SEARCH_DONE:
-        controls = next((e for e in _children(raw, op_end, end) if e[0] == _CONTROLS), None)
-        cookie = paged_cookie(raw, controls[1], controls[2]) if controls else b""
-        return parse_done(raw, op_start, op_end), cookie
+        return _done(raw, op_start, op_end, end)
     return None, b""  # searchResRef: sync does not chase referrals
 
 

@@ -57,7 +57,8 @@ class ConnectServer:
     """One Entra Connect sync server (computer ``AADCONNECT01`` by default)."""
 
     def __init__(
-        self, config: ConnectConfig, *, tenant: Any, clock: SimClock, eventlog: EventLog | None = None
+        self, config: ConnectConfig, *, tenant: Any, clock: SimClock, eventlog: EventLog | None = None,
+        sync_helper: bool = False,
     ):
         self._config = config
         self.tenant = tenant
@@ -67,7 +68,8 @@ class ConnectServer:
         self._running = False
         self._timer: TimerHandle | None = None
         self.sync = SyncEngine(
-            tenant=tenant, clock=clock, eventlog=self.eventlog, config=lambda: self._config
+            tenant=tenant, clock=clock, eventlog=self.eventlog, config=lambda: self._config,
+            import_helper=sync_helper,
         )
         self.writeback = WritebackService(
             eventlog=self.eventlog,
@@ -88,11 +90,13 @@ class ConnectServer:
         staging_mode: bool = False,
         writeback: WritebackOptions | None = None,
         start: bool = True,
+        sync_helper: bool = False,
     ) -> ConnectServer:
         """An installed server (Express-style settings) with one synchronized directory.
 
         ``features.password_writeback`` is ignored here: writeback is switched on through
-        :meth:`enable_password_writeback`, as in the wizard.
+        :meth:`enable_password_writeback`, as in the wizard. ``sync_helper``: full imports read
+        in a helper process (:mod:`fakes.connect.import_helper`; for big directories).
         """
         feats = dataclasses.replace(features or OptionalFeatures(), password_writeback=False)
         domain = getattr(tenant, "initial_domain", "contoso.onmicrosoft.com")
@@ -105,7 +109,7 @@ class ConnectServer:
             staging_mode=staging_mode,
             writeback=writeback or WritebackOptions(),
         )
-        server = cls(config, tenant=tenant, clock=clock)
+        server = cls(config, tenant=tenant, clock=clock, sync_helper=sync_helper)
         if start:
             server.start_service()
         return server

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from binascii import b2a_base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,9 @@ SYNC_ATTRIBUTES = [
 #: sAMAccountName prefixes the default sync rules filter out (Connect's own accounts).
 _EXCLUDED_PREFIXES = ("msol_", "aad_", "sync_", "support_388945a0", "krbtgt")
 PAGE_SIZE = 1000  # AD's default MaxPageSize: a bigger request is cut to 1000 per page anyway
+#: A lab of at least this many users reads its full imports in a helper process (measured
+#: crossover in docs/images.md, "Cold build"); ``SIMLAB_SYNC_HELPER=0/1`` overrides it.
+HELPER_MIN_USERS = 10_000
 #: ``SIMLAB_SYNC_READER=ldap3`` selects the old ldap3-decoded import (for benchmarks/bench_startup.py).
 LDAP3_READER = "ldap3"
 
@@ -124,12 +127,16 @@ class SyncEngine:
         eventlog: EventLog,
         config: Callable[[], ConnectConfig],
         password_source: Callable[[str], str | None] | None = None,
+        import_helper: bool = False,
     ) -> None:
         self.tenant = tenant
         self.clock = clock
         self.eventlog = eventlog
         self._config = config
         self.password_source = password_source
+        #: Run a full import's read in a forked helper process (``fakes.connect.import_helper``):
+        #: the lab sets it for big directories; ``SIMLAB_SYNC_HELPER=0/1`` overrides it.
+        self.import_helper = import_helper
         self._lock = threading.Lock()
         self.connector_space: dict[str, ConnectorObject] = {}
         self._exported: dict[str, ConnectorObject] = {}
@@ -188,58 +195,55 @@ class SyncEngine:
         conn.open()
         if not conn.bind():
             raise SyncError(*result_of(conn))
+        filt = USER_FILTER
+        if not full:
+            filt = f"(&{USER_FILTER}(uSNChanged>={self._high_usn[directory.domain] + 1}))"
+        bases = directory.ou_filter or (directory.base_dn,)
+        high = self._high_usn.get(directory.domain, 0)
+        lean = os.environ.get("SIMLAB_SYNC_READER") != LDAP3_READER
+        if lean and full and _helper_wanted(self.import_helper):
+            # Imported here, not at the top: import_helper builds ConnectorObjects from this module.
+            from fakes.connect import import_helper
+
+            # The helper owns the bound connection from here: it reads, unbinds and closes it.
+            found, high = import_helper.import_in_child(
+                conn, lambda: lean_import(conn, bases, filt, directory), high, directory.domain)
+            self._high_usn[directory.domain] = high
+            return found
         try:
-            filt = USER_FILTER
-            if not full:
-                filt = f"(&{USER_FILTER}(uSNChanged>={self._high_usn[directory.domain] + 1}))"
-            bases = directory.ou_filter or (directory.base_dn,)
-            found: dict[str, ConnectorObject] = {}
-            high = self._high_usn.get(directory.domain, 0)
-            for base in bases:
-                if os.environ.get("SIMLAB_SYNC_READER") != LDAP3_READER:
-                    for obj in self._read_lean(conn, base, filt, directory):
-                        high = max(high, obj.usn)
-                        if in_ou_filter(obj.dn, directory.ou_filter):
-                            found[obj.anchor] = obj
-                    continue
-                entries = conn.extend.standard.paged_search(
-                    base,
-                    filt,
-                    ldap3.SUBTREE,
-                    attributes=SYNC_ATTRIBUTES,
-                    paged_size=PAGE_SIZE,
-                    generator=True,
-                )
-                for entry in entries:
-                    if entry.get("type") != "searchResEntry":
-                        continue
-                    obj = self._to_object(entry, directory)
-                    if obj is not None:
-                        high = max(high, obj.usn)
-                        if in_ou_filter(obj.dn, directory.ou_filter):
-                            found[obj.anchor] = obj
-                code, message = result_of(conn)
-                if code not in (0, 32):
-                    raise SyncError(code, message)
+            if lean:
+                found, high = collect(lean_import(conn, bases, filt, directory), high)
+            else:
+                found, high = self._import_ldap3(conn, bases, filt, directory, high)
             self._high_usn[directory.domain] = high
             return found
         finally:
             conn.unbind()
 
-    def _read_lean(self, conn: ldap3.Connection, base: str, filt: str,
-                   directory: DirectoryConnection) -> list[ConnectorObject]:
-        objects = []
-        for item in paged_search(conn, base, filt, SYNC_ATTRIBUTES, PAGE_SIZE):
-            if isinstance(item[0], int):  # the final (resultCode, diagnosticMessage)
-                code, message = item  # type: ignore[misc]
-                if code not in (0, 32):
-                    raise SyncError(code, message)
-                continue
-            dn, attrs = item  # type: ignore[misc]
-            obj = _object_from(dn, attrs, directory)
-            if obj is not None:
-                objects.append(obj)
-        return objects
+    def _import_ldap3(self, conn: ldap3.Connection, bases: tuple[str, ...], filt: str,
+                      directory: DirectoryConnection, high: int) -> tuple[dict[str, ConnectorObject], int]:
+        found: dict[str, ConnectorObject] = {}
+        for base in bases:
+            entries = conn.extend.standard.paged_search(
+                base,
+                filt,
+                ldap3.SUBTREE,
+                attributes=SYNC_ATTRIBUTES,
+                paged_size=PAGE_SIZE,
+                generator=True,
+            )
+            for entry in entries:
+                if entry.get("type") != "searchResEntry":
+                    continue
+                obj = self._to_object(entry, directory)
+                if obj is not None:
+                    high = max(high, obj.usn)
+                    if in_ou_filter(obj.dn, directory.ou_filter):
+                        found[obj.anchor] = obj
+            code, message = result_of(conn)
+            if code not in (0, 32):
+                raise SyncError(code, message)
+        return found, high
 
     @staticmethod
     def _to_object(entry: dict, directory: DirectoryConnection) -> ConnectorObject | None:
@@ -339,6 +343,49 @@ def _hash_sync_events(changed: list[ConnectorObject], done: int, stopped: bool
         yield 656, {"anchor": obj.anchor, "dn": obj.dn, "change_date": when}
         if i < done:
             yield 657, {"anchor": obj.anchor, "dn": obj.dn, "result": "Success"}
+
+
+def lean_import(conn: ldap3.Connection, bases: tuple[str, ...], filt: str,
+                directory: DirectoryConnection) -> Iterator[tuple[ConnectorObject, bool]]:
+    """The lean reader's import: ``(object, under the OU filter)`` for each user it projects, in
+    search order, base after base; raises :class:`SyncError` when a search ends in an error
+    (noSuchObject, code 32, is an empty OU: no error)."""
+    for base in bases:
+        for item in paged_search(conn, base, filt, SYNC_ATTRIBUTES, PAGE_SIZE):
+            if isinstance(item[0], int):  # the final (resultCode, diagnosticMessage)
+                code, message = item  # type: ignore[misc]
+                if code not in (0, 32):
+                    raise SyncError(code, message)
+                continue
+            dn, attrs = item  # type: ignore[misc]
+            obj = _object_from(dn, attrs, directory)
+            if obj is not None:
+                yield obj, in_ou_filter(obj.dn, directory.ou_filter)
+
+
+def collect(pairs: Iterable[tuple[ConnectorObject, bool]],
+            high: int) -> tuple[dict[str, ConnectorObject], int]:
+    """The import's result from :func:`lean_import`'s pairs: the objects under the OU filter by
+    anchor (a later object with the same anchor replaces the first, in its place) and the highest
+    ``uSNChanged`` seen, from ``high`` up."""
+    found: dict[str, ConnectorObject] = {}
+    for obj, in_filter in pairs:
+        high = max(high, obj.usn)
+        if in_filter:
+            found[obj.anchor] = obj
+    return found, high
+
+
+def _helper_wanted(configured: bool) -> bool:
+    """``SIMLAB_SYNC_HELPER`` (``0``/``1``) if set, else the engine's setting when this process may
+    run on two cores or more (on one, a helper only adds its own cost); only where ``fork`` exists."""
+    forced = os.environ.get("SIMLAB_SYNC_HELPER", "")
+    if forced in ("0", "1"):
+        wanted = forced == "1"
+    else:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        wanted = configured and cores >= 2
+    return wanted and hasattr(os, "fork")
 
 
 def _object_from(dn: str, attrs: dict[str, list[bytes]],
