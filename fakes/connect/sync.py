@@ -377,14 +377,14 @@ def collect(pairs: Iterable[tuple[ConnectorObject, bool]],
 
 
 def _helper_wanted(configured: bool) -> bool:
-    """``SIMLAB_SYNC_HELPER`` (``0``/``1``) if set, else the engine's setting when this process may
-    run on two cores or more (on one, a helper only adds its own cost); only where ``fork`` exists."""
+    """``SIMLAB_SYNC_HELPER`` (``0``/``1``) if set, else the engine's setting on Linux when this
+    process may run on two cores or more (on one, a helper only adds its own cost; macOS forks a
+    threaded process unsafely); only where ``fork`` exists."""
     forced = os.environ.get("SIMLAB_SYNC_HELPER", "")
     if forced in ("0", "1"):
         wanted = forced == "1"
-    else:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        wanted = configured and cores >= 2
+    else:  # sched_getaffinity: Linux only
+        wanted = configured and hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2
     return wanted and hasattr(os, "fork")
 
 
