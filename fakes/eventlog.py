@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Protocol
 from xml.sax.saxutils import escape
 
+from fakes.deferred import DeferredList, LaterError
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -75,22 +77,10 @@ class EventLog:
     def __init__(self, clock: Clock, computer: str) -> None:
         self._clock = clock
         self.computer = computer
-        self._events: list[Event] = []
-        # Records handed over undecoded (a lab image: 200k sync events at 100k users), decoded on
-        # first use, and records written for later (write_many_later); until then only their
-        # count is known. Each loader returns its records in order; all come before _events.
-        self._later: list[Callable[[], Iterable[Event]]] = []
-        self._later_count = 0
+        # Records handed over undecoded (a lab image: 200k sync events at 100k users) or written
+        # for later (write_many_later) wait in here until first needed.
+        self._events: DeferredList[Event] = DeferredList()
         self._lock = threading.Lock()
-
-    def _loaded(self) -> list[Event]:
-        """The record list, making or decoding the records waiting for later first (hold the lock).
-        A loader that fails leaves them waiting (the next read raises the same error)."""
-        if self._later:
-            made = [event for load in self._later for event in load()]
-            self._later, self._later_count = [], 0
-            self._events[:0] = made
-        return self._events
 
     def write(
         self,
@@ -112,8 +102,7 @@ class EventLog:
             raise ValueError(f"unknown event level {level!r}; expected one of {LEVELS}")
         with self._lock:
             event = Event(
-                # Records waiting to be made come first (_loaded): counting them is enough.
-                record_id=len(self._events) + self._later_count + 1,
+                record_id=len(self._events) + 1,  # (records still waiting count: they come first)
                 log=log,
                 event_id=event_id,
                 source=source,
@@ -136,8 +125,7 @@ class EventLog:
         rows = list(rows)
         _check_levels(rows)
         with self._lock:
-            events = self._loaded()
-            events.extend(self._made(log, rows, len(events) + 1, now, self.computer))
+            self._events.extend(self._made(log, rows, len(self._events) + 1, now, self.computer))
         return len(rows)
 
     def write_many_later(self, log: str, count: int, rows: Callable[[], Iterable[Row]]) -> None:
@@ -146,29 +134,21 @@ class EventLog:
 
         An initial sync of 100k users writes 200k events that are rarely read; ``rows`` must
         return the same rows whenever it is called (the caller keeps what they are made from).
-        A ``rows()`` that breaks that promise raises :class:`LaterRecordsError` on that read.
+        A ``rows()`` that breaks that promise raises :class:`~fakes.deferred.LaterError` on that read.
         """
         now, computer = self._clock.now(), self.computer
         with self._lock:
-            kept = self._events
-            first = len(kept) + self._later_count + 1
+            first = len(self._events) + 1
 
-            def load() -> list[Event]:
+            def make() -> list[Event]:
                 made = list(rows())
                 try:
                     _check_levels(made)
                 except ValueError as exc:
-                    raise LaterRecordsError(f"{computer} {log} log: {exc}") from exc
-                if len(made) != count:
-                    raise LaterRecordsError(f"{computer} {log} log: {count} records were written for later, "
-                                            f"{len(made)} were made")
+                    raise LaterError(f"{computer} {log} log: {exc}") from exc
                 return self._made(log, made, first, now, computer)
 
-            if kept:
-                self._later.append(lambda: kept)
-            self._later.append(load)
-            self._events = []
-            self._later_count = first - 1 + count
+            self._events.add_later(count, make, "records", f"{computer} {log} log: ")
 
     @staticmethod
     def _made(log: str, rows: list[Row], first: int, now: datetime, computer: str) -> list[Event]:
@@ -182,7 +162,7 @@ class EventLog:
     def in_memory(self) -> int:
         """How many records are held as objects (the rest are made or decoded when next read)."""
         with self._lock:
-            return len(self._events)
+            return len(self._events.items)
 
     def query(
         self,
@@ -197,12 +177,9 @@ class EventLog:
         """Events matching every given filter, oldest first."""
         ids = None if event_ids is None else set(event_ids)
         with self._lock:
-            if after_record >= self._later_count:
-                # Record ids are positions: the records after a recent bookmark are the tail of
-                # _events, and the records still waiting to be made (all older) stay waiting.
-                events = self._events[after_record - self._later_count:]
-            else:
-                events = list(self._loaded())
+            # Record ids are positions: after a recent bookmark, the older records still waiting
+            # to be made stay waiting.
+            events = self._events.tail(after_record)
         return [
             e
             for e in events
@@ -218,34 +195,31 @@ class EventLog:
         return iter(self.query())
 
     def __len__(self) -> int:
-        return len(self._events) + self._later_count
+        return len(self._events)
 
     def last_record_id(self) -> int:
         """A bookmark: pass it as ``after_record`` to see only newer events."""
         with self._lock:
-            return len(self._events) + self._later_count
+            return len(self._events)
 
     def clear(self) -> None:
         with self._lock:
-            self._later, self._later_count = [], 0
-            self._events.clear()
+            self._events.replace(())
 
     def records(self) -> list[Event]:
         """Every record in order (a copy): what a lab image or snapshot keeps."""
         with self._lock:
-            return list(self._loaded())
+            return list(self._events.loaded())
 
     def replace_records(self, events: Iterable[Event]) -> None:
         """Make the log exactly ``events`` (record ids are positions, so they must run 1..n)."""
         with self._lock:
-            self._later, self._later_count = [], 0
-            self._events[:] = events
+            self._events.replace(events)
 
     def replace_records_later(self, count: int, load: Callable[[], Iterable[Event]]) -> None:
         """:meth:`replace_records` with ``count`` records that ``load()`` returns when first needed."""
         with self._lock:
-            self._events.clear()
-            self._later, self._later_count = [load], count
+            self._events.replace_later(count, load)
 
     def park(self, pack: Callable[[list[Event]], bytes], unpack: Callable[[bytes], Iterable[Event]]) -> int:
         """Keep the records only as ``pack(records)`` until one is next needed (``unpack`` then
@@ -253,23 +227,18 @@ class EventLog:
         initial sync's two events per user) costs its packed bytes instead of its objects.
         Returns the number of bytes kept (0 for an empty log, which stays as it is)."""
         with self._lock:
-            events = self._loaded()
+            events = self._events.loaded()
             if not events:
                 return 0
             blob = pack(events)
-            self._events = []
-            self._later, self._later_count = [lambda: unpack(blob)], len(events)
+            self._events.replace_later(len(events), lambda: unpack(blob))
             return len(blob)
 
     def truncate(self, length: int) -> None:
         """Drop every record after the first ``length`` (a snapshot restore's cut)."""
         with self._lock:
-            if length < len(self._events) + self._later_count:
-                del self._loaded()[length:]
-
-
-class LaterRecordsError(RuntimeError):
-    """Records written for later (:meth:`EventLog.write_many_later`) could not be made as promised."""
+            if length < len(self._events):
+                del self._events.loaded()[length:]
 
 
 def _check_levels(rows: list[Row]) -> None:

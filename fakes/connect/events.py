@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from fakes.eventlog import Event, EventLog, LaterRecordsError, Row
+from fakes.deferred import LaterError
+from fakes.eventlog import Event, EventLog, Row
 
 APPLICATION = "Application"
 
@@ -402,7 +403,7 @@ def write_events_later(log: EventLog, shapes: Iterable[tuple[int, tuple[str, ...
         return
 
     def undeclared(event_id: int, names: tuple[str, ...]) -> EventDef:
-        raise LaterRecordsError(f"event {event_id} with fields {list(names)} was not declared for later")
+        raise LaterError(f"event {event_id} with fields {list(names)} was not declared for later")
 
     def rows() -> list[Row]:
         return [_row(checked, event_id, fields, undeclared) for event_id, fields in items()]

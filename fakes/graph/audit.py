@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from fakes.deferred import DeferredList
 from fakes.graph.catalog import SSPR_SERVICE
 from fakes.graph.model import AuditEntry
 
@@ -51,22 +52,10 @@ class AuditLog:
     def __init__(self, clock: Clock, id_factory: Callable[[], str] | None = None) -> None:
         self._clock = clock
         self._ids = id_factory or (lambda: str(uuid.uuid4()))
-        self._entries: list[AuditEntry] = []
-        # Entries handed over undecoded (a loaded lab image: one per synced user) and entries
-        # written for later (extend_later), made when the log is first read; until then only
-        # their count is known. Each loader returns its entries in order; all precede _entries.
-        self._later: list[Callable[[], Iterable[AuditEntry]]] = []
-        self._later_count = 0
+        # Entries handed over undecoded (a loaded lab image: one per synced user) or written for
+        # later (extend_later) wait in here until the log is first read.
+        self._entries: DeferredList[AuditEntry] = DeferredList()
         self._lock = threading.Lock()
-
-    def _loaded(self) -> list[AuditEntry]:
-        """The entry list, making or decoding the entries waiting for later first (hold the lock).
-        A loader that fails leaves them waiting (the next read raises the same error)."""
-        if self._later:
-            made = [entry for load in self._later for entry in load()]
-            self._later, self._later_count = [], 0
-            self._entries[:0] = made
-        return self._entries
 
     def write(self, activity: str, **fields: Any) -> AuditEntry:
         """Record one activity (``fields``: the keywords of :meth:`entry`; extra keywords become
@@ -125,21 +114,9 @@ class AuditLog:
         """:meth:`extend` with the ``count`` entries ``make()`` returns, made when the log is
         next read (a lab registering 100k users for SSPR). ``make`` must return equal entries
         each time it is called (a snapshot restore calls it again); one that returns another
-        number of entries raises :class:`LaterEntriesError` on that read."""
-        def checked() -> list[AuditEntry]:
-            made = list(make())
-            if len(made) != count:
-                raise LaterEntriesError(
-                    f"{count} audit entries were written for later, {len(made)} were made")
-            return made
-
+        number of entries raises :class:`~fakes.deferred.LaterError` on that read."""
         with self._lock:
-            kept = self._entries
-            if kept:
-                self._later.append(lambda: kept)
-            self._later.append(checked)
-            self._entries = []
-            self._later_count += len(kept) + count
+            self._entries.add_later(count, make, "audit entries")
 
     def query(
         self,
@@ -150,7 +127,7 @@ class AuditLog:
         where: Callable[[AuditEntry], bool] | None = None,
     ) -> list[AuditEntry]:
         with self._lock:
-            entries = list(self._loaded())
+            entries = list(self._entries.loaded())
         return [
             e
             for e in entries
@@ -161,42 +138,31 @@ class AuditLog:
         ]
 
     def __len__(self) -> int:
-        return len(self._entries) + self._later_count
+        return len(self._entries)
 
     def __iter__(self):
         with self._lock:
-            return iter(list(self._loaded()))
+            return iter(list(self._entries.loaded()))
 
     def records(self) -> list[AuditEntry]:
         """Every entry, oldest first (a copy)."""
         with self._lock:
-            return list(self._loaded())
+            return list(self._entries.loaded())
 
     def state(self) -> AuditState:
         """The content for a snapshot, without decoding entries still waiting to be."""
         with self._lock:
-            later = tuple(self._later)
-            return AuditState(tuple(self._entries), _chained(later) if later else None, self._later_count)
+            return AuditState(*self._entries.state())
 
     def restore(self, state: AuditState) -> None:
         """Make the log exactly ``state`` (entries still undecoded stay so: ``later`` is called
         again for each restore, so it must return fresh entries each time)."""
         with self._lock:
-            self._entries[:] = state.entries
-            self._later = [state.later] if state.later is not None else []
-            self._later_count = state.later_count
+            self._entries.replace_later(state.later_count, state.later, state.entries)
 
     def replace_records_later(self, count: int, load: Callable[[], Iterable[AuditEntry]]) -> None:
         """Make the log the ``count`` entries ``load()`` returns when the log is first read."""
         self.restore(AuditState((), load, count))
-
-
-class LaterEntriesError(RuntimeError):
-    """Entries written for later (:meth:`AuditLog.extend_later`) could not be made as promised."""
-
-
-def _chained(loaders: tuple[Callable[[], Iterable[AuditEntry]], ...]) -> Callable[[], list[AuditEntry]]:
-    return lambda: [entry for load in loaders for entry in load()]
 
 
 def audit_to_graph(entry: AuditEntry) -> dict:

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from fakes.clock import SimClock
 from fakes.connect import events as ev
-from fakes.eventlog import EventLog, LaterRecordsError, to_jsonl, to_xml
+from fakes.deferred import LaterError
+from fakes.eventlog import EventLog, to_jsonl, to_xml
 
 
 def test_catalogue_holds_every_facts_id_with_its_source() -> None:
@@ -222,14 +223,14 @@ def test_events_for_later_that_break_their_promise_fail_on_read_and_stay_waiting
     shape = [(656, ("anchor", "dn", "change_date"))]
     row = (656, {"anchor": "a", "dn": "d", "change_date": "0"})
     ev.write_events_later(log, shape, 2, lambda: [row], minimum=0)  # promises 2, makes 1
-    with pytest.raises(LaterRecordsError, match="2 records were written for later, 1 were made"):
+    with pytest.raises(LaterError, match="2 records were written for later, 1 were made"):
         log.records()
-    with pytest.raises(LaterRecordsError):  # still waiting: the same answer, nothing half-made
+    with pytest.raises(LaterError):  # still waiting: the same answer, nothing half-made
         log.records()
     other = EventLog(clock, "CONNECT01")
     wrong = (657, {"anchor": "a", "dn": "d", "result": "x"})
     ev.write_events_later(other, shape, 1, lambda: [wrong], minimum=0)
-    with pytest.raises(LaterRecordsError, match=r"event 657 with fields .* was not declared for later"):
+    with pytest.raises(LaterError, match=r"event 657 with fields .* was not declared for later"):
         other.records()
 
 

@@ -55,7 +55,7 @@ def test_a_loaded_lab_holds_the_built_tenant_and_connector_space():
             assert _undecoded(tenant.users.values(), User) > 290
             assert _undecoded(sync.connector_space.values(), ConnectorObject) > 290
             assert _undecoded([m for ms in tenant.methods.values() for m in ms], AuthMethod) > 580
-            assert tenant.audit._later is not None and len(tenant.audit) == len(built.tenant.audit)
+            assert tenant.audit._entries.waiting == len(tenant.audit) == len(built.tenant.audit)
             # After a sync the exported objects *are* the connector space's, as in the built lab.
             assert all(sync._exported[a] is o for a, o in sync.connector_space.items())
             assert tenant.users == built.tenant.users

@@ -116,7 +116,7 @@ def test_a_log_the_fast_form_cannot_hold_is_parked_in_the_image_form() -> None:
         clock.advance(1)
     before = log.records()
     parked_log.park(log, minimum=1)
-    assert log._later is not None  # parked, not decoded yet
+    assert log.in_memory() == 0 and len(log) == 300  # parked, not decoded yet
     after = log.records()
     assert after == before
     assert [type(e.event_id) for e in after] == [type(e.event_id) for e in before]
