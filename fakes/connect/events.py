@@ -356,10 +356,7 @@ def definition(event_id: int) -> EventDef:
 
 def write_event(log: EventLog, event_id: int, **fields: object) -> Event:
     """Render ``event_id`` with ``fields`` and append it to the Application log."""
-    d = definition(event_id)
-    missing = [p for p in d.placeholders() if p not in fields]
-    if missing:
-        raise KeyError(f"event {event_id} needs {missing}")
+    d = _checked(event_id, tuple(fields))
     data = {k: v if type(v) is str else str(v) for k, v in fields.items()}
     # The message is rendered from the template and the data when read (fakes.eventlog.Event):
     # a placeholder without a spec formats as format(value, ""), the same as str(value) for
