@@ -11,7 +11,8 @@ pass over the BER, which is all the sync rules read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import ldap3
 from ldap3.core.exceptions import LDAPSocketReceiveError
@@ -108,6 +109,74 @@ def parse_entry(buf: bytes, start: int, end: int) -> tuple[str, dict[str, list[b
     return dn, attrs
 
 
+FirstValues = tuple[str, list[bytes | None]]  # (dn, each asked-for attribute's first value or None)
+
+
+def first_values_parser(attributes: Sequence[str]) -> Callable[[bytes, int, int], FirstValues]:
+    """A searchResEntry parser for a reader that uses only each attribute's first value.
+
+    The parser returns ``(dn, first)``: ``first[i]`` is the first raw value of ``attributes[i]``
+    (names matched case-insensitively, as :func:`parse_entry` lowercases them), None when the
+    entry does not hold it or holds it with no value. An attribute sent twice counts as
+    :func:`parse_entry`'s dict does: the last one. Other attributes and further values are
+    skipped unread: at 100k users this is half the work of :func:`parse_entry` plus a dict.
+    """
+    slot_of = {a.lower(): i for i, a in enumerate(attributes)}
+    slots: dict[bytes, int] = {}  # an attribute type as sent -> its slot, or -1: not asked for
+    count = len(attributes)
+
+    def parse(buf: bytes, start: int, end: int) -> FirstValues:
+        try:
+            _, length, pos = _header(buf, start)
+            dn = buf[pos:pos + length].decode("utf-8")
+            _, length, pos = _header(buf, pos + length)
+            attrs_end = pos + length
+            first: list[bytes | None] = [None] * count
+            while pos < attrs_end:
+                # PartialAttribute ::= SEQUENCE { type AttributeDescription, vals SET OF value }
+                length = buf[pos + 1]
+                if length < 0x80:
+                    pos += 2
+                else:
+                    _, length, pos = _header(buf, pos)
+                attribute_end = pos + length
+                length = buf[pos + 1]
+                if length < 0x80:
+                    pos += 2
+                else:
+                    _, length, pos = _header(buf, pos)
+                raw_name = buf[pos:pos + length]
+                slot = slots.get(raw_name)
+                if slot is None:
+                    slot = slot_of.get(_name(raw_name), -1)
+                    if len(slots) < 4096:  # (as _NAMES: spellings of schema names, bounded anyway)
+                        slots[raw_name] = slot
+                if slot >= 0:
+                    pos += length
+                    length = buf[pos + 1]
+                    if length < 0x80:
+                        pos += 2
+                    else:
+                        _, length, pos = _header(buf, pos)
+                    if length:
+                        length = buf[pos + 1]
+                        if length < 0x80:
+                            pos += 2
+                        else:
+                            _, length, pos = _header(buf, pos)
+                        first[slot] = buf[pos:pos + length]
+                    else:
+                        first[slot] = None
+                pos = attribute_end
+        except IndexError as exc:
+            raise BerError("truncated searchResEntry") from exc
+        if pos > end:
+            raise BerError("searchResEntry longer than its message")
+        return dn, first
+
+    return parse
+
+
 def _name(raw: bytes) -> str:
     name = raw.decode("utf-8").lower()
     if len(_NAMES) < 4096:  # attribute names are schema spellings; a bound all the same
@@ -145,8 +214,12 @@ def paged_cookie(buf: bytes, start: int, end: int) -> bytes:
 
 
 def paged_search(conn: ldap3.Connection, base: str, search_filter: str, attributes: list[str],
-                 page_size: int) -> Iterator[tuple[str, dict[str, list[bytes]]] | tuple[int, str]]:
+                 page_size: int, parse: Callable[[bytes, int, int], tuple[str, Any]] = parse_entry,
+                 ) -> Iterator[tuple[str, Any] | tuple[int, str]]:
     """Yield ``(dn, attrs)`` for every entry of a paged SUBTREE search, then ``(resultCode, message)``.
+
+    ``attrs`` is what ``parse`` makes of the searchResEntry: :func:`parse_entry`'s dict, or the
+    first values of a :func:`first_values_parser`.
 
     Stops at the first page whose result is not success (the caller maps the code). Each page is
     received whole (the DC sends a page at once), the request for the next page is sent as soon as
@@ -176,7 +249,7 @@ def paged_search(conn: ldap3.Connection, base: str, search_filter: str, attribut
         if not last:
             message_id = _request_page(conn, base, search_filter, attributes, page_size, cookie)
         for buf, op_start, op_end in entries:
-            yield parse_entry(buf, op_start, op_end)
+            yield parse(buf, op_start, op_end)
         if last:
             yield done
             return
@@ -271,4 +344,4 @@ def _message(raw: bytes, at: int, frame_end: int, message_id: int) -> tuple[obje
     return None, b""  # searchResRef: sync does not chase referrals
 
 
-__all__ = ["BerError", "paged_search", "parse_done", "parse_entry"]
+__all__ = ["BerError", "first_values_parser", "paged_search", "parse_done", "parse_entry"]

@@ -21,7 +21,7 @@ import threading
 import time
 from binascii import b2a_base64
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import ldap3
@@ -31,7 +31,7 @@ from fakes.clock import SimClock, from_filetime
 from fakes.connect import events as ev
 from fakes.connect.config import ConnectConfig, DirectoryConnection
 from fakes.connect.ldapconn import connector_connection, first_int, first_text, raw, result_of
-from fakes.connect.ldapread import paged_search
+from fakes.connect.ldapread import first_values_parser, paged_search
 from fakes.eventlog import EventLog
 from fakes.graph.tenant import SyncedFields
 
@@ -346,33 +346,34 @@ def _hash_sync_events(changed: list[ConnectorObject], done: int, stopped: bool
 
 
 def lean_import(conn: ldap3.Connection, bases: tuple[str, ...], filt: str,
-                directory: DirectoryConnection) -> Iterator[tuple[ConnectorObject, bool]]:
-    """The lean reader's import: ``(object, under the OU filter)`` for each user it projects, in
-    search order, base after base; raises :class:`SyncError` when a search ends in an error
-    (noSuchObject, code 32, is an empty OU: no error)."""
+                directory: DirectoryConnection) -> Iterator[tuple[tuple, bool]]:
+    """The lean reader's import: ``(row, under the OU filter)`` for each user it projects, in
+    search order, base after base (``row``: a :class:`ConnectorObject`'s fields, in order); raises
+    :class:`SyncError` when a search ends in an error (noSuchObject, code 32, is an empty OU: no
+    error)."""
     for base in bases:
-        for item in paged_search(conn, base, filt, SYNC_ATTRIBUTES, PAGE_SIZE):
+        for item in paged_search(conn, base, filt, SYNC_ATTRIBUTES, PAGE_SIZE, _FIRST_VALUES):
             if isinstance(item[0], int):  # the final (resultCode, diagnosticMessage)
                 code, message = item  # type: ignore[misc]
                 if code not in (0, 32):
                     raise SyncError(code, message)
                 continue
-            dn, attrs = item  # type: ignore[misc]
-            obj = _object_from(dn, attrs, directory)
-            if obj is not None:
-                yield obj, in_ou_filter(obj.dn, directory.ou_filter)
+            dn, first = item  # type: ignore[misc]
+            row = _object_from(dn, first, directory)
+            if row is not None:
+                yield row, in_ou_filter(row[1], directory.ou_filter)
 
 
-def collect(pairs: Iterable[tuple[ConnectorObject, bool]],
+def collect(pairs: Iterable[tuple[tuple, bool]],
             high: int) -> tuple[dict[str, ConnectorObject], int]:
     """The import's result from :func:`lean_import`'s pairs: the objects under the OU filter by
     anchor (a later object with the same anchor replaces the first, in its place) and the highest
     ``uSNChanged`` seen, from ``high`` up."""
     found: dict[str, ConnectorObject] = {}
-    for obj, in_filter in pairs:
-        high = max(high, obj.usn)
+    for row, in_filter in pairs:
+        high = max(high, row[_USN])
         if in_filter:
-            found[obj.anchor] = obj
+            found[row[0]] = ConnectorObject(*row)
     return found, high
 
 
@@ -388,49 +389,54 @@ def _helper_wanted(configured: bool) -> bool:
     return wanted and hasattr(os, "fork")
 
 
-def _object_from(dn: str, attrs: dict[str, list[bytes]],
-                 directory: DirectoryConnection) -> ConnectorObject | None:
-    """:meth:`SyncEngine._to_object` for the lean reader's ``{lowercase name: [raw values]}``.
+# The lean reader's first values: SYNC_ATTRIBUTES' places, and what _object_from makes of them.
+(_GUID, _SID, _SAM, _UPN_VALUE, _DISPLAY, _UAC, _MAIL_VALUE, _PWD_LAST_SET, _USN_VALUE,
+ _CRITICAL) = range(len(SYNC_ATTRIBUTES))
+_FIRST_VALUES = first_values_parser(SYNC_ATTRIBUTES)
+_USN = [f.name for f in fields(ConnectorObject)].index("usn")  # its place in _object_from's tuple
 
-    Runs once per imported user: plain lookups, no helper closures."""
-    get = attrs.get
-    guid, sid = get("objectguid"), get("objectsid")
-    if not guid or not sid:
+
+def _object_from(dn: str, first: list[bytes | None], directory: DirectoryConnection) -> tuple | None:
+    """:meth:`SyncEngine._to_object`'s rules over the lean reader's first values: the fields of
+    the :class:`ConnectorObject` in order, or None for an object sync does not project.
+
+    Runs once per imported user (in the import helper's child at scale, which sends the fields
+    on without making objects): plain indexing, no helper closures."""
+    guid, sid = first[_GUID], first[_SID]
+    if guid is None or sid is None:
         return None  # not readable by the connector account: invisible to sync
-    v = get("samaccountname")
-    sam = v[0].decode() if v else ""
-    uac = _number(get("useraccountcontrol"))
-    v = get("iscriticalsystemobject")
-    if not in_scope(sam, uac, bool(v) and v[0].decode().upper() == "TRUE"):
+    v = first[_SAM]
+    sam = v.decode() if v is not None else ""
+    uac = _number(first[_UAC])
+    v = first[_CRITICAL]
+    if not in_scope(sam, uac, v is not None and v.decode().upper() == "TRUE"):
         return None
-    v = get("userprincipalname")
-    upn = (v[0].decode() if v else "") or f"{sam}@{directory.domain}"
-    v = get("mail")
-    mail = v[0].decode() if v else None
-    v = get("displayname")
-    display = (v[0].decode() if v else "") or sam
-    v = get("distinguishedname")
-    return ConnectorObject(
-        b2a_base64(guid[0], newline=False).decode("ascii"),
-        (v[0].decode() if v else "") or dn,
+    v = first[_UPN_VALUE]
+    upn = (v.decode() if v is not None else "") or f"{sam}@{directory.domain}"
+    v = first[_MAIL_VALUE]
+    mail = v.decode() if v is not None else None
+    v = first[_DISPLAY]
+    return (
+        b2a_base64(guid, newline=False).decode("ascii"),
+        dn,
         sam,
         upn,
-        display,
-        sid_from_bytes(sid[0]),
+        (v.decode() if v is not None else "") or sam,
+        sid_from_bytes(sid),
         not uac & 0x2,
         upn if mail == upn else mail,  # usually equal: one string for both (100k at 100k users)
-        _number(get("pwdlastset")),
-        _number(get("usnchanged")),
+        _number(first[_PWD_LAST_SET]),
+        _number(first[_USN_VALUE]),
         directory.domain,
     )
 
 
-def _number(values: list[bytes] | None) -> int:
+def _number(value: bytes | None) -> int:
     """An integer attribute's first value (0 when absent or not a number, as ldap3's reader)."""
-    if not values:
+    if value is None:
         return 0
     try:
-        return int(values[0])
+        return int(value)
     except ValueError:
         return 0
 

@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 
 from fakes.ad.ldap.codec import encode_entry
 from fakes.connect.ldapconn import connector_connection
-from fakes.connect.ldapread import BerError, _message, paged_search, parse_done, parse_entry
+from fakes.connect.ldapread import (
+    BerError,
+    _message,
+    first_values_parser,
+    paged_search,
+    parse_done,
+    parse_entry,
+)
 from fakes.connect.sync import PAGE_SIZE, SYNC_ATTRIBUTES, USER_FILTER
 from simlab.lab import Lab
 from simlab.spec import LabSpec
@@ -96,3 +103,36 @@ def test_the_reader_reads_back_any_entry_the_dc_encodes(msg_id: int, dn: str,
     assert _message(raw, 0, len(raw), msg_id + 1) == (None, b"")
     with pytest.raises(BerError):
         _message(raw, 0, len(raw) - 1, msg_id)  # a frame shorter than its message
+
+
+_NAMES = ["cn", "mail", "objectGUID", "sAMAccountName", "description"]
+
+
+@given(dn=st.text(max_size=100),
+       attributes=st.lists(st.tuples(st.sampled_from([*_NAMES, *(n.upper() for n in _NAMES), "other"]),
+                                     st.lists(st.binary(max_size=300), max_size=4)), max_size=10),
+       asked=st.lists(st.sampled_from(_NAMES), unique=True, max_size=5))
+@settings(max_examples=150, deadline=None)
+def test_the_first_values_parser_reads_what_parse_entry_reads(
+        dn: str, attributes: list[tuple[str, list[bytes]]], asked: list[str]) -> None:
+    """The sync's parser gives each asked attribute's first value exactly as parse_entry's dict
+    holds it: any case, absent or valueless as None, an attribute sent twice as its last form,
+    short and long BER lengths alike; a cut entry is a BerError."""
+    partials = b"".join(
+        _tlv(0x30, _tlv(0x04, name.encode()) + _tlv(0x31, b"".join(_tlv(0x04, v) for v in values)))
+        for name, values in attributes)
+    content = _tlv(0x04, dn.encode()) + _tlv(0x30, partials)
+    _, full = parse_entry(content, 0, len(content))
+    parse = first_values_parser(asked)
+    expected = [(full.get(a.lower()) or [None])[0] for a in asked]
+    assert parse(content, 0, len(content)) == (dn, expected)
+    with pytest.raises(BerError):
+        parse(content[:-1], 0, len(content) - 1) if attributes else parse(content[:1], 0, 1)
+
+
+def _tlv(tag: int, value: bytes) -> bytes:
+    """A BER element, its length in the short or the long form (written here, not by the DC's codec)."""
+    n = len(value)
+    size = (n.bit_length() + 7) // 8
+    head = bytes((n,)) if n < 0x80 else bytes((0x80 | size,)) + n.to_bytes(size, "big")
+    return bytes((tag,)) + head + value
