@@ -33,6 +33,7 @@ from uuid import UUID, SafeUUID
 import msgpack
 
 from fakes.ad.directory import Directory, Entry, Prebuilt
+from fakes.ad.guid import SET_INT, SET_SAFE
 from simlab.image_file import ImageError
 
 
@@ -172,7 +173,6 @@ def read_directory(stream: Iterator[Any], memo: dict[str, str]) -> Prebuilt:
 # --------------------------------------------------------------------------- load
 _SLOT = Entry.__dict__["attrs"]  # the slot behind Entry.attrs (the dataclass has slots=True)
 _ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry))  # load_directory fills each one
-_UUID_INT, _UUID_SAFE = UUID.__dict__["int"].__set__, UUID.__dict__["is_safe"].__set__
 _DECODE_LOCK = threading.Lock()
 
 
@@ -279,8 +279,8 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any],
     # values, so set a bare UUID's two slots directly (the same object UUID() would make).
     uuids = list(map(object.__new__, repeat(UUID, count)))
     from_bytes = int.from_bytes
-    deque(map(_UUID_INT, uuids, [from_bytes(guids[i:i + 16]) for i in range(0, 16 * count, 16)]), 0)
-    deque(map(_UUID_SAFE, uuids, repeat(SafeUUID.unknown, count)), 0)
+    deque(map(SET_INT, uuids, [from_bytes(guids[i:i + 16]) for i in range(0, 16 * count, 16)]), 0)
+    deque(map(SET_SAFE, uuids, repeat(SafeUUID.unknown, count)), 0)
     if not all(map(operator.lt, parents, range(count))):
         raise ValueError("an entry comes before its parent")
     # Bare objects of the lazy class, each slot filled for all entries at once (Entry.__init__

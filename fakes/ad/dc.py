@@ -36,6 +36,7 @@ from fakes.ad.api import (
 from fakes.ad.bind_policy import LdapServerPolicy
 from fakes.ad.directory import Directory, Entry
 from fakes.ad.dn import DNError, first_rdn, normalize_dn, parent_dn
+from fakes.ad.guid import random_uuid4
 from fakes.ad.schema import Schema, SchemaError
 from fakes.ad.sdstore import SdStore
 from fakes.ad.security import constants as K
@@ -542,7 +543,8 @@ class DomainController:
         return prefix + rid.to_bytes(4, "little")
 
     def new_guid(self) -> UUID:
-        return UUID(int=self.rng.getrandbits(128), version=4)
+        """A random (version 4) objectGUID from the DC's seeded RNG: ``UUID(int=bits, version=4)``."""
+        return random_uuid4(self.rng.getrandbits(128))
 
     def propagate(self, entry: Entry) -> None:
         """Re-inherit descendants of ``entry`` now, or after ``replication_delay`` on the clock."""
