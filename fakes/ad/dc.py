@@ -562,14 +562,22 @@ class DomainController:
             self._propagate_now(entry)
 
     def _propagate_now(self, entry: Entry) -> None:
+        recompute, class_guid = self.sds.recompute, self.class_guid
         stack = [entry]
         while stack:
             parent = stack.pop()
+            # Siblings nearly all share their descriptor and class (an OU of 25k users): re-inherit
+            # each pair once per parent. The same SD objects as one recompute() per child.
+            redone: dict[tuple[bytes, str], bytes] = {}
             for child in list(parent.children.values()):
-                new = self.sds.recompute(parent.sd, child.sd, self.class_guid(child.object_class))
+                key = (child.sd, child.object_class)
+                new = redone.get(key)
+                if new is None:
+                    new = redone[key] = recompute(parent.sd, child.sd, class_guid(child.object_class))
                 if new is not child.sd:
                     child.sd = new
-                stack.append(child)
+                if child.children:
+                    stack.append(child)
 
     def can_create(self, session: Session, parent: Entry, class_name: str) -> bool:
         if self.is_system(session):

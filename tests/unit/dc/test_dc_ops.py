@@ -271,3 +271,27 @@ def test_population_special_cases() -> None:
     assert dc.search(s, base, Scope.SUBTREE, "(&(objectClass=user)(!(lockoutTime=0)))", ["1.1"]).entries
     protected = dc.search(s, base, Scope.SUBTREE, "(adminCount=1)", ["1.1"]).entries
     assert len(protected) == 2
+
+
+def test_propagation_reinherits_each_child_as_one_recompute_per_child_would() -> None:
+    """Siblings with other descriptors (explicit ACEs, inheritance off) or classes get their own
+    re-inherited SD; the shared per-parent memo must never hand one child another's."""
+    dc = provision(users=30, seed=4, clock=SimClock())
+    staff = dc.directory.get(f"OU=Staff,{dc.domain_dn}")
+    kids = [e for e in dc.directory.walk(staff) if e is not staff]
+    # Make siblings differ: one protected (inheritance disabled), one with an explicit ACE.
+    protected, explicit = kids[3], kids[5]
+    protected.sd = dc.sds.store(dc.sds.from_sddl("O:DAG:DAD:P(A;;GA;;;DA)"))
+    explicit.sd = dc.sds.compute(explicit.parent.sd, dc.sds.from_sddl("D:(A;;RP;;;S-1-5-11)"),
+                                 dc.class_guid(explicit.object_class))
+    before = {e.guid: e.sd for e in kids}
+    staff.sd = dc.sds.compute(staff.parent.sd, dc.sds.from_sddl("D:(A;CI;RPWP;;;S-1-5-10)"),
+                              dc.class_guid(staff.object_class))
+    expected: dict = {}
+    sds = {e.guid: e.sd for e in [staff, *kids]}
+    for e in kids:  # parents first (walk order): one recompute per child, as before the memo
+        sds[e.guid] = expected[e.guid] = dc.sds.recompute(sds[e.parent.guid], before[e.guid],
+                                                           dc.class_guid(e.object_class))
+    dc._propagate_now(staff)
+    assert {e.guid: e.sd for e in kids} == expected
+    assert len({expected[protected.guid], expected[explicit.guid], expected[kids[4].guid]}) == 3
