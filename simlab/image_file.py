@@ -66,11 +66,18 @@ def code_fingerprint() -> str:
     under the same version.
     """
     digest = hashlib.sha256()
-    root = Path(__file__).resolve().parent.parent
+    root = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    paths: list[str] = []
     for package in ("fakes", "simlab"):
-        for path in sorted((root / package).rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
+        # os.walk rather than Path.rglob: half the time, and every start of a lab pays it.
+        for folder, subfolders, names in os.walk(os.path.join(root, package)):
+            subfolders[:] = [d for d in subfolders if d != "__pycache__"]
+            paths += [os.path.join(folder, name) for name in names if name.endswith(".py")]
+    skip = len(root) + 1
+    for path in sorted(paths):
+        with open(path, "rb") as source:
+            digest.update(path[skip:].encode())
+            digest.update(source.read())
     return digest.hexdigest()[:16]
 
 

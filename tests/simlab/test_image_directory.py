@@ -124,7 +124,7 @@ def _change(lab: Lab) -> list[object]:
             [g.dn for g in d.member_of(linked)], d.lookup("objectClass", "extensibleObject") == [first]]
 
 
-def test_changes_to_undecoded_entries_match_a_built_lab():
+def test_changes_to_undecoded_entries_match_a_built_lab(cache: Lab):
     with Lab(SPEC) as fresh:
         expected = _change(fresh)
         expected_tables, expected_attrs = _tables(fresh.dc.directory), _attrs(fresh.dc.directory)
