@@ -152,7 +152,7 @@ class Directory:
 
     def by_sid(self, sid: str | bytes) -> Entry | None:
         key = sid if isinstance(sid, bytes) else sid_to_bytes(sid)
-        found = bucket_items(self._ix.table("objectsid").get(key))
+        found = self._ix.items("objectsid", key)
         return found[0] if found else None
 
     def nearest(self, dn: str) -> Entry | None:
@@ -354,7 +354,7 @@ class Directory:
         if wanted is None:
             return []
         if key in INDEXED_SET:
-            return bucket_items(self._ix.table(key).get(wanted))
+            return self._ix.items(key, wanted)
         if key == "objectguid":
             e = self._by_guid.get(UUID(bytes_le=wanted))  # type: ignore[arg-type]
             return [e] if e else []
@@ -388,10 +388,10 @@ class Directory:
             if key == "objectcategory" and b"=" not in flt.value:
                 cls = self.schema.find_class(flt.value.decode("utf-8", "replace"))
                 cn = (cls.default_object_category if cls else flt.value.decode("utf-8", "replace")).casefold()
-                return bucket_items(self._ix.table(CATEGORY_CN).get(cn))
+                return self._ix.items(CATEGORY_CN, cn)
             if key in INDEXED_SET:
                 wanted = match_key(at, flt.value)
-                return [] if wanted is None else bucket_items(self._ix.table(key).get(wanted))
+                return [] if wanted is None else self._ix.items(key, wanted)
             return None
         if isinstance(flt, And):
             best: list[Entry] | None = None

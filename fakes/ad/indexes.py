@@ -26,6 +26,7 @@ finished table is published by replacing the table map, never half made.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 from collections.abc import Callable, Iterable
@@ -37,6 +38,11 @@ from fakes.ad.schema import AttributeType, Schema
 
 if TYPE_CHECKING:
     from fakes.ad.directory import Entry
+
+#: Lookups a saved table answers from the image's lists before it is imported whole. A served
+#: warm lab's first lookups (its sample user, the first UPN or SID binds) each scan one saved key
+#: list (about a millisecond at 100k users) instead of making a 100k-key table (20-40 ms).
+POINT_LOOKUPS = 16
 
 # Attributes indexed for equality (the DC searches these constantly).
 INDEXED = ("samaccountname", "userprincipalname", "objectsid", "objectclass", "objectcategory", "cn",
@@ -102,6 +108,7 @@ class Indexes:
         # Warm, per saved table: entries added since loading (-> None) and saved entries removed
         # since (-> the keys they were saved under), in the order it happened.
         self._journal: dict[str, dict[Entry, tuple | None]] = {}
+        self._point_lookups: dict[str, int] = {}  # saved table -> lookups it answered unimported
         self._lock = threading.Lock()
         self._class_keys: dict[tuple, frozenset[str]] = {}  # objectClass values -> index keys
         self._category_cn: dict[str, str] = {}  # objectCategory DN -> casefolded first RDN value
@@ -111,12 +118,14 @@ class Indexes:
     def reset(self) -> None:
         """Forget every table: each is made from the entries when next needed."""
         self._built, self._saved, self._saved_entries, self._journal = {}, {}, [], {}
+        self._point_lookups = {}
 
     def load_saved(self, entries: list[Entry], saved: dict[str, list]) -> None:
         """Take an image's saved tables (see :func:`resolve_saved`) over ``entries`` (their
         positions); each is imported when first needed."""
         self._built, self._saved, self._saved_entries = {}, dict(saved), entries
         self._journal = {name: {} for name in saved}
+        self._point_lookups = {}
 
     def built(self) -> tuple[str, ...]:
         """The names of the tables that exist now (in :data:`INDEX_NAMES` order)."""
@@ -140,6 +149,43 @@ class Indexes:
                             gc.enable()
                     self._built = {**self._built, name: table}
         return table
+
+    def items(self, name: str, key: object) -> list[Entry]:
+        """The entries under ``key`` in table ``name``: ``bucket_items(table(name).get(key))``.
+
+        A saved table not imported yet answers its first :data:`POINT_LOOKUPS` lookups from the
+        image's saved lists instead (see :meth:`_saved_items`)."""
+        table = self._built.get(name)
+        if table is None:
+            saved, journal = self._saved.get(name), self._journal.get(name)
+            looked_up = self._point_lookups.get(name, 0)
+            if saved is not None and journal is not None and looked_up < POINT_LOOKUPS:
+                self._point_lookups[name] = looked_up + 1
+                return self._saved_items(name, saved, journal, key)
+            table = self.table(name)
+        return bucket_items(table.get(key))
+
+    def _saved_items(self, name: str, saved: list, journal: dict[Entry, tuple | None],
+                     key: object) -> list[Entry]:
+        """:meth:`items` from a saved table: the key's saved bucket, then the journal's changes to
+        that key in order (what :meth:`_import` does for every key)."""
+        single_keys, singles, multi_keys, multis = saved
+        entries = self._saved_entries
+        one: dict[object, object] = {}
+        try:
+            one[key] = entries[singles[single_keys.index(key)]]
+        except ValueError:
+            with contextlib.suppress(ValueError):
+                one[key] = dict.fromkeys(map(entries.__getitem__, multis[multi_keys.index(key)]))
+        source = _SOURCE[name]
+        for entry, keys in list(journal.items()):
+            if keys is None:  # added since loading
+                values = entry.attrs.get(source)
+                if values and key in self._keys(name, values):
+                    bucket_add(one, key, entry)
+            elif key in keys:  # a saved entry removed since loading
+                bucket_remove(one, key, entry)
+        return bucket_items(one.get(key))
 
     # ------------------------------------------------------------------ maintenance
     def added(self, entry: Entry, attrs: dict[str, list]) -> None:

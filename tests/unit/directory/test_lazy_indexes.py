@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fakes.ad import indexes
 from fakes.ad.api import Scope
 from fakes.ad.directory import Directory, DirectoryError
 from fakes.ad.filters import match_key, parse_filter
@@ -142,8 +143,16 @@ def _apply(d: Directory, op: tuple, guid: int, picked: dict) -> object:
 
 
 @settings(max_examples=150, deadline=None)
-@given(sequence=ops)
-def test_lazy_and_loaded_indexes_answer_as_eager_ones(sequence: list[tuple]):
+@given(sequence=ops, point_lookups=st.sampled_from([0, 1, 3, indexes.POINT_LOOKUPS]))
+def test_lazy_and_loaded_indexes_answer_as_eager_ones(sequence: list[tuple], point_lookups: int):
+    """(A warm directory answers its first ``point_lookups`` lookups per index from the saved
+    lists, then imports the index: both ways, and the switch between them, are covered.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(indexes, "POINT_LOOKUPS", point_lookups)
+        _lazy_and_loaded_answer_as_eager(sequence)
+
+
+def _lazy_and_loaded_answer_as_eager(sequence: list[tuple]) -> None:
     eager, lazy = _start(eager=True), _start(eager=False)
     warm: Directory | None = None
     picked: dict = {}
@@ -192,7 +201,11 @@ def test_a_loaded_directory_imports_only_the_indexes_it_uses():
     warm.remove(warm.get(f"CN=U1,OU=Staff,{BASE}"))
     assert warm._ix.built() == ()  # added and removed: journaled, nothing imported
     assert warm.lookup("sAMAccountName", "u1") == [added]
+    assert warm._ix.built() == ()  # the first lookups are answered from the saved lists
+    for _ in range(indexes.POINT_LOOKUPS):
+        assert [e.dn for e in warm.lookup("sAMAccountName", "u2")] == [f"CN=U2,OU=Staff,{BASE}"]
     assert warm._ix.built() == ("samaccountname",)
+    assert warm.lookup("sAMAccountName", "u1") == [added]
     assert all(type(e).__name__ == "_LazyEntry" for e in warm.walk() if e.rdn_key.startswith("cn=u"))
 
 
@@ -223,3 +236,33 @@ def test_two_threads_needing_one_index_make_it_once(monkeypatch: pytest.MonkeyPa
         t.join()
     assert scans == ["objectclass"]
     assert len(results) == 4 and all(r == results[0] for r in results) and len(results[0]) == 3000
+
+
+# Values to look up in each indexed attribute (as the draws above spell them, and otherwise).
+LOOKUPS: dict[str, tuple] = {
+    "cn": NAMES, "sAMAccountName": (*NAMES, "BOB"),
+    "userPrincipalName": ("ann@contoso.com", "Cy@Contoso.com"),
+    "mail": ("a@x.com", "b@x.com"), "objectSid": SIDS, "objectClass": ("person", "group", "contact", "top"),
+    "objectCategory": ("person", CATEGORY.format("Group")), "adminCount": ("1", "0"),
+    "servicePrincipalName": ("http/web", "cifs/fs")}
+
+
+@settings(max_examples=120, deadline=None)
+@given(before=st.lists(adds, min_size=1, max_size=10),
+       after=st.lists(st.one_of(adds, st.tuples(st.just("remove"), st.integers(0, 50))), max_size=10))
+def test_a_saved_table_answers_lookups_as_the_imported_table(before: list[tuple], after: list[tuple]):
+    """Point lookups on saved tables (entries added and removed since loading included) return
+    what the eager directory returns, in the same order, and import nothing."""
+    eager = _start(eager=True)
+    for guid, op in enumerate(before, start=100):
+        _apply(eager, op, guid, {})
+    warm = _from_image(eager)
+    for guid, op in enumerate(after, start=200):
+        assert _apply(warm, op, guid, {}) == _apply(eager, op, guid, {}), op
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(indexes, "POINT_LOOKUPS", 10**6)
+        for attr, values in LOOKUPS.items():
+            for value in values:
+                expected = [e.guid for e in eager.lookup(attr, value)]
+                assert [e.guid for e in warm.lookup(attr, value)] == expected, (attr, value)
+    assert warm._ix.built() == ()
