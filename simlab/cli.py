@@ -108,6 +108,9 @@ def serve(spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_
     Prints one JSON line of endpoints on stdout (and in --endpoints-file); on a terminal,
     also a short summary on stderr.
     """
+    from fakes import keys
+
+    keys.prepare()  # the tokens of the endpoint line need an RSA key: made while the lab builds
     with _StartupGc() as startup_gc:
         _serve(startup_gc, spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_non_loopback,
                ui, workdir, endpoints_file, no_cache)

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fakes import keys
+
 if TYPE_CHECKING:
     from simlab.lab import Lab
 
@@ -96,6 +98,7 @@ def save_in_background(lab: Lab, key: str) -> BackgroundSave:
     from simlab import image_cache
 
     target = image_cache.image_path(key)
+    keys.settle()  # no other thread may be inside OpenSSL (hashlib's digests) when the process forks
     with _lab_locks(lab), warnings.catch_warnings():
         # Python 3.12+ warns that forking a threaded process may deadlock the child: the locks
         # the child uses are held across the fork above, which is what makes it safe here.

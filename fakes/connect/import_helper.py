@@ -47,6 +47,7 @@ import msgpack
 from ldap3.core import exceptions as ldap3_errors
 from ldap3.core.server import Server
 
+from fakes import keys
 from fakes.connect.ldapread import BerError
 from fakes.connect.sync import ConnectorObject, SyncError, collect
 
@@ -102,6 +103,7 @@ def import_in_child(conn: ldap3.Connection, objects: Objects, high: int,
         if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux; the default size works too, with more wake-ups
             with contextlib.suppress(OSError):
                 fcntl.fcntl(fds[1], fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+        keys.settle()  # no other thread may be inside OpenSSL when the process forks
         with Server._message_id_lock, warnings.catch_warnings():
             # Python 3.12+ warns that forking a threaded process may deadlock the child: the only
             # shared lock the child takes is held here, so each process gets it released.

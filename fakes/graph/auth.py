@@ -16,8 +16,8 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fakes import keys
 from fakes.graph import catalog as C
 from fakes.graph.errors import TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_MISSING, GraphError
 from fakes.graph.model import Principal, User
@@ -62,7 +62,7 @@ class LabApp:
 
 class _Keys:
     def __init__(self) -> None:
-        self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.private = keys.take()  # made ahead by `simlab serve` (fakes/keys.py), else now
         der = self.private.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
