@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from fakes.ad import errors, machine_quota, passwords
 from fakes.ad.api import Change, Control, LdapResult, ModOp, ResultCode, Session
@@ -107,13 +108,14 @@ class BulkCreator:
         self._sd = b""
 
     def create(self, rdn: str, attrs: dict[str, list], *, sid: bytes | None = None,
-               rdn_key: str | None = None) -> Entry:
+               rdn_key: str | None = None, guid: UUID | None = None) -> Entry:
         """Create ``rdn`` under the parent; ``attrs`` is taken over (not copied).
 
         ``attrs`` must be a fresh dict keyed by lowercase attribute names (string literals or
         :meth:`Directory.attr_key`) with non-empty list values. Lists may be shared between
         objects (the store never mutates them in place); the dict itself may not. ``rdn_key``
-        is the normalised RDN when the caller has it (:func:`fakes.ad.dn.rdn_with_key`).
+        is the normalised RDN when the caller has it (:func:`fakes.ad.dn.rdn_with_key`); ``guid``
+        the objectGUID when the caller drew it from the DC's RNG itself (else drawn here).
         """
         dc = self.dc
         parent = self.parent
@@ -144,7 +146,7 @@ class BulkCreator:
             attrs["objectsid"] = [dc.allocate_sid()]
         if self._sam_type is not None and "samaccounttype" not in attrs:
             attrs["samaccounttype"] = self._sam_type
-        return dc.directory.add_prepared(parent, rdn, attrs, guid=dc.new_guid(), sd=self._sd,
+        return dc.directory.add_prepared(parent, rdn, attrs, guid=guid or dc.new_guid(), sd=self._sd,
                                          object_class=self.cls.name, rdn_key=rdn_key)
 
 

@@ -10,16 +10,20 @@ Operators (both protected by AdminSDHolder after SDProp runs).
 
 from __future__ import annotations
 
+import os
 import random
+from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING
 
 from faker.providers.job.en_US import Provider as JobProvider
 from faker.providers.person.en_US import Provider as PersonProvider
 
+from fakes import forked
 from fakes.ad import passwords
 from fakes.ad.dc_write import BulkCreator, create_entry
 from fakes.ad.dn import rdn_with_key
+from fakes.ad.guid import random_uuid4
 
 if TYPE_CHECKING:
     from fakes.ad.dc import DomainController
@@ -41,18 +45,13 @@ def populate(
         )
         for d in layout.departments
     ]
-    firsts, lasts, jobs = _names()
     makers = [BulkCreator(dc, ou, "user") for ou in ous]
     digest = passwords.password_digest(password)
     now = dc.clock.filetime()
     max_age = dc.policy().max_age or 42 * _DAY
-    used_sam: set[str] = set()
-    next_n: dict[str, int] = {}
-    used_cn: set[tuple[int, str]] = set()
     members: list[list[str]] = [[] for _ in ous]
     created: list[Entry] = []
     domain = dc.dns_domain
-    uac_normal = "512"
     # Value lists common to many users are shared (the store never mutates value lists in place).
     never, group_513, secret = [str(passwords.NEVER)], ["513"], [digest]
     departments = [[dept] for dept in layout.departments]
@@ -65,33 +64,10 @@ def populate(
         return found
 
     known = common.get  # the hit, inline: seven lookups per user, nearly all hits
-
-    for i in range(count):
-        first, last = rng.choice(firsts), rng.choice(lasts)
-        d = i % len(ous)
-        base = f"{first[0]}{last}".lower()[:17]
-        # base, base2, base3, ...: the first unused. Everything below next_n[base] was taken when
-        # we last looked and names are never freed, so start there: popular initials+surnames
-        # would otherwise rescan a growing chain at 100k users.
-        n = next_n.get(base, 1)
-        sam = base if n == 1 else f"{base}{n}"
-        while sam in used_sam:
-            n += 1
-            sam = f"{base}{n}"
-        next_n[base] = n + 1
-        used_sam.add(sam)
-        cn = f"{first} {last}"
-        if (d, cn.lower()) in used_cn:
-            cn = f"{first} {last} ({sam})"
-        used_cn.add((d, cn.lower()))
-        roll = rng.random()
-        uac, pls, lockout, bad = uac_normal, now - rng.randrange(1, max_age // _DAY - 2) * _DAY, "0", "0"
-        if roll < 0.01:
-            uac = "514"
-        elif roll < 0.015:
-            lockout, bad = str(now - 60 * 10_000_000), "5"
-        elif roll < 0.035:
-            pls = now - max_age - rng.randrange(1, 30) * _DAY
+    rows = _rows(rng, count, len(ous), now, max_age)
+    if _helper_wanted(count):
+        rows = _rows_from_helper(rows, rng)
+    for d, first, last, sam, cn, title, uac, pls, lockout, bad, guid in rows:
         upn = f"{sam}@{domain}"
         # Lists and strings that repeat across users (first/last names, titles, pwdLastSet days)
         # are shared (one list each: the store never mutates a value list in place), and the
@@ -107,9 +83,9 @@ def populate(
             "userprincipalname": [upn],
             "mail": [upn],
             "department": departments[d],
-            "title": known(title := rng.choice(jobs)[:64]) or shared(title),
+            "title": known(title) or shared(title),
             "useraccountcontrol": known(uac) or shared(uac),
-            "pwdlastset": known(when := str(pls)) or shared(when),
+            "pwdlastset": known(pls) or shared(pls),
             "primarygroupid": group_513,
             "accountexpires": never,
             "badpwdcount": known(bad) or shared(bad),
@@ -118,7 +94,7 @@ def populate(
             "ntpwdhistory": secret,
         }
         rdn, rdn_key = rdn_with_key("CN", cn)
-        entry = makers[d].create(rdn, attrs, rdn_key=rdn_key)
+        entry = makers[d].create(rdn, attrs, rdn_key=rdn_key, guid=random_uuid4(int.from_bytes(guid)))
         members[d].append(entry.dn)
         created.append(entry)
     for ou, dept, dns in zip(ous, layout.departments, members):
@@ -136,6 +112,88 @@ def populate(
         )
     _admins(dc, created, layout)
     return created
+
+
+def _rows(rng: random.Random, count: int, ous: int, now: int, max_age: int) -> Iterator[list]:
+    """Each user's drawn values, in creation order: ``[department number, first name, last name,
+    sAMAccountName, cn, title, userAccountControl, pwdLastSet, lockoutTime, badPwdCount, the 16
+    bytes of its objectGUID]``.
+
+    Every draw from ``rng`` happens here, in the order the lab has always made them (two names,
+    the special-case roll, the password age, the title, then the GUID the DC would draw while
+    creating the user), so the population and ``rng``'s final state are the same whether the
+    rows are made here or in the helper process (:func:`_rows_from_helper`).
+    """
+    firsts, lasts, jobs = _names()
+    used_sam: set[str] = set()
+    next_n: dict[str, int] = {}
+    used_cn: set[tuple[int, str]] = set()
+    locked_at = str(now - 60 * 10_000_000)
+    days = max_age // _DAY - 2
+    for i in range(count):
+        first, last = rng.choice(firsts), rng.choice(lasts)
+        d = i % ous
+        base = f"{first[0]}{last}".lower()[:17]
+        # base, base2, base3, ...: the first unused. Everything below next_n[base] was taken when
+        # we last looked and names are never freed, so start there: popular initials+surnames
+        # would otherwise rescan a growing chain at 100k users.
+        n = next_n.get(base, 1)
+        sam = base if n == 1 else f"{base}{n}"
+        while sam in used_sam:
+            n += 1
+            sam = f"{base}{n}"
+        next_n[base] = n + 1
+        used_sam.add(sam)
+        cn = f"{first} {last}"
+        if (d, cn.lower()) in used_cn:
+            cn = f"{first} {last} ({sam})"
+        used_cn.add((d, cn.lower()))
+        roll = rng.random()
+        uac, pls, lockout, bad = "512", now - rng.randrange(1, days) * _DAY, "0", "0"
+        if roll < 0.01:
+            uac = "514"
+        elif roll < 0.015:
+            lockout, bad = locked_at, "5"
+        elif roll < 0.035:
+            pls = now - max_age - rng.randrange(1, 30) * _DAY
+        title = rng.choice(jobs)[:64]
+        yield [d, first, last, sam, cn, title, uac, str(pls), lockout, bad,
+               rng.getrandbits(128).to_bytes(16)]
+
+
+#: A population this big draws its rows in a helper process (see :func:`_helper_wanted`).
+HELPER_MIN_USERS = 10_000
+
+
+def _helper_wanted(count: int) -> bool:
+    """``SIMLAB_POPULATION_HELPER`` (``0``/``1``) if set, else: big enough, and forking pays here."""
+    forced = os.environ.get("SIMLAB_POPULATION_HELPER", "")
+    if forced in ("0", "1"):
+        return forced == "1" and hasattr(os, "fork")
+    return count >= HELPER_MIN_USERS and forked.usable()
+
+
+def _rows_from_helper(rows: Iterator[list], rng: random.Random) -> Iterator[list]:
+    """``rows`` made in a forked child while this process creates the users from them (the
+    draws are a quarter of a big population's build; the two cores share the work). ``rng``
+    ends in the state the child's copy ended in, as if the rows had been drawn here."""
+    try:
+        state = yield from forked.forked_items(lambda: rows, lambda: _state_out(rng),
+                                               "drawing the population")
+    except OSError:  # no process to spare: draw them here
+        yield from rows
+        return
+    rng.setstate(_state_in(state))
+
+
+def _state_out(rng: random.Random) -> list:
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def _state_in(state: list) -> tuple:
+    version, internal, gauss = state
+    return version, tuple(internal), gauss
 
 
 @cache

@@ -50,6 +50,7 @@ from ldap3.core.server import Server
 from fakes import keys
 from fakes.connect.ldapread import BerError
 from fakes.connect.sync import ConnectorObject, SyncError, collect
+from fakes.forked import death, reap
 
 #: The parent gives up on (and kills) a child that sent nothing for this long. The child's own
 #: socket reads time out after the connection's receive timeout (10 s), so a live child that
@@ -215,26 +216,26 @@ def _receive(pid: int, fd: int, domain: str) -> tuple[dict[str, ConnectorObject]
                         if frame[0] == _ROWS:
                             found.update(_rebuild(frame[1], domain))
                         elif frame[0] == _DONE:
-                            exited = _reap(pid)
+                            exited = reap(pid)
                             return found, frame[1]
                         else:
-                            exited = _reap(pid)
+                            exited = reap(pid)
                             raise _error_from(frame[1:])
                     continue
-                exited = _reap(pid)  # EOF without a last frame: the child died
-                raise ImportHelperError(_died(exited))
+                exited = reap(pid)  # EOF without a last frame: the child died
+                raise ImportHelperError(death(exited))
             # Nothing to read: a child that exited while someone else holds the pipe open (a
             # concurrent fork elsewhere) gives no EOF, so ask for its status too.
-            exited = _reap(pid, block=False)
+            exited = reap(pid, block=False)
             if exited is not None:
-                raise ImportHelperError(_died(exited))
+                raise ImportHelperError(death(exited))
             if time.monotonic() - last > IDLE_TIMEOUT:
                 raise ImportHelperError(f"no data for {IDLE_TIMEOUT:g} s; the helper was killed")
     finally:
         if exited is None:  # leaving early (an error, Ctrl-C): no helper outlives the import
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            _reap(pid)
+            reap(pid)
 
 
 def _rebuild(columns: list[list[Any]], domain: str) -> dict[str, ConnectorObject]:
@@ -250,23 +251,6 @@ def _rebuild(columns: list[list[Any]], domain: str) -> dict[str, ConnectorObject
 
 
 _SETTERS = {name: ConnectorObject.__dict__[name].__set__ for name in _FIELDS}
-
-
-def _reap(pid: int, *, block: bool = True) -> int | None:
-    """The child's exit code (negative: killed by that signal); None if it runs on (``block=False``)."""
-    try:
-        done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
-    except ChildProcessError:
-        return 0  # already reaped elsewhere: gone, status unknown
-    if done == 0:
-        return None
-    return os.waitstatus_to_exitcode(status)
-
-
-def _died(code: int) -> str:
-    if code < 0:
-        return f"killed by signal {-code} ({signal.Signals(-code).name}) before it finished"
-    return f"exited with status {code} before it finished"
 
 
 def _error_from(frame: list[Any]) -> Exception:

@@ -26,6 +26,7 @@ from typing import Any
 
 import ldap3
 
+from fakes import forked
 from fakes.ad.sid import sid_from_bytes
 from fakes.clock import SimClock, from_filetime
 from fakes.connect import events as ev
@@ -383,10 +384,8 @@ def _helper_wanted(configured: bool) -> bool:
     threaded process unsafely); only where ``fork`` exists."""
     forced = os.environ.get("SIMLAB_SYNC_HELPER", "")
     if forced in ("0", "1"):
-        wanted = forced == "1"
-    else:  # sched_getaffinity: Linux only
-        wanted = configured and hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2
-    return wanted and hasattr(os, "fork")
+        return forced == "1" and hasattr(os, "fork")
+    return configured and forked.usable()
 
 
 # The lean reader's first values: SYNC_ATTRIBUTES' places, and what _object_from makes of them.

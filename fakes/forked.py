@@ -1,0 +1,163 @@
+"""A generator run in a forked child process, its items streamed back as they are made.
+
+Building a big lab is pure Python on one core while the machine's second core idles. Work that
+needs nothing from the parent but a copy of its state at one moment (drawing a population's
+names from the seeded RNG) can run in a child: :func:`forked_items` forks, the child runs the
+generator and sends its items in msgpack frames through a pipe, then sends what ``finish()``
+returns (the RNG's state, say) and ends with ``os._exit``; the parent yields the items as they
+arrive, so it works on the first ones while the child makes the rest, and gets ``finish()``'s
+value at the end, as if both had run here.
+
+Only msgpack's own types travel (ints up to 64 bits, str, bytes, lists, None, bool). The child
+closes no descriptor and never returns into the parent's stack; it touches no lock another
+thread could hold (callers make sure of that: the generator is plain computation). Failures are
+clear: a child that raises sends the error's type and text, one that dies or stays silent for
+:data:`IDLE_TIMEOUT` seconds is reaped or killed, and :class:`ForkedError` says which.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import select
+import signal
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import msgpack
+
+from fakes import keys
+
+IDLE_TIMEOUT = 60.0
+_FRAME_ITEMS = 2000
+_READ_SIZE = 1 << 20
+_POLL_MS = 250
+_ITEMS, _DONE, _ERROR = 0, 1, 2
+
+
+class ForkedError(RuntimeError):
+    """The child failed: it raised (type and message given), died, or went silent."""
+
+
+def usable() -> bool:
+    """Whether forking pays here: Linux (macOS forks a threaded process unsafely) with two
+    cores or more for this process."""
+    return hasattr(os, "fork") and hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2
+
+
+def forked_items(items: Callable[[], Iterator[list]], finish: Callable[[], Any],
+                 what: str) -> Iterator[list]:
+    """Yield what ``items()`` yields, made in a forked child; then return ``finish()``'s value as
+    the child saw it (``StopIteration.value``; ``yield from`` gives it). ``what`` names the work in
+    errors. Raises :class:`ForkedError`; OSError if no process can be forked (nothing was yielded
+    then: the caller may run ``items()`` itself)."""
+    read_fd, write_fd = os.pipe()
+    try:
+        keys.settle()  # no other thread may be inside OpenSSL when the process forks
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # (Python 3.12+: fork with threads)
+            pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        raise
+    if pid == 0:  # the child: never returns
+        os.close(read_fd)
+        _child(items, finish, write_fd)
+    os.close(write_fd)
+    try:
+        return (yield from _receive(pid, read_fd, what))
+    finally:
+        os.close(read_fd)
+
+
+def _child(items: Callable[[], Iterator[list]], finish: Callable[[], Any], fd: int) -> None:
+    code = 1
+    try:
+        gc.disable()
+        signal.set_wakeup_fd(-1)  # the parent's event loop must not hear the child's signals
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_DFL)
+        frame: list[list] = []
+        for item in items():
+            frame.append(item)
+            if len(frame) == _FRAME_ITEMS:
+                _send(fd, [_ITEMS, frame])
+                frame = []
+        if frame:
+            _send(fd, [_ITEMS, frame])
+        _send(fd, [_DONE, finish()])
+        code = 0
+    except BaseException as exc:  # the child must reach os._exit whatever happens
+        with contextlib.suppress(BaseException):
+            _send(fd, [_ERROR, type(exc).__name__, str(exc)])
+    finally:
+        os._exit(code)
+
+
+def _send(fd: int, frame: list[Any]) -> None:
+    view = memoryview(msgpack.packb(frame))
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _receive(pid: int, fd: int, what: str) -> Iterator[list]:
+    unpacker = msgpack.Unpacker()
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    last = time.monotonic()
+    exited: int | None = None
+    try:
+        while True:
+            if poller.poll(_POLL_MS):
+                data = os.read(fd, _READ_SIZE)
+                if not data:
+                    exited = reap(pid)
+                    raise ForkedError(f"{what}: the helper process {death(exited)}")
+                last = time.monotonic()
+                unpacker.feed(data)
+                for frame in unpacker:
+                    if frame[0] == _ITEMS:
+                        yield from frame[1]
+                    elif frame[0] == _DONE:
+                        exited = reap(pid)
+                        return frame[1]
+                    else:
+                        exited = reap(pid)
+                        raise ForkedError(f"{what}: the helper process failed: {frame[1]}: {frame[2]}")
+                continue
+            exited = reap(pid, block=False)
+            if exited is not None:
+                raise ForkedError(f"{what}: the helper process {death(exited)}")
+            if time.monotonic() - last > IDLE_TIMEOUT:
+                raise ForkedError(f"{what}: no data from the helper process for {IDLE_TIMEOUT:g} s; "
+                                  "it was killed")
+    finally:
+        if exited is None:  # leaving early (an error, the consumer stopped): no child outlives us
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            reap(pid)
+
+
+def reap(pid: int, *, block: bool = True) -> int | None:
+    """The child's exit code (negative: killed by that signal); None if it runs on (``block=False``)."""
+    try:
+        done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        return 0
+    if done == 0:
+        return None
+    return os.waitstatus_to_exitcode(status)
+
+
+def death(code: int) -> str:
+    """How a child that ended with exit code ``code`` (from :func:`reap`) ended, for messages."""
+    if code < 0:
+        return f"killed by signal {-code} ({signal.Signals(-code).name}) before it finished"
+    return f"exited with status {code} before it finished"
+
+
+__all__ = ["IDLE_TIMEOUT", "ForkedError", "death", "forked_items", "reap", "usable"]
