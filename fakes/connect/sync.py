@@ -277,7 +277,7 @@ class SyncEngine:
         )
 
     def _export(self, full_domains: set[str]) -> tuple[int, int]:
-        exported = deleted = 0
+        deleted = 0
         space, done = self.connector_space, self._exported
         if done.keys().isdisjoint(space):  # an initial export: every object is new
             anchors, objects = list(space), list(space.values())
@@ -293,7 +293,8 @@ class SyncEngine:
             SyncedColumns(anchors, *(list(map(attrgetter(name), objects)) for name in _EXPORTED)))
         done.update(zip(anchors, map(itemgetter(0), zip(objects, users))))
         exported = len(anchors)
-        for anchor in [a for a, o in self._exported.items() if a not in self.connector_space]:
+        gone = done.keys() - space.keys()  # a set (C-level); the loop below keeps the export order
+        for anchor in [a for a in done if a in gone] if gone else ():
             if self._exported[anchor].domain.lower() in full_domains:
                 try:
                     self.tenant.remove_synced_user(anchor)

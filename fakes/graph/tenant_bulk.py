@@ -19,7 +19,7 @@ import dataclasses
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
-from operator import attrgetter, itemgetter
+from operator import add, attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fakes.graph import audit as A
@@ -142,6 +142,8 @@ def upsert_rows(tenant: Tenant, rows: Iterable[tuple]) -> Iterator[User]:
 def upsert_columns(tenant: Tenant, columns: SyncedColumns) -> Iterator[User]:
     """:meth:`Tenant.upsert_synced_columns`: the leading rows that are new users (an initial
     export: all of them) stored at once when the first user is asked for, the rest one by one."""
+    if len(set(map(len, columns))) > 1:
+        raise ValueError("the columns of an export must all have one length")
     now = tenant.clock.now()
     with tenant.lock:
         made = _store_new(tenant, columns, now)
@@ -158,8 +160,11 @@ def _store_new(tenant: Tenant, columns: SyncedColumns, now: Any) -> list[User]:
     by_anchor, by_upn = tenant._by_anchor, tenant._by_upn
     if not anchors or anchors[0] in by_anchor:  # nothing to do, or a delta export's update
         return []
-    lowered = list(map(str.lower, upns))
-    count = _new_run(anchors, lowered, by_anchor, by_upn)
+    try:
+        lowered = list(map(str.lower, upns))
+        count = _new_run(anchors, lowered, by_anchor, by_upn)
+    except TypeError:  # a UPN that is not text or an unhashable anchor: the row path fails at its row
+        return []
     if count == 0:
         return []
     if count < len(anchors):
@@ -275,7 +280,7 @@ def _register_new(tenant: Tenant, users: Iterable[User | str], kinds: tuple[str,
         local_parts = map(itemgetter(0), map(str.partition, upns, repeat("@")))  # = split("@")[0]
         per_kind["email"] = _fill(AuthMethod, count, {
             "id": repeat(C.EMAIL_METHOD_ID), "kind": repeat("email"), "created": repeat(now),
-            "value": map("{}@alt.example".format, local_parts), "phone_type": repeat("mobile"),
+            "value": map(add, local_parts, repeat("@alt.example")), "phone_type": repeat("mobile"),
             "secret": repeat("")})
     tenant.methods.update(zip(ids, zip(*(per_kind[kind] for kind in kinds))))
     targets.extend(zip(ids, upns))

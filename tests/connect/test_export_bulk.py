@@ -28,9 +28,9 @@ def _engine(seed: int) -> SyncEngine:
                       config=lambda: None)  # type: ignore[arg-type, return-value]
 
 
-def _export_reference(engine: SyncEngine) -> int:
-    """SyncEngine._export's export loop before the column path: one upsert per changed user."""
-    exported = 0
+def _export_reference(engine: SyncEngine, full_domains: set[str]) -> tuple[int, int]:
+    """SyncEngine._export before the column path: one upsert per changed user, then deletions."""
+    exported = deleted = 0
     for anchor, obj in list(engine.connector_space.items()):
         old = engine._exported.get(anchor)
         if old is None or not _same_export(old, obj):
@@ -40,7 +40,15 @@ def _export_reference(engine: SyncEngine) -> int:
                 domain_name=obj.domain, account_enabled=obj.enabled, mail=obj.mail)
             engine._exported[anchor] = obj
             exported += 1
-    return exported
+    for anchor in [a for a in engine._exported if a not in engine.connector_space]:
+        if engine._exported[anchor].domain.lower() in full_domains:
+            try:
+                engine.tenant.remove_synced_user(anchor)
+            except KeyError:
+                pass
+            del engine._exported[anchor]
+            deleted += 1
+    return exported, deleted
 
 
 def _state(engine: SyncEngine) -> tuple:
@@ -49,9 +57,9 @@ def _state(engine: SyncEngine) -> tuple:
             tenant._rng.getstate(), list(engine._exported.items()))
 
 
-def _run(engine: SyncEngine, export) -> tuple[int | None, str | None]:
+def _run(engine: SyncEngine, export, full: bool) -> tuple[tuple[int, int] | None, str | None]:
     try:
-        return export(engine), None
+        return export(engine, {"contoso.com"} if full else set()), None
     except ValueError as err:
         return None, str(err)
 
@@ -63,12 +71,13 @@ _SPACES = st.lists(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 2), st.
 
 
 @given(seed=st.integers(0, 2**16), cycles=_SPACES, cloud=st.sets(st.integers(0, 12), max_size=2),
-       copies=st.booleans())
+       copies=st.booleans(), full=st.booleans())
 @settings(max_examples=60, deadline=None)
 def test_an_export_equals_one_upsert_per_changed_user(seed: int, cycles: list, cloud: set[int],
-                                                      copies: bool) -> None:
+                                                      copies: bool, full: bool) -> None:
     """Initial and later exports (new, changed, unchanged and equal-but-rebuilt objects, two objects
-    wanting one UPN, a UPN a cloud user holds): the same tenant, remembered exports, count or error."""
+    wanting one UPN, a UPN a cloud user holds, users gone on-premises): the same tenant, remembered
+    exports, counts or error."""
     one, bulk = _engine(seed), _engine(seed)
     for engine in (one, bulk):
         for n in sorted(cloud):
@@ -79,8 +88,8 @@ def test_an_export_equals_one_upsert_per_changed_user(seed: int, cycles: list, c
             if copies:  # equal objects that are not the ones exported: compared field by field
                 objects = [replace(o) for o in objects]
             engine.connector_space = {o.anchor: o for o in objects}
-        expected = _run(one, _export_reference)
-        assert _run(bulk, lambda engine: engine._export(set())[0]) == expected
+        expected = _run(one, _export_reference, full)
+        assert _run(bulk, SyncEngine._export, full) == expected
         assert _state(bulk) == _state(one)
         if expected[1] is not None:
             break
