@@ -158,9 +158,9 @@ def _store_new(tenant: Tenant, columns: SyncedColumns, now: Any) -> list[User]:
     object holds), made and stored column-wise; the caller holds the tenant lock."""
     anchors, upns = columns.immutable_id, columns.user_principal_name
     by_anchor, by_upn = tenant._by_anchor, tenant._by_upn
-    if not anchors or anchors[0] in by_anchor:  # nothing to do, or a delta export's update
-        return []
     try:
+        if not anchors or anchors[0] in by_anchor:  # nothing to do, or a delta export's update
+            return []
         lowered = list(map(str.lower, upns))
         count = _new_run(anchors, lowered, by_anchor, by_upn)
     except TypeError:  # a UPN that is not text or an unhashable anchor: the row path fails at its row

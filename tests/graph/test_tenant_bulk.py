@@ -333,3 +333,17 @@ def test_the_labs_registration_is_made_column_wise_with_one_shared_phone(monkeyp
     assert _state(bulk) == _state(one)
     assert len({id(methods[0]) for methods in bulk.methods.values()}) == 1
     assert [m.kind for m in next(iter(bulk.methods.values()))] == ["phone", "email"]
+
+
+def test_a_row_that_is_not_text_fails_at_its_row_as_one_upsert_per_row_did() -> None:
+    one, bulk = _pair(8)
+    rows = [_export_row(n, n, False, 0, True) for n in (1, 2, 3)]
+    rows[1] = rows[1]._replace(user_principal_name=None)
+    _upsert_reference(one, rows[0])
+    with pytest.raises(AttributeError):
+        _upsert_reference(one, rows[1])
+    users = bulk.upsert_synced_users(rows)
+    assert next(users).on_premises_immutable_id == "anchor1=="
+    with pytest.raises(AttributeError):
+        next(users)
+    assert _state(bulk) == _state(one)
