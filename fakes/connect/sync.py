@@ -22,6 +22,8 @@ import time
 from binascii import b2a_base64
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
+from itertools import compress
+from operator import attrgetter, is_not, itemgetter
 from typing import Any
 
 import ldap3
@@ -34,7 +36,7 @@ from fakes.connect.config import ConnectConfig, DirectoryConnection
 from fakes.connect.ldapconn import connector_connection, first_int, first_text, raw, result_of
 from fakes.connect.ldapread import first_values_parser, paged_search
 from fakes.eventlog import EventLog
-from fakes.graph.tenant import SyncedFields
+from fakes.graph.tenant_bulk import SyncedColumns
 
 USER_FILTER = "(&(objectClass=user)(!(objectClass=computer)))"
 #: What the import reads. Not distinguishedName: every searchResEntry names its object (RFC 4511
@@ -57,6 +59,8 @@ PAGE_SIZE = 1000  # AD's default MaxPageSize: a bigger request is cut to 1000 pe
 #: A lab of at least this many users reads its full imports in a helper process (measured
 #: crossover in docs/images.md, "Cold build"); ``SIMLAB_SYNC_HELPER=0/1`` overrides it.
 HELPER_MIN_USERS = 10_000
+#: The ConnectorObject fields an export sends, in SyncedColumns order after the anchor.
+_EXPORTED = ("upn", "display_name", "sam_account_name", "dn", "sid", "domain", "enabled", "mail")
 #: ``SIMLAB_SYNC_READER=ldap3`` selects the old ldap3-decoded import (for benchmarks/bench_startup.py).
 LDAP3_READER = "ldap3"
 
@@ -274,17 +278,24 @@ class SyncEngine:
         )
 
     def _export(self, full_domains: set[str]) -> tuple[int, int]:
-        exported = deleted = 0
-        changed = [(anchor, obj) for anchor, obj in self.connector_space.items()
-                   if (old := self._exported.get(anchor)) is None or not _same_export(old, obj)]
-        rows = (SyncedFields(anchor, obj.upn, obj.display_name, obj.sam_account_name, obj.dn, obj.sid,
-                             obj.domain, obj.enabled, obj.mail) for anchor, obj in changed)
-        # One bulk upsert, consumed row by row: a row the tenant refuses stops the export there,
-        # with the rows before it exported and remembered (as one call per user did).
-        for (anchor, obj), _user in zip(changed, self.tenant.upsert_synced_users(rows)):
-            self._exported[anchor] = obj
-            exported += 1
-        for anchor in [a for a, o in self._exported.items() if a not in self.connector_space]:
+        deleted = 0
+        space, done = self.connector_space, self._exported
+        if done.keys().isdisjoint(space):  # an initial export: every object is new
+            anchors, objects = list(space), list(space.values())
+        else:  # an object exported as it is (after a load: the same object) needs no comparison
+            maybe = compress(space.items(), map(is_not, map(done.get, space), space.values()))
+            changed = [(anchor, obj) for anchor, obj in maybe
+                       if (old := done.get(anchor)) is None or not _same_export(old, obj)]
+            anchors, objects = [a for a, _ in changed], [o for _, o in changed]
+        # Column by column (100k users at a cold start), consumed row by row: a row the tenant
+        # refuses stops the export there, with the rows before it exported and remembered (as
+        # one call per user did; dict.update stores each pair as it comes).
+        users = self.tenant.upsert_synced_columns(
+            SyncedColumns(anchors, *(list(map(attrgetter(name), objects)) for name in _EXPORTED)))
+        done.update(zip(anchors, map(itemgetter(0), zip(objects, users))))
+        exported = len(anchors)
+        gone = done.keys() - space.keys()  # a set (C-level); the loop below keeps the export order
+        for anchor in [a for a in done if a in gone] if gone else ():
             if self._exported[anchor].domain.lower() in full_domains:
                 try:
                     self.tenant.remove_synced_user(anchor)

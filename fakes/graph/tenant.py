@@ -13,13 +13,13 @@ import random
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any, NamedTuple
 
 from fakes.clock import SimClock
-from fakes.graph import audit as A
 from fakes.graph import catalog as C
+from fakes.graph import tenant_bulk
 from fakes.graph.audit import AuditLog
 from fakes.graph.errors import (
     AUTH_TOKEN_ERROR,
@@ -30,7 +30,6 @@ from fakes.graph.errors import (
 )
 from fakes.graph.faults import FaultPlan
 from fakes.graph.model import (
-    AuditEntry,
     AuthMethod,
     Group,
     LongRunningOperation,
@@ -40,6 +39,7 @@ from fakes.graph.model import (
     User,
 )
 from fakes.graph.relay import WritebackRelay
+from fakes.graph.tenant_bulk import SyncedColumns, guid4, upn_key
 from fakes.oplog import OperationLog
 
 #: The password of the tenant's built-in Global Administrator (a lab, not a secret).
@@ -160,7 +160,7 @@ class Tenant:
     def new_id(self) -> str:
         """A deterministic GUID from the tenant's seeded RNG."""
         with self.lock:
-            return _guid4(self._rng.getrandbits(128))
+            return guid4(self._rng.getrandbits(128))
 
     def random_password(self) -> str:
         """A deterministic password meeting the cloud policy (for generated passwords)."""
@@ -212,7 +212,7 @@ class Tenant:
             if old.on_premises_immutable_id:
                 self._by_anchor.pop(old.on_premises_immutable_id, None)
         self.users[user.id] = user
-        self._by_upn[_upn_key(user.user_principal_name)] = user.id
+        self._by_upn[upn_key(user.user_principal_name)] = user.id
         if user.on_premises_immutable_id:
             self._by_anchor[user.on_premises_immutable_id] = user.id
 
@@ -271,34 +271,22 @@ class Tenant:
     def upsert_synced_users(self, rows: Iterable[SyncedFields]) -> Iterator[User]:
         """:meth:`upsert_synced_user` for each row in order, done as the result is iterated (an
         export of many users: the same users and ids as one call per row). A row whose UPN a
-        cloud object holds raises ``ValueError`` there; the rows before it are stored."""
-        now = self.clock.now()  # one export happens at one simulated instant
-        users, by_anchor, by_upn = self.users, self._by_anchor, self._by_upn
-        for (immutable_id, upn, display_name, sam, dn, sid, domain, enabled, mail) in rows:
-            with self.lock:
-                uid = by_anchor.get(immutable_id)
-                existing = users.get(uid) if uid is not None else None
-                if existing is None:
-                    if upn.lower() in by_upn:
-                        raise ValueError(f"userPrincipalName {upn!r} is used by a cloud object")
-                    user = User(id=self.new_id(), user_principal_name=upn, display_name=display_name,
-                                created=now, account_enabled=enabled, mail=mail,
-                                on_premises_sync_enabled=True, on_premises_immutable_id=immutable_id,
-                                on_premises_sam_account_name=sam, on_premises_distinguished_name=dn,
-                                on_premises_security_identifier=sid, on_premises_domain_name=domain,
-                                on_premises_user_principal_name=upn, on_premises_last_sync=now)
-                    users[user.id] = user  # _store() for a new user
-                    by_upn[_upn_key(upn)] = user.id
-                    by_anchor[immutable_id] = user.id
-                else:
-                    user = replace(existing, user_principal_name=upn, display_name=display_name,
-                                   account_enabled=enabled, mail=mail, on_premises_sync_enabled=True,
-                                   on_premises_immutable_id=immutable_id, on_premises_sam_account_name=sam,
-                                   on_premises_distinguished_name=dn, on_premises_security_identifier=sid,
-                                   on_premises_domain_name=domain, on_premises_user_principal_name=upn,
-                                   on_premises_last_sync=now)
-                    self._store(user)
-            yield user
+        cloud object holds raises ``ValueError`` there; the rows before it are stored.
+
+        Rows given as a list or tuple go through :meth:`upsert_synced_columns` (the leading new
+        users are stored together when the first user is asked for); any other iterable is read
+        one row at a time, each row stored when its user is asked for."""
+        if not isinstance(rows, (list, tuple)):
+            yield from tenant_bulk.upsert_rows(self, rows)
+        elif rows:
+            yield from self.upsert_synced_columns(SyncedColumns(*zip(*rows, strict=True)))
+
+    def upsert_synced_columns(self, columns: SyncedColumns) -> Iterator[User]:
+        """:meth:`upsert_synced_users` for rows given column by column (Connect's export of a
+        whole connector space): the same users, ids and errors. The leading rows that are new
+        users (an initial export: all of them) are made and stored at once when the first user
+        is asked for, the rest one row at a time (:mod:`fakes.graph.tenant_bulk`)."""
+        return tenant_bulk.upsert_columns(self, columns)
 
     def remove_synced_user(self, immutable_id: str) -> None:
         user = self.user_by_anchor(immutable_id)
@@ -427,80 +415,7 @@ class Tenant:
         for kind in kinds:
             if kind not in C.METHOD_KINDS:
                 raise ValueError(f"method kind must be one of {C.METHOD_KINDS}")
-        if set(kinds) <= {"phone", "email"} and self.audit.draws_ids_from(self.new_id):
-            return self._register_later(users, kinds)
-        audited: list[AuditEntry] = []
-
-        def registered(target: User) -> None:
-            # audit.write() draws each entry's ids after the user's methods: keep that order.
-            audited.append(self.audit.entry(
-                A.REGISTERED, initiated_by=target.user_principal_name, target_id=target.id,
-                target_upn=target.user_principal_name, category="UserManagement"))
-
-        try:
-            with self.lock:
-                self._register_each(users, kinds, self.clock.now(), registered)
-        finally:
-            # Outside the tenant lock (audit.write takes the audit lock, then the tenant's for
-            # ids); on an error, what one call per user would have logged up to there.
-            self.audit.extend(audited)
-        return len(audited)
-
-    def _register_later(self, users: Iterable[User | str], kinds: tuple[str, ...]) -> int:
-        """:meth:`register_many_for_sspr` whose audit entries are made when the log is next read.
-
-        Phone and email methods draw no ids, so each user's entry draws the RNG's next two ids,
-        one user after another: the same bits as one draw for them all after the loop, taken
-        here and cut into ids when the entries are made (100k users: 200k ids and entries that
-        a lab rarely reads)."""
-        now = self.clock.now()
-        targets: list[tuple[str, str]] = []  # (id, userPrincipalName) of each registered user
-        bits = 0
-        try:
-            with self.lock:  # the ids are drawn under the lock that covers the methods, as one by one
-                try:
-                    self._register_each(users, kinds, now,
-                                        lambda user: targets.append((user.id, user.user_principal_name)))
-                finally:
-                    bits = self._rng.getrandbits(256 * len(targets)) if targets else 0
-        finally:
-            # On an error, what one call per user would have logged up to there.
-            if targets:
-                audit = self.audit
-                audit.extend_later(len(targets), lambda: _registrations(audit, bits, targets, now))
-        return len(targets)
-
-    def _register_each(self, users: Iterable[User | str], kinds: tuple[str, ...], now: Any,
-                       registered: Callable[[User], None]) -> None:
-        shared: dict[str, AuthMethod] = {}
-        methods, stored = self.methods, self.users
-        for user in users:
-            # _resolve() in one lookup for a User the tenant holds (the lab passes its own).
-            target = stored.get(user.id) if isinstance(user, User) else None
-            if target is None:
-                target = self._resolve(user)
-            local = target.user_principal_name.split("@")[0]
-            have = methods.get(target.id, ())
-            for kind in kinds:
-                method = shared.get(kind)
-                if method is None:
-                    method = self._sspr_method(kind, local, now)
-                    if kind == "phone":  # the same for every user: one object
-                        shared[kind] = method
-                mid = method.id
-                have = (*(m for m in have if m.id != mid), method)
-            methods[target.id] = have
-            registered(target)
-
-    def _sspr_method(self, kind: str, local: str, now: Any) -> AuthMethod:
-        """The method :meth:`register_for_sspr` registers for ``kind`` (as :meth:`add_method` would)."""
-        if kind == "phone":
-            return AuthMethod(C.PHONE_METHOD_IDS["mobile"], kind, now, "+1 4255550100", "mobile", "")
-        if kind == "email":
-            return AuthMethod(C.EMAIL_METHOD_ID, kind, now, f"{local}@alt.example", "mobile", "")
-        value = "Lab phone" if kind == "microsoftAuthenticator" else "What is the lab's name?"
-        secret = "simlab" if kind == "securityQuestion" else ""
-        return AuthMethod(self.new_id(), kind, now, value, "mobile", secret)
+        return tenant_bulk.register_many(self, users, kinds)
 
     def methods_of(self, user: User | str) -> tuple[AuthMethod, ...]:
         with self.lock:
@@ -563,31 +478,3 @@ class Tenant:
         if self.oplog is None:
             self.oplog = OperationLog(self.clock)
         return self.oplog
-
-
-def _registrations(audit: AuditLog, bits: int, targets: list[tuple[str, str]],
-                   now: Any) -> Iterator[AuditEntry]:
-    """The audit entries of :meth:`Tenant._register_later`: two ids per user cut from ``bits``."""
-    raw = bits.to_bytes(32 * len(targets), "little")
-    for i, (target_id, upn) in enumerate(targets):
-        first, second = raw[32 * i:32 * i + 16], raw[32 * i + 16:32 * i + 32]
-        yield audit.entry(A.REGISTERED, entry_id=_guid4(int.from_bytes(first, "little")),
-                          correlation_id=_guid4(int.from_bytes(second, "little")), at=now,
-                          initiated_by=upn, target_id=target_id, target_upn=upn, category="UserManagement")
-
-
-_VERSION4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
-_VERSION4_SET = (0x8000 << 48) | (4 << 76)
-
-
-def _guid4(bits: int) -> str:
-    """``str(uuid.UUID(int=bits, version=4))`` without building the UUID (300k ids at 100k users)."""
-    h = ((bits & _VERSION4_CLEAR) | _VERSION4_SET).to_bytes(16, "big").hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _upn_key(upn: str) -> str:
-    """``upn.lower()``, the UPN object itself when it is lower case already (``lower()`` always
-    copies: one string less per user, 7 MiB at 100k users)."""
-    key = upn.lower()
-    return upn if key == upn else key

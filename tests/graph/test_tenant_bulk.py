@@ -3,6 +3,9 @@ methods, audit entries, RNG position): the old bodies are kept here as the refer
 
 from __future__ import annotations
 
+import random
+import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -12,8 +15,10 @@ from hypothesis import strategies as st
 from fakes.clock import SimClock
 from fakes.graph import audit as A
 from fakes.graph import catalog as C
+from fakes.graph import tenant_bulk
 from fakes.graph.model import User
 from fakes.graph.tenant import SyncedFields, Tenant
+from fakes.graph.tenant_bulk import SyncedColumns, guid4, guid4_column
 
 # A row: (user number, display-name variant, enabled): a number seen before is an update.
 _ROWS = st.lists(st.tuples(st.integers(0, 12), st.integers(0, 2), st.booleans()), max_size=30)
@@ -165,3 +170,180 @@ def test_phone_and_email_registration_makes_its_audit_entries_when_the_log_is_re
     assert bulk.audit.records() == one.audit.records()[:7]
     bulk.audit.restore(saved)
     assert bulk.audit.records() == one.audit.records()[:1]
+
+
+# --- the column-wise paths (fakes/graph/tenant_bulk.py) against the reference above ---------------
+
+@given(seed=st.integers(0, 2**32), count=st.integers(0, 40))
+@settings(max_examples=80, deadline=None)
+def test_one_wide_draw_cuts_into_the_ids_of_one_draw_per_id(seed: int, count: int) -> None:
+    """getrandbits(128 * n) uses the same RNG words as n getrandbits(128) calls, the first draw in
+    the lowest bits: the ids match one by one and the RNG ends in the same state."""
+    one, wide = random.Random(seed), random.Random(seed)
+    expected = [str(uuid.UUID(int=one.getrandbits(128), version=4)) for _ in range(count)]
+    assert [guid4(int(u.replace("-", ""), 16)) for u in expected] == expected
+    assert guid4_column(wide.getrandbits(128 * count), count) == expected
+    assert wide.getstate() == one.getstate()
+
+
+# An export row: (anchor number, UPN number, UPN in upper case, display-name variant, enabled). Anchor
+# and UPN vary apart, so a batch holds updates, repeated anchors and UPN clashes (in any case).
+_EXPORT_ROWS = st.lists(st.tuples(st.integers(0, 15), st.integers(0, 15), st.booleans(), st.integers(0, 2),
+                                  st.booleans()), max_size=25)
+
+
+def _export_row(anchor: int, upn: int, upper: bool, variant: int, enabled: bool) -> SyncedFields:
+    name = f"User{upn}@Contoso.com" if upper else f"user{upn}@contoso.com"
+    return SyncedFields(f"anchor{anchor}==", name, f"User {anchor} v{variant}", f"user{anchor}",
+                        f"CN=User {anchor},OU=Staff,DC=contoso,DC=com", f"S-1-5-21-1-2-3-{1000 + anchor}",
+                        "contoso.com", enabled, name if variant else None)
+
+
+def _reference_export(tenant: Tenant, rows: list[SyncedFields]) -> tuple[list[User], str | None]:
+    """The users one upsert per row returns, up to the refused row (and its message)."""
+    users: list[User] = []
+    for row in rows:
+        try:
+            users.append(_upsert_reference(tenant, row))
+        except ValueError as err:
+            return users, str(err)
+    return users, None
+
+
+def _bulk_export(users: Iterator[User]) -> tuple[list[User], str | None]:
+    done: list[User] = []
+    try:
+        for user in users:
+            done.append(user)
+    except ValueError as err:
+        return done, str(err)
+    return done, None
+
+
+@pytest.mark.parametrize("given_as", ["list", "columns", "generator"])
+@given(seed=st.integers(0, 2**16), before=_EXPORT_ROWS, cloud=st.sets(st.integers(0, 15), max_size=3),
+       rows=_EXPORT_ROWS)
+@settings(max_examples=50, deadline=None)
+def test_an_export_batch_equals_one_upsert_per_row(given_as: str, seed: int, before: list, cloud: set[int],
+                                                   rows: list) -> None:
+    """Whatever the batch holds (new users, users synced earlier, a repeated anchor, a UPN that a
+    cloud user or an earlier row holds), the same users field by field, the same refusal at the
+    same row with the rows before it stored, ids, dict order and RNG state."""
+    one, bulk = _pair(seed)
+    for tenant in (one, bulk):
+        for n in sorted(cloud):
+            tenant.add_user(f"USER{n}@contoso.com", f"Cloud user {n}")
+        _reference_export(tenant, [_export_row(*r) for r in before])  # users synced earlier
+    batch = [_export_row(*r) for r in rows]
+    expected = _reference_export(one, batch)
+    if given_as == "columns":
+        columns = SyncedColumns(*map(list, zip(*batch, strict=True))) if batch else SyncedColumns(*[[]] * 9)
+        got = _bulk_export(bulk.upsert_synced_columns(columns))
+    else:
+        got = _bulk_export(bulk.upsert_synced_users(batch if given_as == "list" else iter(batch)))
+    assert got == expected
+    assert all(type(user) is User for user in got[0])
+    assert _state(bulk) == _state(one)
+
+
+def test_an_initial_export_is_made_column_wise_and_a_lower_case_upn_is_its_own_key(monkeypatch) -> None:
+    """A batch of new users never reaches the row-by-row path; a lower-case UPN is its own lookup key
+    (one string per user, as the row path stores it)."""
+    one, bulk = _pair(4)
+    rows = [_export_row(n, n, n % 2 == 0, 1, True) for n in range(12)]
+    expected = _reference_export(one, rows)
+    monkeypatch.setattr(tenant_bulk, "upsert_rows", lambda *a: pytest.fail("row-by-row path taken"))
+    assert _bulk_export(bulk.upsert_synced_users(rows)) == expected
+    assert _state(bulk) == _state(one)
+    keys = {key: key for key in bulk._by_upn}
+    for user in bulk.users.values():
+        upn = user.user_principal_name
+        assert (keys[upn.lower()] is upn) == (upn == upn.lower())
+
+
+def test_an_export_stores_the_new_rows_before_a_clash_at_once_and_the_rest_row_by_row() -> None:
+    """A UPN clash in the middle of an initial export: the users before it come from the column
+    path, the refusal from the row path, as one upsert per row would have it."""
+    one, bulk = _pair(9)
+    for tenant in (one, bulk):
+        tenant.add_user("user5@contoso.com", "Cloud user 5")
+    rows = [_export_row(n, n, False, 0, True) for n in range(10)]
+    expected = _reference_export(one, rows)
+    got = _bulk_export(bulk.upsert_synced_users(rows))
+    assert got == expected and len(got[0]) == 5
+    assert got[1] is not None and "'user5@contoso.com' is used by a cloud object" in got[1]
+    assert _state(bulk) == _state(one)
+
+
+# Registration picks: (user number, a method registered earlier or None, given as: 0 UPN, 1 the
+# tenant's User, 2 a stale copy of it)
+_REGISTER_PICKS = st.lists(st.tuples(st.integers(0, 9), st.none() | st.sampled_from(C.METHOD_KINDS),
+                                     st.integers(0, 2)), max_size=20)
+
+
+@given(seed=st.integers(0, 2**16), picks=_REGISTER_PICKS, unknown_at=st.none() | st.integers(0, 20),
+       unknown_as_user=st.booleans(),
+       kinds=st.lists(st.sampled_from(["phone", "email"]), min_size=1, max_size=3))
+@settings(max_examples=80, deadline=None)
+def test_a_phone_and_email_registration_batch_equals_one_registration_per_user(
+        seed: int, picks: list[tuple[int, str | None, int]], unknown_at: int | None, unknown_as_user: bool,
+        kinds: list[str]) -> None:
+    """The lab's registration (phone and/or email): the same methods tuples, audit entries, ids and
+    RNG position, for users with methods already, repeated, named by UPN or given as (stale) User
+    objects, and an unknown user (by UPN, or a User the tenant does not hold) stopping it at the
+    same place."""
+    one, bulk = _pair(seed)
+    for tenant in (one, bulk):
+        list(tenant.upsert_synced_users([_row(n, 0, True) for n in range(10)]))
+        for n, earlier in sorted({n: earlier for n, earlier, _ in picks if earlier}.items()):
+            _register_reference(tenant, f"user{n}@contoso.com", (earlier,))
+    named = [(f"user{n}@contoso.com", how) for n, _, how in picks]  # (UPN, given as)
+    if unknown_at is not None:
+        named.insert(min(unknown_at, len(named)), ("ghost@contoso.com", 0))
+    stopped = False
+    for upn, _ in named:
+        try:
+            _register_reference(one, upn, tuple(kinds))
+        except KeyError:
+            stopped = True
+            break
+    given_as: list[User | str] = [upn if how == 0 else bulk.get_user(upn) for upn, how in named]
+    if unknown_at is not None and unknown_as_user:
+        held = bulk.get_user(bulk.admin_upn)
+        given_as[min(unknown_at, len(picks))] = replace(held, id="00000000-0000-4000-8000-000000000000")
+    given_as = [replace(u, display_name="stale") if isinstance(u, User) and how == 2 else u
+                for u, (_, how) in zip(given_as, named, strict=True)]
+    if stopped:
+        with pytest.raises(KeyError):
+            bulk.register_many_for_sspr(given_as, tuple(kinds))
+    else:
+        assert bulk.register_many_for_sspr(given_as, tuple(kinds)) == len(named)
+    assert _state(bulk) == _state(one)
+
+
+def test_the_labs_registration_is_made_column_wise_with_one_shared_phone(monkeypatch) -> None:
+    """Distinct users the tenant holds, without methods yet: never the row-by-row path."""
+    one, bulk = _pair(6)
+    for tenant in (one, bulk):
+        list(tenant.upsert_synced_users([_row(n, 0, True) for n in range(8)]))
+    for n in range(8):
+        _register_reference(one, f"user{n}@contoso.com", ("phone", "email"))
+    monkeypatch.setattr(tenant_bulk, "_register_each", lambda *a: pytest.fail("row-by-row path taken"))
+    assert bulk.register_many_for_sspr([u for u in bulk.users.values() if u.synced]) == 8
+    assert _state(bulk) == _state(one)
+    assert len({id(methods[0]) for methods in bulk.methods.values()}) == 1
+    assert [m.kind for m in next(iter(bulk.methods.values()))] == ["phone", "email"]
+
+
+def test_a_row_that_is_not_text_fails_at_its_row_as_one_upsert_per_row_did() -> None:
+    one, bulk = _pair(8)
+    rows = [_export_row(n, n, False, 0, True) for n in (1, 2, 3)]
+    rows[1] = rows[1]._replace(user_principal_name=None)
+    _upsert_reference(one, rows[0])
+    with pytest.raises(AttributeError):
+        _upsert_reference(one, rows[1])
+    users = bulk.upsert_synced_users(rows)
+    assert next(users).on_premises_immutable_id == "anchor1=="
+    with pytest.raises(AttributeError):
+        next(users)
+    assert _state(bulk) == _state(one)
