@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import operator
 import shutil
 import sys
 import tempfile
@@ -68,6 +69,9 @@ def _release_freed_memory() -> None:
     except (OSError, AttributeError):  # not glibc (e.g. musl has no malloc_trim)
         return
     trim(0)
+
+
+_SYNC_ENABLED = operator.attrgetter("on_premises_sync_enabled")  # truthy exactly when User.synced
 
 
 class _ImageUnusable(Exception):
@@ -404,9 +408,13 @@ class Lab(DirectoryAdmin, CloudActions):
         wanted = None if registered == "all" else {s.lower() for s in registered}
         # One bulk call (100k users at 100k): the same methods, ids and audit entries as one
         # register_for_sspr per user in this order.
+        users = list(self.tenant.users.values())
+        if wanted is None:  # (User.synced, read without a Python call per user)
+            self.tenant.register_many_for_sspr(list(filter(_SYNC_ENABLED, users)))
+            return
         self.tenant.register_many_for_sspr([
-            user for user in list(self.tenant.users.values())
-            if user.synced and (wanted is None or (user.on_premises_sam_account_name or "").lower() in wanted)
+            user for user in users
+            if user.synced and (user.on_premises_sam_account_name or "").lower() in wanted
         ])
 
     # -- LDIF and snapshots ------------------------------------------------------------------
