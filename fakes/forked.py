@@ -105,38 +105,58 @@ def _send(fd: int, frame: list[Any]) -> None:
 
 
 def _receive(pid: int, fd: int, what: str) -> Iterator[list]:
+    def died(how: str) -> ForkedError:
+        return ForkedError(f"{what}: the helper process {how}")
+
+    with contextlib.closing(frames(pid, fd, last=lambda frame: frame[0] != _ITEMS, died=died,
+                                   idle_timeout=IDLE_TIMEOUT)) as arriving:
+        for frame in arriving:
+            if frame[0] == _ITEMS:
+                yield from frame[1]
+            elif frame[0] == _DONE:
+                return frame[1]
+            else:
+                raise died(f"failed: {frame[1]}: {frame[2]}")
+    raise died("ended without a last frame")  # (frames() only ends by raising)
+
+
+def frames(pid: int, fd: int, *, last: Callable[[list], bool], died: Callable[[str], Exception],
+           idle_timeout: float) -> Iterator[list]:
+    """The msgpack frames child ``pid`` writes to ``fd``, as they arrive, until the caller stops.
+
+    The child is reaped when ``last(frame)`` says it sent its last frame (before that frame is
+    yielded). A child that ends before that raises ``died(how it ended)``, one that sends nothing
+    for ``idle_timeout`` seconds ``died("sent no data for N s and was killed")``. A caller that
+    stops early (an error, Ctrl-C; close the generator) leaves no child: it is killed and reaped.
+    """
     unpacker = msgpack.Unpacker()
     poller = select.poll()
     poller.register(fd, select.POLLIN)
-    last = time.monotonic()
+    quiet_since = time.monotonic()
     exited: int | None = None
     try:
         while True:
             if poller.poll(_POLL_MS):
                 data = os.read(fd, _READ_SIZE)
-                if not data:
+                if not data:  # EOF without a last frame: the child died
                     exited = reap(pid)
-                    raise ForkedError(f"{what}: the helper process {death(exited)}")
-                last = time.monotonic()
+                    raise died(death(exited))
+                quiet_since = time.monotonic()
                 unpacker.feed(data)
                 for frame in unpacker:
-                    if frame[0] == _ITEMS:
-                        yield from frame[1]
-                    elif frame[0] == _DONE:
-                        exited = reap(pid)
-                        return frame[1]
-                    else:
-                        exited = reap(pid)
-                        raise ForkedError(f"{what}: the helper process failed: {frame[1]}: {frame[2]}")
+                    if last(frame):
+                        exited = reap(pid)  # it leaves right after its last frame
+                    yield frame
                 continue
+            # Nothing to read: a child that exited while someone else holds the pipe open (a
+            # concurrent fork elsewhere) gives no EOF, so ask for its status too.
             exited = reap(pid, block=False)
             if exited is not None:
-                raise ForkedError(f"{what}: the helper process {death(exited)}")
-            if time.monotonic() - last > IDLE_TIMEOUT:
-                raise ForkedError(f"{what}: no data from the helper process for {IDLE_TIMEOUT:g} s; "
-                                  "it was killed")
+                raise died(death(exited))
+            if time.monotonic() - quiet_since > idle_timeout:
+                raise died(f"sent no data for {idle_timeout:g} s and was killed")
     finally:
-        if exited is None:  # leaving early (an error, the consumer stopped): no child outlives us
+        if exited is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             reap(pid)
@@ -160,4 +180,4 @@ def death(code: int) -> str:
     return f"exited with status {code} before it finished"
 
 
-__all__ = ["IDLE_TIMEOUT", "ForkedError", "death", "forked_items", "reap", "usable"]
+__all__ = ["IDLE_TIMEOUT", "ForkedError", "death", "forked_items", "frames", "reap", "usable"]

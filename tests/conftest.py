@@ -7,6 +7,7 @@ list ./run-tests installs from).
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -53,3 +54,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture
 def clock() -> SimClock:
     return SimClock()
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the children the test's code forks (``os.fork`` spied on, in the parent)."""
+    pids: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return pids

@@ -32,9 +32,7 @@ import contextlib
 import fcntl
 import gc
 import os
-import select
 import signal
-import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -50,7 +48,7 @@ from ldap3.core.server import Server
 from fakes import keys
 from fakes.connect.ldapread import BerError
 from fakes.connect.sync import ConnectorObject, SyncError, collect
-from fakes.forked import death, reap
+from fakes.forked import frames
 
 #: The parent gives up on (and kills) a child that sent nothing for this long. The child's own
 #: socket reads time out after the connection's receive timeout (10 s), so a live child that
@@ -60,8 +58,6 @@ IDLE_TIMEOUT = 60.0
 CHILD_DEADLINE_SECONDS = 900
 #: Objects per frame: one page of the paged search.
 FRAME_OBJECTS = 1000
-_READ_SIZE = 1 << 20
-_POLL_MS = 250
 _PIPE_SIZE = 1 << 20  # F_SETPIPE_SZ: fewer wake-ups than the default 64 KiB (best effort)
 
 # ConnectorObject's fields as sent: every one but ``domain`` (the parent knows it), ``mail``
@@ -200,42 +196,17 @@ def _error_frame(exc: BaseException) -> list[Any]:
 def _receive(pid: int, fd: int, domain: str) -> tuple[dict[str, ConnectorObject], int]:
     """Read the child's frames as they come; the objects and high USN, or the child's error."""
     found: dict[str, ConnectorObject] = {}
-    unpacker = msgpack.Unpacker()
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    last = time.monotonic()
-    exited: int | None = None
-    try:
-        while True:
-            if poller.poll(_POLL_MS):
-                data = os.read(fd, _READ_SIZE)
-                if data:
-                    last = time.monotonic()
-                    unpacker.feed(data)
-                    for frame in unpacker:
-                        if frame[0] == _ROWS:
-                            found.update(_rebuild(frame[1], domain))
-                        elif frame[0] == _DONE:
-                            exited = reap(pid)
-                            return found, frame[1]
-                        else:
-                            exited = reap(pid)
-                            raise _error_from(frame[1:])
-                    continue
-                exited = reap(pid)  # EOF without a last frame: the child died
-                raise ImportHelperError(death(exited))
-            # Nothing to read: a child that exited while someone else holds the pipe open (a
-            # concurrent fork elsewhere) gives no EOF, so ask for its status too.
-            exited = reap(pid, block=False)
-            if exited is not None:
-                raise ImportHelperError(death(exited))
-            if time.monotonic() - last > IDLE_TIMEOUT:
-                raise ImportHelperError(f"no data for {IDLE_TIMEOUT:g} s; the helper was killed")
-    finally:
-        if exited is None:  # leaving early (an error, Ctrl-C): no helper outlives the import
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            reap(pid)
+    arriving = frames(pid, fd, last=lambda frame: frame[0] != _ROWS, died=ImportHelperError,
+                      idle_timeout=IDLE_TIMEOUT)
+    with contextlib.closing(arriving):  # leaving early (an error, Ctrl-C): no helper outlives the import
+        for frame in arriving:
+            if frame[0] == _ROWS:
+                found.update(_rebuild(frame[1], domain))
+            elif frame[0] == _DONE:
+                return found, frame[1]
+            else:
+                raise _error_from(frame[1:])
+    raise ImportHelperError("ended without a last frame")  # (frames() only ends by raising)
 
 
 def _rebuild(columns: list[list[Any]], domain: str) -> dict[str, ConnectorObject]:

@@ -12,6 +12,7 @@ pass over the BER, which is all the sync rules read.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 import ldap3
@@ -57,54 +58,25 @@ def _children(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]
 def parse_entry(buf: bytes, start: int, end: int) -> tuple[str, dict[str, list[bytes]]]:
     """A searchResEntry's content: objectName and its attributes (names lowercased, raw values).
 
-    The hot loop of a big sync: short-form lengths inline, long ones via _header, and each
-    attribute name decoded once per process (:data:`_NAMES`).
+    The general reader (every value of every attribute); the sync's import uses the leaner
+    :func:`first_values_parser`.
     """
     try:
-        _, length, pos = _header(buf, start)
-        dn = buf[pos:pos + length].decode("utf-8")
-        _, length, pos = _header(buf, pos + length)
-        attrs_end = pos + length
+        (_, dn_start, dn_end), (_, attrs_start, attrs_end) = islice(_children(buf, start, end), 2)
         attrs: dict[str, list[bytes]] = {}
-        names = _NAMES
-        while pos < attrs_end:
+        for _, attribute_start, attribute_end in _children(buf, attrs_start, attrs_end):
             # PartialAttribute ::= SEQUENCE { type AttributeDescription, vals SET OF value }
-            length = buf[pos + 1]
-            if length < 0x80:
-                pos += 2
-            else:
-                _, length, pos = _header(buf, pos)
-            attribute_end = pos + length
-            length = buf[pos + 1]
-            if length < 0x80:
-                pos += 2
-            else:
-                _, length, pos = _header(buf, pos)
-            raw_name = buf[pos:pos + length]
-            name = names.get(raw_name)
-            if name is None:
-                name = _name(raw_name)
-            pos += length
-            length = buf[pos + 1]
-            if length < 0x80:
-                pos += 2
-            else:
-                _, length, pos = _header(buf, pos)
-            set_end = pos + length
-            values = []
-            while pos < set_end:
-                length = buf[pos + 1]
-                if length < 0x80:
-                    pos += 2
-                else:
-                    _, length, pos = _header(buf, pos)
-                values.append(buf[pos:pos + length])
-                pos += length
-            attrs[name] = values
-            pos = attribute_end
-    except IndexError as exc:
+            (_, name_start, name_end), (_, set_start, set_end) = islice(
+                _children(buf, attribute_start, attribute_end), 2)
+            raw_name = buf[name_start:name_end]
+            values = _children(buf, set_start, set_end)
+            attrs[_NAMES.get(raw_name) or _name(raw_name)] = [buf[s:e] for _, s, e in values]
+    except (IndexError, ValueError) as exc:  # an element cut short, or one missing
+        if isinstance(exc, BerError | UnicodeDecodeError):
+            raise
         raise BerError("truncated searchResEntry") from exc
-    if pos > end:
+    dn = buf[dn_start:dn_end].decode("utf-8")
+    if attrs_end > end:
         raise BerError("searchResEntry longer than its message")
     return dn, attrs
 

@@ -45,22 +45,6 @@ def _synced(lab: Lab) -> tuple[list, dict, list]:
     return list(sync.connector_space.items()), dict(sync._high_usn), users
 
 
-@pytest.fixture
-def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The pids of the helpers the parent forks (the helper's os.fork, spied on)."""
-    pids: list[int] = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        pid = real_fork()
-        if pid:
-            pids.append(pid)
-        return pid
-
-    monkeypatch.setattr(import_helper.os, "fork", fork)
-    return pids
-
-
 def _gone(pid: int) -> bool:
     """The child was reaped: no zombie, no process."""
     with pytest.raises(ChildProcessError):
@@ -181,7 +165,7 @@ def _in_the_child(monkeypatch: pytest.MonkeyPatch, action) -> None:
 @pytest.mark.parametrize(("action", "expected"), [
     (lambda: os._exit(3), "exited with status 3 before it finished"),
     (lambda: os.kill(os.getpid(), signal.SIGKILL), "killed by signal 9 (SIGKILL) before it finished"),
-    (lambda: time.sleep(3600), "no data for 0.5 s; the helper was killed"),
+    (lambda: time.sleep(3600), "sent no data for 0.5 s and was killed"),
     (lambda: 1 / 0, "ZeroDivisionError: division by zero"),
 ])
 def test_a_failed_helper_is_a_clear_error(helper_lab: Lab, monkeypatch: pytest.MonkeyPatch, forks: list[int],

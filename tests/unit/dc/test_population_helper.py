@@ -34,7 +34,8 @@ def test_the_helper_draws_the_same_population(seed: int, users: int) -> None:
         assert _lab(patch, "1", seed, users) == _lab(patch, "0", seed, users)
 
 
-def test_a_helper_that_dies_fails_the_build_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_helper_that_dies_fails_the_build_clearly(monkeypatch: pytest.MonkeyPatch,
+                                                    forks: list[int]) -> None:
     real, parent = population._rows, os.getpid()
 
     def rows(*args):
@@ -43,24 +44,14 @@ def test_a_helper_that_dies_fails_the_build_clearly(monkeypatch: pytest.MonkeyPa
                 os._exit(3)
             yield row
 
-    pids: list[int] = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        pid = real_fork()
-        if pid:
-            pids.append(pid)
-        return pid
-
     monkeypatch.setattr(population, "_rows", rows)
-    monkeypatch.setattr(os, "fork", fork)
     monkeypatch.setenv("SIMLAB_POPULATION_HELPER", "1")
     with pytest.raises(forked.ForkedError, match="drawing the population: the helper process exited with "
                                                  "status 3 before it finished"):
         provision(seed=1, users=300, clock=SimClock())
-    assert len(pids) == 1
+    assert len(forks) == 1
     with pytest.raises(ChildProcessError):
-        os.waitpid(pids[0], os.WNOHANG)  # already reaped
+        os.waitpid(forks[0], os.WNOHANG)  # already reaped
 
 
 def test_without_a_process_to_spare_the_rows_are_drawn_here(monkeypatch: pytest.MonkeyPatch) -> None:
