@@ -16,13 +16,14 @@ SET_INT, SET_SAFE = UUID.__dict__["int"].__set__, UUID.__dict__["is_safe"].__set
 # RFC 4122 variant (10xx in clock_seq_hi) and version 4 (in time_hi), as UUID(version=4) sets them.
 _CLEAR_VERSION = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
 _VERSION_4 = (0x8000 << 48) | (4 << 76)
+_UNKNOWN = SafeUUID.unknown  # (an enum member read through its class is a Python-level lookup)
 
 
 def random_uuid4(bits: int) -> UUID:
     """``UUID(int=bits, version=4)`` for 128 random ``bits`` (the same object, made faster)."""
     uuid = object.__new__(UUID)
     SET_INT(uuid, bits & _CLEAR_VERSION | _VERSION_4)
-    SET_SAFE(uuid, SafeUUID.unknown)
+    SET_SAFE(uuid, _UNKNOWN)
     return uuid
 
 

@@ -67,7 +67,7 @@ def populate(
     rows = _rows(rng, count, len(ous), now, max_age)
     if _helper_wanted(count):
         rows = _rows_from_helper(rows, rng)
-    for d, first, last, sam, cn, title, uac, pls, lockout, bad, guid in rows:
+    for d, first, last, sam, cn, rdn, rdn_key, title, uac, pls, lockout, bad, guid in rows:
         upn = f"{sam}@{domain}"
         # Lists and strings that repeat across users (first/last names, titles, pwdLastSet days)
         # are shared (one list each: the store never mutates a value list in place), and the
@@ -93,7 +93,6 @@ def populate(
             "unicodepwd": secret,
             "ntpwdhistory": secret,
         }
-        rdn, rdn_key = rdn_with_key("CN", cn)
         entry = makers[d].create(rdn, attrs, rdn_key=rdn_key, guid=random_uuid4(int.from_bytes(guid)))
         members[d].append(entry.dn)
         created.append(entry)
@@ -116,8 +115,8 @@ def populate(
 
 def _rows(rng: random.Random, count: int, ous: int, now: int, max_age: int) -> Iterator[list]:
     """Each user's drawn values, in creation order: ``[department number, first name, last name,
-    sAMAccountName, cn, title, userAccountControl, pwdLastSet, lockoutTime, badPwdCount, the 16
-    bytes of its objectGUID]``.
+    sAMAccountName, cn, its RDN and normalized RDN, title, userAccountControl, pwdLastSet,
+    lockoutTime, badPwdCount, the 16 bytes of its objectGUID]``.
 
     Every draw from ``rng`` happens here, in the order the lab has always made them (two names,
     the special-case roll, the password age, the title, then the GUID the DC would draw while
@@ -157,7 +156,7 @@ def _rows(rng: random.Random, count: int, ous: int, now: int, max_age: int) -> I
         elif roll < 0.035:
             pls = now - max_age - rng.randrange(1, 30) * _DAY
         title = rng.choice(jobs)[:64]
-        yield [d, first, last, sam, cn, title, uac, str(pls), lockout, bad,
+        yield [d, first, last, sam, cn, *rdn_with_key("CN", cn), title, uac, str(pls), lockout, bad,
                rng.getrandbits(128).to_bytes(16)]
 
 
