@@ -602,18 +602,18 @@ def encode_entry(msg_id: int, dn: str, attributes: dict[str, list[bytes]], types
 def _entry_envelope(msg_id: int, dn: str, attribute_list: bytes) -> bytes:
     """LDAPMessage SEQUENCE { messageID, [APPLICATION 4] { objectName, attributes SEQUENCE } }
     around the PartialAttributeList contents; lengths computed, every byte copied once."""
-    short = _SHORT_LENGTHS
+    lengths = _LENGTHS
     n = len(attribute_list)
-    attributes_header = b"\x30" + (short[n] if n < 0x80 else _len(n))
+    attributes_header = b"\x30" + (lengths[n] if n < _LENGTHS_MAX else _len(n))
     dn_bytes = dn.encode()
     d = len(dn_bytes)
-    dn_header = b"\x04" + (short[d] if d < 0x80 else _len(d))
+    dn_header = b"\x04" + (lengths[d] if d < _LENGTHS_MAX else _len(d))
     op_length = len(dn_header) + d + len(attributes_header) + n
-    message_id = _message_id(msg_id)
-    op_header = _SEARCH_ENTRY_TAG + (short[op_length] if op_length < 0x80 else _len(op_length))
+    message_id = _SMALL_IDS[msg_id] if 0 <= msg_id < 0x80 else _message_id(msg_id)
+    op_header = _SEARCH_ENTRY_TAG + (lengths[op_length] if op_length < _LENGTHS_MAX else _len(op_length))
     m = len(message_id) + len(op_header) + op_length
-    return b"".join((b"\x30" + (short[m] if m < 0x80 else _len(m)) + message_id + op_header + dn_header,
-                     dn_bytes, attributes_header, attribute_list))
+    head = b"\x30" + (lengths[m] if m < _LENGTHS_MAX else _len(m)) + message_id + op_header + dn_header
+    return b"".join((head, dn_bytes, attributes_header, attribute_list))
 
 
 class EncodedAttributes(dict):  # type: ignore[type-arg]  # dict[str, list[bytes]] at runtime
@@ -754,6 +754,8 @@ def _name_octets(name: str) -> bytes:
 
 
 _SHORT_LENGTHS = tuple(bytes((n,)) for n in range(0x80))  # BER short-form length octets
+_LENGTHS_MAX = 0x1000  # an entry is rarely longer: its length octets are a table lookup
+_LENGTHS = tuple(ber_length(n) for n in range(_LENGTHS_MAX))
 _SEARCH_ENTRY_TAG = bytes((SEARCH_ENTRY,))
 _NAME_OCTETS: dict[str, bytes] = {}  # attribute name -> its encoded OCTET STRING
 _NAME_CACHE_MAX = 4096
