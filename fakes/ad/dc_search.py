@@ -185,8 +185,7 @@ class _Reader:
         # (descriptor bytes, structural class, requester is the object) -> {attribute: may read}.
         # Thousands of entries share one descriptor, so a page costs a few access checks.
         self._rp: dict[tuple[bytes, str, bool], _Context] = {}
-        self._system_plan: list[tuple[str, str | None]] | None = None
-        self._system_wire_plan: _WirePlan | None = None
+        self._system_context = _Context()  # SYSTEM's plans (its rights are never consulted)
         self._self_sid = sid_to_bytes(session.principal_sid) if session.principal_sid is not None else None
         self._display: dict[str, str] = {}  # lowercase name -> schema spelling used in results
         self.policy = dc.policy()
@@ -258,15 +257,10 @@ class _Reader:
 
     def render(self, entry: Entry) -> SearchEntry:
         if self._wire:
-            if self.system:
-                plan = self._system_wire_plan
-                if plan is None:
-                    plan = self._system_wire_plan = self._make_wire_plan(entry, None)
-            else:
-                ctx = self._context(entry)
-                plan = ctx.wire_plan
-                if plan is None:
-                    plan = ctx.wire_plan = self._make_wire_plan(entry, ctx.rights)
+            ctx = self._system_context if self.system else self._context(entry)
+            plan = ctx.wire_plan
+            if plan is None:
+                plan = ctx.wire_plan = self._make_wire_plan(entry, None if self.system else ctx.rights)
             if plan is not False:
                 return self._render_wire(entry, plan)  # type: ignore[arg-type]
         return self._render_dict(entry)
@@ -319,15 +313,10 @@ class _Reader:
     def _render_fixed(self, entry: Entry, out: dict[str, list[bytes]], rights: dict[str, bool] | None,
                       put: Any, number: Any) -> None:
         """render() for an explicit attribute list: one precomputed plan per access context."""
-        if rights is None:
-            plan = self._system_plan
-            if plan is None:
-                plan = self._system_plan = self._make_plan(entry, None)
-        else:
-            ctx = self._context(entry)
-            plan = ctx.plan
-            if plan is None:
-                plan = ctx.plan = self._make_plan(entry, rights)
+        ctx = self._system_context if rights is None else self._context(entry)
+        plan = ctx.plan
+        if plan is None:
+            plan = ctx.plan = self._make_plan(entry, rights)
         attrs = entry.attrs
         types_only = self.types_only
         for name, shown in plan:
