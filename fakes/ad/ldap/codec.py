@@ -584,12 +584,11 @@ def encode_entry(msg_id: int, dn: str, attributes: dict[str, list[bytes]], types
             return _entry_envelope(msg_id, dn, wire)
     parts: list[bytes] = []
     add = parts.append
-    by_name = _HEADS_BY_NAME
+    heads = _VALUE_HEADS
     for name, values in attributes.items():
         if len(values) == 1 and not types_only:
             value = values[0]
-            heads = by_name.get(name)
-            head = None if heads is None else heads.get(len(value))
+            head = heads.get((name, len(value)))
             if head is None:
                 head = value_head(name, len(value))
             add(head)
@@ -626,8 +625,8 @@ class EncodedAttributes(dict):  # type: ignore[type-arg]  # dict[str, list[bytes
     the value lists are the search's fresh copies and are not to be changed in place.
     """
 
-    # No __init__: dict's own (C) init copies the rendered dict without calling __setitem__;
-    # the renderer sets ``wire`` right after (:func:`encoded_attributes`).
+    # No __init__: dict's own (C) init copies the rendered dict without calling __setitem__,
+    # and the renderer sets ``wire`` right after.
     __slots__ = ("wire",)
 
     def __setitem__(self, key: str, value: list[bytes]) -> None:
@@ -661,13 +660,6 @@ class EncodedAttributes(dict):  # type: ignore[type-arg]  # dict[str, list[bytes
     def update(self, *args: Any, **kwargs: Any) -> None:
         self.wire = None
         super().update(*args, **kwargs)
-
-
-def encoded_attributes(attributes: dict[str, list[bytes]], wire: bytes) -> EncodedAttributes:
-    """``attributes`` (a copy) carrying ``wire``, their PartialAttributeList contents."""
-    out = EncodedAttributes(attributes)
-    out.wire = wire
-    return out
 
 
 def _message_id(msg_id: int) -> bytes:
@@ -704,17 +696,6 @@ def _attribute(name: str, values: list[bytes], types_only: bool) -> bytes:
     return b"\x30" + (short[n] if n < 0x80 else _len(n)) + body
 
 
-def value_heads(name: str) -> dict[int, bytes]:
-    """The memo of :func:`value_head` for one attribute name (value size -> header bytes);
-    a renderer holds on to it to look headers up by size alone."""
-    heads = _HEADS_BY_NAME.get(name)
-    if heads is None:
-        heads = {}
-        if len(_HEADS_BY_NAME) < _NAME_CACHE_MAX:  # names are schema spellings; a bound all the same
-            _HEADS_BY_NAME[name] = heads
-    return heads
-
-
 def short_value_heads(name: str) -> tuple[bytes, ...]:
     """:func:`value_head` for every value size below 128, indexed by size (memoised per name):
     a renderer indexes it instead of hashing (name, size) per value."""
@@ -729,9 +710,8 @@ def short_value_heads(name: str) -> tuple[bytes, ...]:
 def value_head(name: str, size: int) -> bytes:
     """The bytes of a one-value PartialAttribute before its value of ``size`` bytes (memoised)."""
     head = _value_head(name, size)
-    if _HEAD_COUNT[0] < _VALUE_HEADS_MAX:  # sizes are mostly short; a bound all the same
-        _HEAD_COUNT[0] += 1
-        value_heads(name)[size] = head
+    if len(_VALUE_HEADS) < _VALUE_HEADS_MAX:  # names are schema spellings, sizes mostly short
+        _VALUE_HEADS[(name, size)] = head
     return head
 
 
@@ -759,9 +739,8 @@ _LENGTHS = tuple(ber_length(n) for n in range(_LENGTHS_MAX))
 _SEARCH_ENTRY_TAG = bytes((SEARCH_ENTRY,))
 _NAME_OCTETS: dict[str, bytes] = {}  # attribute name -> its encoded OCTET STRING
 _NAME_CACHE_MAX = 4096
-#: attribute name -> {value size: the one-value PartialAttribute's bytes before the value}.
-_HEADS_BY_NAME: dict[str, dict[int, bytes]] = {}
-_HEAD_COUNT = [0]  # headers memoised across all names
+#: (attribute name, value size) -> the one-value PartialAttribute's bytes before the value.
+_VALUE_HEADS: dict[tuple[str, int], bytes] = {}
 _SHORT_HEADS: dict[str, tuple[bytes, ...]] = {}  # attribute name -> short_value_heads(name)
 _VALUE_HEADS_MAX = 65536
 
