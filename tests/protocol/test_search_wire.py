@@ -6,7 +6,7 @@ the path for ``*`` and types-only) followed by the generic BER encoder; the fuse
 order, and the same bytes, for any entry, attribute list and requester (ACL-hidden attributes,
 the requester's own object, SYSTEM). Then real clients over a served lab: raw PDUs of a
 paged search, ldap3 and ldapsearch with attribute lists, ``*``, ``+``, binary values and
-a ranged ``member``.
+a ranged ``member``. And the equality filter's remembered values decide as a fresh filter does.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from ldaptor.protocols import pureldap
 from fakes.ad import controls as ctl
 from fakes.ad import dc_search
 from fakes.ad.api import Change, Control, ModOp, Scope
+from fakes.ad.filters import And, Not, compile_filter, match_key, parse_filter
 from fakes.ad.ldap import DcEndpoints, codec, serve_dc
 from fakes.ad.provision import DEFAULT_USER_PASSWORD, provision
 from fakes.ad.security import constants as K
@@ -233,6 +234,47 @@ def test_changing_a_rendered_dict_drops_its_bytes(dc, sessions) -> None:
         assert entry.attributes.wire is None
         assert codec.encode_entry(9, entry.dn, entry.attributes) == \
             reference_encode_entry(9, entry.dn, dict(entry.attributes))
+
+
+def _decide(dc, f, entry) -> bool:
+    """A stored-attribute equality filter decided value by value (And / Not / Equal only)."""
+    if isinstance(f, And):
+        return all(_decide(dc, x, entry) for x in f.filters)
+    if isinstance(f, Not):
+        return not _decide(dc, f.filter, entry)
+    at = dc.schema.attribute(f.attr)
+    target = match_key(at, f.value)
+    return any(match_key(at, v) == target for v in entry.attrs.get(at.name.lower(), ()))
+
+
+FILTER_VALUES = st.lists(
+    st.sampled_from(["user", "User", "computer", "top", "Sales", "sales", "x", "X", "512", "0", b"x"]),
+    max_size=4,
+)
+
+
+@settings(max_examples=100)
+@given(
+    flt=st.sampled_from(["(objectClass=user)", "(!(objectClass=computer))", "(department=SALES)",
+                         "(description=x)", "(userAccountControl=0512)", USER_FILTER]),
+    rows=st.lists(st.dictionaries(st.sampled_from(["objectclass", "department", "description",
+                                                   "useraccountcontrol"]), FILTER_VALUES, max_size=4),
+                  min_size=1, max_size=12),
+)
+def test_equality_filter_with_warm_value_sets_decides_value_by_value(dc, flt, rows) -> None:
+    """One compiled filter over many entries (its matched / unmatched value sets filling up)
+    decides each entry as comparing every value's equality key does."""
+    target = _users(dc, "Sales")[0]
+    saved = dict(target.attrs)
+    parsed = parse_filter(flt)
+    warm = compile_filter(parsed, dc.directory)
+    try:
+        for row in rows:
+            target.attrs.update(row)
+            assert warm(target) is _decide(dc, parsed, target)
+    finally:
+        target.attrs.clear()
+        target.attrs.update(saved)
 
 
 # ------------------------------------------------------------------ real clients, served lab
