@@ -149,11 +149,21 @@ def _read_tlv(data: bytes, pos: int) -> tuple[int, int, int]:
 
 
 def ber_length(length: int) -> bytes:
-    """BER definite length octets (short form below 128, long form above)."""
+    """BER definite length octets (short form below 128, long form above: the fewest octets)."""
     if length < 0x80:
-        return bytes((length,))
+        if length < 0:
+            raise ValueError(f"negative BER length {length}")
+        return _SHORT_FORM[length]
+    if length < 0x100:
+        return b"\x81" + _SHORT_FORM_BYTE[length]
+    if length < 0x10000:
+        return b"\x82" + length.to_bytes(2, "big")
     body = length.to_bytes((length.bit_length() + 7) // 8, "big")
     return bytes((0x80 | len(body),)) + body
+
+
+_SHORT_FORM = tuple(bytes((n,)) for n in range(0x80))
+_SHORT_FORM_BYTE = tuple(bytes((n,)) for n in range(0x100))
 
 
 def _tlv(tag: int, value: bytes) -> bytes:

@@ -16,6 +16,7 @@ only with the SD flags control (MS-ADTS 3.1.1.3.4.1.11).
 from __future__ import annotations
 
 import itertools
+import struct
 from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from fakes.ad import errors, passwords
 from fakes.ad.api import Control, LdapResult, ResultCode, Scope, SearchEntry, SearchResult, Session
 from fakes.ad.dc_modify import read_controls
 from fakes.ad.filters import FilterError, parse_filter
+from fakes.ad.ldap import codec
 from fakes.ad.schema import SchemaError
 from fakes.ad.security import constants as K
 from fakes.ad.security.access import check_access, property_access
@@ -129,13 +131,29 @@ def _dc_helpers() -> tuple[frozenset[str], Any]:
 
 
 class _Context:
-    """Per-search memo for one access context: read-property decisions and the rendering plan."""
+    """Per-search memo for one access context: read-property decisions and the rendering plans."""
 
-    __slots__ = ("plan", "rights")
+    __slots__ = ("plan", "rights", "wire_plan")
 
     def __init__(self) -> None:
         self.rights: dict[str, bool] = {}
         self.plan: list[tuple[str, str | None]] | None = None
+        self.wire_plan: _WirePlan | None = None
+
+
+# What a wire plan step renders besides a stored attribute (see _Reader._make_wire_plan).
+_GUID, _DN, _COMPUTED = range(1, 4)
+#: One step: (lowercase name, result spelling, value headers, kind). ``kind`` is None for a
+#: stored attribute (the common case, tested first) and the headers are then the codec's
+#: per-size tuple for values under 128 bytes; objectGUID has its one 16-byte header; the DN
+#: the per-size tuple; a computed attribute (rendered through ``_special``) None.
+_WireStep = tuple[str, str, Any, int | None]
+#: The steps, or False when this request cannot be rendered straight to bytes (two names
+#: that resolve to one result spelling: the dict keeps one, so the general path decides).
+_WirePlan = list[_WireStep] | bool
+# objectGUID's little-endian form (what UUID.bytes_le makes) from its big-endian bytes.
+_GUID_BE = struct.Struct(">IHH8s")
+_GUID_LE = struct.Struct("<IHH8s")
 
 
 class _Reader:
@@ -167,7 +185,7 @@ class _Reader:
         # (descriptor bytes, structural class, requester is the object) -> {attribute: may read}.
         # Thousands of entries share one descriptor, so a page costs a few access checks.
         self._rp: dict[tuple[bytes, str, bool], _Context] = {}
-        self._system_plan: list[tuple[str, str | None]] | None = None
+        self._system_context = _Context()  # SYSTEM's plans (its rights are never consulted)
         self._self_sid = sid_to_bytes(session.principal_sid) if session.principal_sid is not None else None
         self._display: dict[str, str] = {}  # lowercase name -> schema spelling used in results
         self.policy = dc.policy()
@@ -179,6 +197,9 @@ class _Reader:
         if plus:
             names.extend(_PLUS)
         self._fixed_names = names
+        # An attribute list with values (not '*', not types-only) renders straight to wire bytes.
+        self._wire = not star and not types_only
+        self._want_sd = bool(wanted) and "ntsecuritydescriptor" in wanted  # type: ignore[operator]
 
     def visible(self, entry: Entry) -> bool:
         if self.system or entry.parent is None:
@@ -235,6 +256,17 @@ class _Reader:
         return shown
 
     def render(self, entry: Entry) -> SearchEntry:
+        if self._wire:
+            ctx = self._system_context if self.system else self._context(entry)
+            plan = ctx.wire_plan
+            if plan is None:
+                plan = ctx.wire_plan = self._make_wire_plan(entry, None if self.system else ctx.rights)
+            if plan is not False:
+                return self._render_wire(entry, plan)  # type: ignore[arg-type]
+        return self._render_dict(entry)
+
+    def _render_dict(self, entry: Entry) -> SearchEntry:
+        """render() into a plain dict: '*', types-only, and what a wire plan cannot express."""
         SECRET_ATTRIBUTES, number = _dc_helpers()
         out: dict[str, list[bytes]] = {}
         rights = None if self.system else self._rights(entry)
@@ -281,15 +313,10 @@ class _Reader:
     def _render_fixed(self, entry: Entry, out: dict[str, list[bytes]], rights: dict[str, bool] | None,
                       put: Any, number: Any) -> None:
         """render() for an explicit attribute list: one precomputed plan per access context."""
-        if rights is None:
-            plan = self._system_plan
-            if plan is None:
-                plan = self._system_plan = self._make_plan(entry, None)
-        else:
-            ctx = self._context(entry)
-            plan = ctx.plan
-            if plan is None:
-                plan = ctx.plan = self._make_plan(entry, rights)
+        ctx = self._system_context if rights is None else self._context(entry)
+        plan = ctx.plan
+        if plan is None:
+            plan = ctx.plan = self._make_plan(entry, rights)
         attrs = entry.attrs
         types_only = self.types_only
         for name, shown in plan:
@@ -322,6 +349,97 @@ class _Reader:
             elif rights is None or self._readable(rights, entry, name):
                 plan.append((name, self._name(name)))
         return plan
+
+    def _make_wire_plan(self, entry: Entry, rights: dict[str, bool] | None) -> _WirePlan:
+        """The steps of :meth:`_render_wire` for ``entry``'s access context, in the order
+        :meth:`_render_fixed` puts attributes in the dict (the same readability decisions,
+        made once: they depend only on the context), or False (see ``_WirePlan``)."""
+        steps: list[_WireStep] = []
+        shown_names: set[str] = {"nTSecurityDescriptor"} if self._want_sd else set()
+        for name, shown in self._make_plan(entry, rights):
+            if name == "ntsecuritydescriptor":  # added after the steps, as render() does
+                continue
+            kind: int | None = None
+            if shown is None:
+                shown = self._name(name)
+                if name == "objectguid" or name == "distinguishedname":
+                    if rights is not None and not self._readable(rights, entry, name):
+                        continue
+                    kind = _GUID if name == "objectguid" else _DN
+                else:
+                    kind = _COMPUTED
+            if shown in shown_names:
+                return False
+            shown_names.add(shown)
+            heads = (
+                None if kind == _COMPUTED
+                else codec.value_head(shown, 16) if kind == _GUID
+                else codec.short_value_heads(shown)
+            )
+            steps.append((name, shown, heads, kind))
+        return steps
+
+    def _render_wire(self, entry: Entry, plan: list[_WireStep]) -> SearchEntry:
+        """render() for an attribute list: the dict and its PartialAttributeList bytes in one
+        pass (:class:`codec.EncodedAttributes`), the same bytes :func:`codec.encode_entry`
+        makes from the dict :meth:`_render_fixed` fills."""
+        out: dict[str, list[bytes]] = {}
+        parts: list[bytes] = []
+        add = parts.append
+        attrs = entry.attrs
+        put = None
+        for name, shown, heads, kind in plan:
+            if kind is None:  # a stored attribute
+                values = attrs.get(name)
+                if not values:
+                    continue
+                if len(values) == 1:
+                    v = values[0]
+                    if type(v) is not bytes:
+                        v = v.encode()
+                    out[shown] = [v]
+                    n = len(v)
+                    add(heads[n] if n < 0x80 else codec.value_head(shown, n))
+                    add(v)
+                else:
+                    vs = out[shown] = [v if type(v) is bytes else v.encode() for v in values]
+                    add(codec.partial_attribute(shown, vs))
+            elif kind == _GUID:
+                v = _GUID_LE.pack(*_GUID_BE.unpack(entry.guid.int.to_bytes(16, "big")))
+                out[shown] = [v]
+                add(heads)
+                add(v)
+            elif kind == _DN:
+                v = entry.dn.encode()
+                out[shown] = [v]
+                n = len(v)
+                add(heads[n] if n < 0x80 else codec.value_head(shown, n))
+                add(v)
+            else:
+                if put is None:
+                    put = self._wire_put(entry, out, add)
+                self._special(entry, name, put, _dc_helpers()[1])
+        if self._want_sd:
+            sd = self._security_descriptor(entry)
+            if sd is not None:
+                out["nTSecurityDescriptor"] = [sd]
+                add(codec.partial_attribute("nTSecurityDescriptor", [sd]))
+        rendered = codec.EncodedAttributes(out)
+        rendered.wire = b"".join(parts)
+        return SearchEntry(entry.dn, rendered)
+
+    def _wire_put(self, entry: Entry, out: dict[str, list[bytes]], add: Any) -> Any:
+        """render()'s ``put`` for :meth:`_render_wire`: the dict entry and its bytes."""
+        rights = None if self.system else self._context(entry).rights
+
+        def put(name_lower: str, values: list[bytes]) -> None:
+            if not values or (rights is not None and not self._readable(rights, entry, name_lower)):
+                return
+            shown = self._name(name_lower)
+            out[shown] = values
+            add(codec.partial_attribute(shown, values))
+
+        return put
 
     def _special(self, entry: Entry, name: str, put: Any, number: Any) -> None:
         if name == "distinguishedname":
@@ -472,7 +590,8 @@ def search(
 def _page(state: dict, pending: tuple[_Reader, list], size: int) -> SearchResult:
     reader, remaining = pending
     chunk, rest = remaining[:size], remaining[size:]
-    entries = [reader.render(e) for e in chunk if reader.dc.directory.by_guid(e.guid) is e]
+    by_guid, render = reader.dc.directory.by_guid, reader.render
+    entries = [render(e) for e in chunk if by_guid(e.guid) is e]
     cookie = b""
     if rest:
         cookie = str(next(_cookies)).encode()

@@ -238,18 +238,27 @@ def _compile_equal(at: AttributeType, key: str, value: bytes, schema: Schema, va
             return any(match_key(at, v) == target for v in values(e, key))
 
         return match_eq
-    # Stored attribute: read it directly, and memoise the keys of repeated values (objectClass
-    # chains, flags) so a subtree search over 100k entries normalises each distinct value once.
-    memo: dict[object, object] = {}
+    # Stored attribute: read it directly, and remember which raw values match and which do not
+    # (objectClass chains, flags repeat) so a subtree search over 100k entries normalises each
+    # distinct value once and tests an entry's values with two set operations, not a loop.
+    hits: set[object] = set()
+    misses: set[object] = set()
 
     def match_stored(e: Entry) -> bool | None:
-        for v in e.attrs.get(key, ()):
-            k = memo.get(v, _MISSING)
-            if k is _MISSING:
-                k = match_key(at, v)
-                if len(memo) < _MEMO_MAX:
-                    memo[v] = k
-            if k == target:
+        values = e.attrs.get(key)
+        if not values:
+            return False
+        if not hits.isdisjoint(values):
+            return True
+        if misses.issuperset(values):
+            return False
+        for v in values:  # a value not seen yet
+            if v in misses:
+                continue
+            matched = v in hits or match_key(at, v) == target
+            if len(hits) + len(misses) < _MEMO_MAX:
+                (hits if matched else misses).add(v)
+            if matched:
                 return True
         return False
 

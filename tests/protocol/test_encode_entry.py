@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
+from _ber_reference import reference_encode_entry
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fakes.ad.ldap import codec
-from fakes.ad.ldap.codec import SEARCH_ENTRY, _envelope, _octets, tlv
-
-
-def reference_encode_entry(msg_id: int, dn: str, attributes: dict[str, list[bytes]],
-                           types_only: bool = False) -> bytes:
-    """The encoder as it was before the fast path: generic TLV helpers for every element."""
-    parts = []
-    for name, values in attributes.items():
-        vals = b"" if types_only else b"".join([_octets(v) for v in values])
-        parts.append(tlv(0x30, _octets(name.encode()) + tlv(0x31, vals)))
-    return _envelope(msg_id, tlv(SEARCH_ENTRY, _octets(dn.encode()) + tlv(0x30, b"".join(parts))))
 
 
 def test_a_sync_shaped_entry_is_byte_identical() -> None:

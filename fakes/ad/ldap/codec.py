@@ -574,10 +574,15 @@ def encode_entry(msg_id: int, dn: str, attributes: dict[str, list[bytes]], types
     The hot path of every search (a big directory's initial sync sends one per user), so it
     avoids the generic helpers: an attribute with one short value (most of them) costs one
     lookup of its header bytes (everything before the value: the PartialAttribute, type and
-    SET headers, keyed by name and value length) and the value itself. The bytes are the same
-    as :func:`tlv`/:func:`_octets` make.
+    SET headers, keyed by name and value length) and the value itself. When the search
+    rendered the entry straight to wire bytes (:class:`EncodedAttributes`) only the envelope
+    is added. The bytes are the same as :func:`tlv`/:func:`_octets` make.
     """
-    parts: list[bytes] = [b"", b"", b""]  # the headers, filled in once the lengths are known
+    if type(attributes) is EncodedAttributes and not types_only:
+        wire = getattr(attributes, "wire", None)
+        if wire is not None:
+            return _entry_envelope(msg_id, dn, wire)
+    parts: list[bytes] = []
     add = parts.append
     heads = _VALUE_HEADS
     for name, values in attributes.items():
@@ -585,29 +590,82 @@ def encode_entry(msg_id: int, dn: str, attributes: dict[str, list[bytes]], types
             value = values[0]
             head = heads.get((name, len(value)))
             if head is None:
-                head = _value_head(name, len(value))
+                head = value_head(name, len(value))
             add(head)
             add(value)
         else:
             add(_attribute(name, values, types_only))
-    # LDAPMessage SEQUENCE { messageID, [APPLICATION 4] { objectName, attributes SEQUENCE } }:
-    # lengths computed, every byte copied once by the join.
-    n = sum(map(len, parts))
-    attributes_header = b"\x30" + _len(n)
+    return _entry_envelope(msg_id, dn, b"".join(parts))
+
+
+def _entry_envelope(msg_id: int, dn: str, attribute_list: bytes) -> bytes:
+    """LDAPMessage SEQUENCE { messageID, [APPLICATION 4] { objectName, attributes SEQUENCE } }
+    around the PartialAttributeList contents; lengths computed, every byte copied once."""
+    lengths = _LENGTHS
+    n = len(attribute_list)
+    attributes_header = b"\x30" + (lengths[n] if n < _LENGTHS_MAX else _len(n))
     dn_bytes = dn.encode()
-    dn_header = b"\x04" + _len(len(dn_bytes))
-    op_length = len(dn_header) + len(dn_bytes) + len(attributes_header) + n
-    message_id = _message_id(msg_id)
-    op_header = _SEARCH_ENTRY_TAG + _len(op_length)
-    message_length = len(message_id) + len(op_header) + op_length
-    parts[0] = b"\x30" + _len(message_length) + message_id + op_header + dn_header
-    parts[1] = dn_bytes
-    parts[2] = attributes_header
-    return b"".join(parts)
+    d = len(dn_bytes)
+    dn_header = b"\x04" + (lengths[d] if d < _LENGTHS_MAX else _len(d))
+    op_length = len(dn_header) + d + len(attributes_header) + n
+    message_id = _SMALL_IDS[msg_id] if 0 <= msg_id < 0x80 else _message_id(msg_id)
+    op_header = _SEARCH_ENTRY_TAG + (lengths[op_length] if op_length < _LENGTHS_MAX else _len(op_length))
+    m = len(message_id) + len(op_header) + op_length
+    head = b"\x30" + (lengths[m] if m < _LENGTHS_MAX else _len(m)) + message_id + op_header + dn_header
+    return b"".join((head, dn_bytes, attributes_header, attribute_list))
+
+
+class EncodedAttributes(dict):  # type: ignore[type-arg]  # dict[str, list[bytes]] at runtime
+    """A rendered entry's attributes plus ``wire``: the PartialAttributeList contents (without
+    its SEQUENCE header) that :func:`encode_entry` would make from them.
+
+    The DC's search renders the common case (an attribute list, no types-only) straight to
+    bytes while it fills the dict, so the encoder need not walk the attributes again. Any
+    change through the dict's own methods drops ``wire`` (the encoder then walks the dict);
+    the value lists are the search's fresh copies and are not to be changed in place.
+    """
+
+    # No __init__: dict's own (C) init copies the rendered dict without calling __setitem__,
+    # and the renderer sets ``wire`` right after.
+    __slots__ = ("wire",)
+
+    def __setitem__(self, key: str, value: list[bytes]) -> None:
+        self.wire = None
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.wire = None
+        super().__delitem__(key)
+
+    def __ior__(self, other: Any) -> EncodedAttributes:
+        self.wire = None
+        return super().__ior__(other)  # type: ignore[return-value]
+
+    def clear(self) -> None:
+        self.wire = None
+        super().clear()
+
+    def pop(self, *args: Any) -> Any:
+        self.wire = None
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[str, list[bytes]]:
+        self.wire = None
+        return super().popitem()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self.wire = None
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.wire = None
+        super().update(*args, **kwargs)
 
 
 def _message_id(msg_id: int) -> bytes:
     """The messageID INTEGER TLV (the entries of one search share it: the last one is kept)."""
+    if 0 <= msg_id < 0x80:
+        return _SMALL_IDS[msg_id]
     last = _LAST_ID[0]  # one tuple read: safe if two reactors ever encode at once
     if last[0] != msg_id:
         body = _int_bytes(msg_id)
@@ -616,6 +674,12 @@ def _message_id(msg_id: int) -> bytes:
 
 
 _LAST_ID: list[tuple[int, bytes]] = [(-1, b"")]
+_SMALL_IDS = tuple(bytes((0x02, 0x01, n)) for n in range(0x80))
+
+
+def partial_attribute(name: str, values: list[bytes]) -> bytes:
+    """One PartialAttribute with its values (any number of them)."""
+    return _attribute(name, values, False)
 
 
 def _attribute(name: str, values: list[bytes], types_only: bool) -> bytes:
@@ -632,17 +696,32 @@ def _attribute(name: str, values: list[bytes], types_only: bool) -> bytes:
     return b"\x30" + (short[n] if n < 0x80 else _len(n)) + body
 
 
-def _value_head(name: str, size: int) -> bytes:
+def short_value_heads(name: str) -> tuple[bytes, ...]:
+    """:func:`value_head` for every value size below 128, indexed by size (memoised per name):
+    a renderer indexes it instead of hashing (name, size) per value."""
+    heads = _SHORT_HEADS.get(name)
+    if heads is None:
+        heads = tuple(_value_head(name, size) for size in range(0x80))
+        if len(_SHORT_HEADS) < _NAME_CACHE_MAX:
+            _SHORT_HEADS[name] = heads
+    return heads
+
+
+def value_head(name: str, size: int) -> bytes:
     """The bytes of a one-value PartialAttribute before its value of ``size`` bytes (memoised)."""
+    head = _value_head(name, size)
+    if len(_VALUE_HEADS) < _VALUE_HEADS_MAX:  # names are schema spellings, sizes mostly short
+        _VALUE_HEADS[(name, size)] = head
+    return head
+
+
+def _value_head(name: str, size: int) -> bytes:
     value_header = b"\x04" + _len(size)
     set_length = len(value_header) + size
     set_header = b"\x31" + _len(set_length)
     name_octets = _name_octets(name)
     attribute_length = len(name_octets) + len(set_header) + set_length
-    head = b"\x30" + _len(attribute_length) + name_octets + set_header + value_header
-    if len(_VALUE_HEADS) < _VALUE_HEADS_MAX:  # names are schema spellings, sizes mostly short
-        _VALUE_HEADS[(name, size)] = head
-    return head
+    return b"\x30" + _len(attribute_length) + name_octets + set_header + value_header
 
 
 def _name_octets(name: str) -> bytes:
@@ -655,11 +734,14 @@ def _name_octets(name: str) -> bytes:
 
 
 _SHORT_LENGTHS = tuple(bytes((n,)) for n in range(0x80))  # BER short-form length octets
+_LENGTHS_MAX = 0x1000  # an entry is rarely longer: its length octets are a table lookup
+_LENGTHS = tuple(ber_length(n) for n in range(_LENGTHS_MAX))
 _SEARCH_ENTRY_TAG = bytes((SEARCH_ENTRY,))
 _NAME_OCTETS: dict[str, bytes] = {}  # attribute name -> its encoded OCTET STRING
 _NAME_CACHE_MAX = 4096
 #: (attribute name, value size) -> the one-value PartialAttribute's bytes before the value.
 _VALUE_HEADS: dict[tuple[str, int], bytes] = {}
+_SHORT_HEADS: dict[str, tuple[bytes, ...]] = {}  # attribute name -> short_value_heads(name)
 _VALUE_HEADS_MAX = 65536
 
 
