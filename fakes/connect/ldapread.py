@@ -99,10 +99,28 @@ def first_values_parser(attributes: Sequence[str]) -> Callable[[bytes, int, int]
 
     def parse(buf: bytes, start: int, end: int) -> FirstValues:
         try:
-            _, length, pos = _header(buf, start)
+            # objectName, then the attribute list: their headers read inline (short and two-byte
+            # lengths, the usual ones), other forms through _header.
+            length = buf[start + 1]
+            if length < 0x80:
+                pos = start + 2
+            else:
+                _, length, pos = _header(buf, start)
+            if pos + length > end:
+                raise BerError("BER element longer than its message")
             dn = buf[pos:pos + length].decode("utf-8")
-            _, length, pos = _header(buf, pos + length)
+            pos += length
+            length = buf[pos + 1]
+            if length == 0x82:
+                length = (buf[pos + 2] << 8) | buf[pos + 3]
+                pos += 4
+            elif length < 0x80:
+                pos += 2
+            else:
+                _, length, pos = _header(buf, pos)
             attrs_end = pos + length
+            if attrs_end > len(buf):
+                raise BerError("BER element longer than its message")
             first: list[bytes | None] = [None] * count
             while pos < attrs_end:
                 # PartialAttribute ::= SEQUENCE { type AttributeDescription, vals SET OF value }
@@ -287,14 +305,31 @@ def _locate(raw: bytes, at: int, frame_end: int, message_id: int) -> tuple[int, 
     end = start + length
     if end > frame_end:
         raise BerError("BER element longer than its message")
-    # messageID, then protocolOp, then optional controls: read in place (one per entry).
+    # messageID, then protocolOp, then optional controls: read in place (one per entry), the
+    # usual length forms inline (a message ID is short; an entry's protocolOp two-byte long).
     if start >= end:
         return 0, end, end, end
-    _, id_length, id_start = _header(raw, start)
-    op_at = id_start + id_length
-    if op_at >= end or int.from_bytes(raw[id_start:op_at], "big") != message_id:
-        return 0, end, end, end
-    op_tag, op_length, op_start = _header(raw, op_at)
+    try:
+        id_length = raw[start + 1]
+        if id_length < 0x80:
+            id_start = start + 2
+        else:
+            _, id_length, id_start = _header(raw, start)
+        op_at = id_start + id_length
+        if op_at >= end or int.from_bytes(raw[id_start:op_at], "big") != message_id:
+            return 0, end, end, end
+        op_tag, op_length = raw[op_at], raw[op_at + 1]
+        if op_length == 0x82:
+            op_start = op_at + 4
+            op_length = (raw[op_at + 2] << 8) | raw[op_at + 3]
+        elif op_length < 0x80:
+            op_start = op_at + 2
+        else:
+            op_tag, op_length, op_start = _header(raw, op_at)
+    except IndexError as exc:
+        raise BerError("truncated BER element") from exc
+    if op_start + op_length > end:
+        raise BerError("BER element longer than its message")
     return op_tag, op_start, op_start + op_length, end
 
 
