@@ -266,3 +266,23 @@ def test_a_saved_table_answers_lookups_as_the_imported_table(before: list[tuple]
                 expected = [e.guid for e in eager.lookup(attr, value)]
                 assert [e.guid for e in warm.lookup(attr, value)] == expected, (attr, value)
     assert warm._ix.built() == ()
+
+
+@settings(max_examples=40, deadline=None)
+@given(kinds=st.lists(st.sampled_from(["shared", "own", "contact", "group"]), min_size=20, max_size=120))
+def test_a_shared_value_table_is_made_as_per_insert_indexing_makes_it(kinds: list[str]):
+    """objectClass/objectCategory tables from a pass: many users sharing a few class lists (one
+    per bulk creator, as a populated lab's) next to users with their own lists and a few other
+    objects: the buckets and their keys come out in the order per-insert indexing gives."""
+    eager, lazy = _start(eager=True), _start(eager=False)
+    per_ou = [list(SHARED_CLASSES) for _ in OUS]  # three creators, three lists
+    for i, kind in enumerate(kinds):
+        classes = {"shared": per_ou[i % 3], "own": list(SHARED_CLASSES), "contact": list(CLASSES[1]),
+                   "group": list(CLASSES[2])}[kind]
+        for d in (eager, lazy):
+            category = SHARED_CATEGORY if kind != "group" else CATEGORIES[1]
+            d.add(d.get(f"{OUS[i % 3]},{BASE}"), f"CN=E{i}",
+                  {"objectClass": classes, "objectCategory": category}, guid=UUID(int=100 + i))
+    assert _tables(lazy) == _tables(eager)
+    assert {name: list(lazy._ix.table(name)) for name in INDEX_NAMES} == {
+        name: list(eager._ix.table(name)) for name in INDEX_NAMES}  # the keys in the same order too
