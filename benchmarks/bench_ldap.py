@@ -209,7 +209,7 @@ def dc_side(users: int, repeats: int = 5) -> dict[str, float]:
     from fakes.ad import controls as ctl
     from fakes.ad import dc_search
     from fakes.ad.api import Control, Scope
-    from fakes.ad.ldap import codec
+    from fakes.ad.ldap import encode
     from fakes.ad.provision import provision
     from fakes.connect.sync import SYNC_ATTRIBUTES, USER_FILTER
 
@@ -222,7 +222,7 @@ def dc_side(users: int, repeats: int = 5) -> dict[str, float]:
             r = dc.search(session, dc.domain_dn, Scope.SUBTREE, USER_FILTER, SYNC_ATTRIBUTES,
                           controls=[Control(ctl.PAGED_RESULTS, False, ctl.encode_paged(1000, cookie))])
             for e in r.entries:
-                codec.encode_entry(7, e.dn, e.attributes)
+                encode.encode_entry(7, e.dn, e.attributes)
             count += len(r.entries)
             cookie = ctl.decode_paged(r.result.controls[0].value)[1]
             if not cookie:

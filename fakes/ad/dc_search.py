@@ -26,7 +26,7 @@ from fakes.ad import errors, passwords
 from fakes.ad.api import Control, LdapResult, ResultCode, Scope, SearchEntry, SearchResult, Session
 from fakes.ad.dc_modify import read_controls
 from fakes.ad.filters import FilterError, parse_filter
-from fakes.ad.ldap import codec
+from fakes.ad.ldap import encode
 from fakes.ad.schema import SchemaError
 from fakes.ad.security import constants as K
 from fakes.ad.security.access import check_access, property_access
@@ -373,15 +373,15 @@ class _Reader:
             shown_names.add(shown)
             heads = (
                 None if kind == _COMPUTED
-                else codec.value_head(shown, 16) if kind == _GUID
-                else codec.short_value_heads(shown)
+                else encode.value_head(shown, 16) if kind == _GUID
+                else encode.short_value_heads(shown)
             )
             steps.append((name, shown, heads, kind))
         return steps
 
     def _render_wire(self, entry: Entry, plan: list[_WireStep]) -> SearchEntry:
         """render() for an attribute list: the dict and its PartialAttributeList bytes in one
-        pass (:class:`codec.EncodedAttributes`), the same bytes :func:`codec.encode_entry`
+        pass (:class:`encode.EncodedAttributes`), the same bytes :func:`encode.encode_entry`
         makes from the dict :meth:`_render_fixed` fills."""
         out: dict[str, list[bytes]] = {}
         parts: list[bytes] = []
@@ -399,11 +399,11 @@ class _Reader:
                         v = v.encode()
                     out[shown] = [v]
                     n = len(v)
-                    add(heads[n] if n < 0x80 else codec.value_head(shown, n))
+                    add(heads[n] if n < 0x80 else encode.value_head(shown, n))
                     add(v)
                 else:
                     vs = out[shown] = [v if type(v) is bytes else v.encode() for v in values]
-                    add(codec.partial_attribute(shown, vs))
+                    add(encode.partial_attribute(shown, vs))
             elif kind == _GUID:
                 v = _GUID_LE.pack(*_GUID_BE.unpack(entry.guid.int.to_bytes(16, "big")))
                 out[shown] = [v]
@@ -413,7 +413,7 @@ class _Reader:
                 v = entry.dn.encode()
                 out[shown] = [v]
                 n = len(v)
-                add(heads[n] if n < 0x80 else codec.value_head(shown, n))
+                add(heads[n] if n < 0x80 else encode.value_head(shown, n))
                 add(v)
             else:
                 if put is None:
@@ -423,8 +423,8 @@ class _Reader:
             sd = self._security_descriptor(entry)
             if sd is not None:
                 out["nTSecurityDescriptor"] = [sd]
-                add(codec.partial_attribute("nTSecurityDescriptor", [sd]))
-        rendered = codec.EncodedAttributes(out)
+                add(encode.partial_attribute("nTSecurityDescriptor", [sd]))
+        rendered = encode.EncodedAttributes(out)
         rendered.wire = b"".join(parts)
         return SearchEntry(entry.dn, rendered)
 
@@ -437,7 +437,7 @@ class _Reader:
                 return
             shown = self._name(name_lower)
             out[shown] = values
-            add(codec.partial_attribute(shown, values))
+            add(encode.partial_attribute(shown, values))
 
         return put
 

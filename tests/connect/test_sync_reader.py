@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from fakes.ad.ldap.codec import encode_entry
+from fakes.ad.ldap.encode import encode_entry
 from fakes.connect.ldapconn import connector_connection
 from fakes.connect.ldapread import (
     BerError,

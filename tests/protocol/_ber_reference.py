@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fakes.ad.ldap.codec import SEARCH_ENTRY, _envelope, _octets, tlv
+from fakes.ad.ldap.codec import SEARCH_ENTRY
+from fakes.ad.ldap.encode import _envelope, _octets, tlv
 
 
 def reference_encode_entry(msg_id: int, dn: str, attributes: dict[str, list[bytes]],

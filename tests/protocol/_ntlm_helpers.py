@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fakes.ad.ldap import DcEndpoints, codec, serve_dc
+from fakes.ad.ldap import DcEndpoints, encode, serve_dc
 from fakes.ad.provision import DEFAULT_USER_PASSWORD, provision
 
 USER_PASSWORD = DEFAULT_USER_PASSWORD
@@ -46,18 +46,18 @@ def bind_request(msg_id: int, *, sasl: tuple[str, bytes | None] | None = None,
                  sicily: tuple[int, bytes] | None = None, name: str = "") -> bytes:
     if sasl is not None:
         mech, creds = sasl
-        auth = codec.tlv(0x04, mech.encode()) + (codec.tlv(0x04, creds) if creds is not None else b"")
-        choice = codec.tlv(0xA3, auth)
+        auth = encode.tlv(0x04, mech.encode()) + (encode.tlv(0x04, creds) if creds is not None else b"")
+        choice = encode.tlv(0xA3, auth)
     else:
         assert sicily is not None
-        choice = codec.tlv(sicily[0], sicily[1])
-    body = b"\x02\x01\x03" + codec.tlv(0x04, name.encode()) + choice
-    return codec.tlv(0x30, b"\x02\x01" + bytes([msg_id]) + codec.tlv(0x60, body))
+        choice = encode.tlv(sicily[0], sicily[1])
+    body = b"\x02\x01\x03" + encode.tlv(0x04, name.encode()) + choice
+    return encode.tlv(0x30, b"\x02\x01" + bytes([msg_id]) + encode.tlv(0x60, body))
 
 
 def whoami_request(msg_id: int) -> bytes:
-    op = codec.tlv(0x77, codec.tlv(0x80, b"1.3.6.1.4.1.4203.1.11.3"))
-    return codec.tlv(0x30, b"\x02\x01" + bytes([msg_id]) + op)
+    op = encode.tlv(0x77, encode.tlv(0x80, b"1.3.6.1.4.1.4203.1.11.3"))
+    return encode.tlv(0x30, b"\x02\x01" + bytes([msg_id]) + op)
 
 
 def _read_tlv(buf: bytes, pos: int) -> tuple[int, int, int]:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fakes.ad import controls as ctl
-from fakes.ad.ldap import codec, serve_dc
+from fakes.ad.ldap import encode, serve_dc
 from fakes.ad.ldap.filters import to_string
 
 MODES = ["plain", "ldaps", "starttls"]
@@ -190,9 +190,9 @@ def test_oversized_message_disconnects(double, tmp_path):
 
 
 def test_split_and_pipelined_messages(double, double_ep):
-    bind = codec.tlv(0x30, b"\x02\x01\x01" + codec.tlv(0x60, b"\x02\x01\x03" + codec.tlv(0x04, b"")
-                                                      + codec.tlv(0x80, b"")))
-    who = codec.tlv(0x30, b"\x02\x01\x02" + codec.tlv(0x77, codec.tlv(0x80, ctl.WHOAMI.encode())))
+    bind = encode.tlv(0x30, b"\x02\x01\x01" + encode.tlv(0x60, b"\x02\x01\x03" + encode.tlv(0x04, b"")
+                                                      + encode.tlv(0x80, b"")))
+    who = encode.tlv(0x30, b"\x02\x01\x02" + encode.tlv(0x77, encode.tlv(0x80, ctl.WHOAMI.encode())))
     s = raw_socket(double_ep)
     data = bind + who
     for i in range(len(data)):  # one byte at a time

@@ -6,7 +6,7 @@ from _ber_reference import reference_encode_entry
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fakes.ad.ldap import codec
+from fakes.ad.ldap import encode
 
 
 def test_a_sync_shaped_entry_is_byte_identical() -> None:
@@ -21,7 +21,7 @@ def test_a_sync_shaped_entry_is_byte_identical() -> None:
     }
     for msg_id in (1, 127, 128, 70000):
         for types_only in (False, True):
-            assert codec.encode_entry(msg_id, "CN=Ann Lee,OU=Sales", attrs, types_only) == \
+            assert encode.encode_entry(msg_id, "CN=Ann Lee,OU=Sales", attrs, types_only) == \
                 reference_encode_entry(msg_id, "CN=Ann Lee,OU=Sales", attrs, types_only)
 
 
@@ -37,5 +37,5 @@ def test_a_sync_shaped_entry_is_byte_identical() -> None:
 )
 def test_any_entry_is_byte_identical(msg_id: int, dn: str, attributes: dict[str, list[bytes]],
                                      types_only: bool) -> None:
-    assert codec.encode_entry(msg_id, dn, attributes, types_only) == \
+    assert encode.encode_entry(msg_id, dn, attributes, types_only) == \
         reference_encode_entry(msg_id, dn, attributes, types_only)

@@ -16,21 +16,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fakes.ad.ldap import codec
+from fakes.ad.ldap.encode import tlv
 
 # Valid requests to mutate (bind, search with filter + paged control, modify, extended).
 _SEEDS = [
-    codec.tlv(0x30, b"\x02\x01\x01" + codec.tlv(0x60, b"\x02\x01\x03\x04\x00\x80\x00")),
-    codec.tlv(0x30, b"\x02\x01\x02" + codec.tlv(0x63, codec.tlv(0x04, b"DC=lab,DC=test")
+    tlv(0x30, b"\x02\x01\x01" + tlv(0x60, b"\x02\x01\x03\x04\x00\x80\x00")),
+    tlv(0x30, b"\x02\x01\x02" + tlv(0x63, tlv(0x04, b"DC=lab,DC=test")
               + b"\x0a\x01\x02\x0a\x01\x00\x02\x01\x00\x02\x01\x00\x01\x01\x00"
-              + codec.tlv(0xA0, codec.tlv(0xA3, codec.tlv(0x04, b"cn") + codec.tlv(0x04, b"x"))
-                          + codec.tlv(0xA4, codec.tlv(0x04, b"sn") + codec.tlv(0x30, b"\x80\x01a\x82\x01b")))
-              + codec.tlv(0x30, codec.tlv(0x04, b"cn")))
-              + codec.tlv(0xA0, codec.tlv(0x30, codec.tlv(0x04, b"1.2.840.113556.1.4.319")
-                                          + codec.tlv(0x04, b"0\x05\x02\x01\x05\x04\x00")))),
-    codec.tlv(0x30, b"\x02\x01\x03" + codec.tlv(0x66, codec.tlv(0x04, b"DC=lab,DC=test") + codec.tlv(
-        0x30, codec.tlv(0x30, b"\x0a\x01\x02" + codec.tlv(0x30, codec.tlv(0x04, b"description")
-                                                          + codec.tlv(0x31, codec.tlv(0x04, b"v"))))))),
-    codec.tlv(0x30, b"\x02\x01\x04" + codec.tlv(0x77, codec.tlv(0x80, b"1.3.6.1.4.1.4203.1.11.3"))),
+              + tlv(0xA0, tlv(0xA3, tlv(0x04, b"cn") + tlv(0x04, b"x"))
+                          + tlv(0xA4, tlv(0x04, b"sn") + tlv(0x30, b"\x80\x01a\x82\x01b")))
+              + tlv(0x30, tlv(0x04, b"cn")))
+              + tlv(0xA0, tlv(0x30, tlv(0x04, b"1.2.840.113556.1.4.319")
+                                          + tlv(0x04, b"0\x05\x02\x01\x05\x04\x00")))),
+    tlv(0x30, b"\x02\x01\x03" + tlv(0x66, tlv(0x04, b"DC=lab,DC=test") + tlv(
+        0x30, tlv(0x30, b"\x0a\x01\x02" + tlv(0x30, tlv(0x04, b"description")
+                                                          + tlv(0x31, tlv(0x04, b"v"))))))),
+    tlv(0x30, b"\x02\x01\x04" + tlv(0x77, tlv(0x80, b"1.3.6.1.4.1.4203.1.11.3"))),
 ]
 
 

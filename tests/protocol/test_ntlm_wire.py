@@ -23,6 +23,7 @@ from spnego.channel_bindings import GssChannelBindings
 from fakes.ad import errors
 from fakes.ad.bind_policy import LdapServerPolicy
 from fakes.ad.ldap import DcEndpoints, codec, messages
+from fakes.ad.ldap.encode import tlv
 from fakes.ad.ldap.ntlm_bind import tls_server_end_point
 from fakes.ad.ntlm import NTLM_OID
 from fakes.ad.passwords import password_digest
@@ -311,7 +312,7 @@ def test_session_records_mechanism_signing_and_sealing(req, signing, sealing):
 def test_start_tls_on_a_sealed_session_is_refused_inside_the_layer(lab):
     dc, ep = lab
     raw, ctx = _sealed(dc, ep)
-    start_tls = codec.tlv(0x30, b"\x02\x01\x07" + codec.tlv(0x77, codec.tlv(0x80, b"1.3.6.1.4.1.1466.20037")))
+    start_tls = tlv(0x30, b"\x02\x01\x07" + tlv(0x77, tlv(0x80, b"1.3.6.1.4.1.1466.20037")))
     blob = ctx.wrap(start_tls, encrypt=True).data
     raw.send(len(blob).to_bytes(4, "big") + blob)
     resp = parse_response(ctx.unwrap(raw.read_sasl()).data)

@@ -2,7 +2,7 @@
 
 The reference is the dict renderer every search used before (``_Reader._render_dict``, still
 the path for ``*`` and types-only) followed by the generic BER encoder; the fused renderer
-(``_Reader._render_wire`` + ``codec.EncodedAttributes``) must give the same dict, in the same
+(``_Reader._render_wire`` + ``encode.EncodedAttributes``) must give the same dict, in the same
 order, and the same bytes, for any entry, attribute list and requester (ACL-hidden attributes,
 the requester's own object, SYSTEM). Then real clients over a served lab: raw PDUs of a
 paged search, ldap3 and ldapsearch with attribute lists, ``*``, ``+``, binary values and
@@ -31,7 +31,7 @@ from fakes.ad import controls as ctl
 from fakes.ad import dc_search
 from fakes.ad.api import Change, Control, ModOp, Scope
 from fakes.ad.filters import And, Not, compile_filter, match_key, parse_filter
-from fakes.ad.ldap import DcEndpoints, codec, serve_dc
+from fakes.ad.ldap import DcEndpoints, codec, encode, serve_dc
 from fakes.ad.provision import DEFAULT_USER_PASSWORD, provision
 from fakes.ad.security import constants as K
 from fakes.ad.security.descriptor import Ace, Acl
@@ -97,7 +97,7 @@ def assert_same_wire(fused: list, reference: list, msg_id: int, types_only: bool
     assert [e.dn for e in fused] == [e.dn for e in reference]
     for new, old in zip(fused, reference, strict=True):
         assert list(new.attributes.items()) == list(old.attributes.items())
-        assert codec.encode_entry(msg_id, new.dn, new.attributes, types_only) == \
+        assert encode.encode_entry(msg_id, new.dn, new.attributes, types_only) == \
             reference_encode_entry(msg_id, old.dn, old.attributes, types_only)
 
 
@@ -186,7 +186,7 @@ def test_every_value_size_around_the_length_boundaries(dc, sessions) -> None:
             fused = dc.search(sessions["admin"], target.dn, Scope.BASE, ANY, attrs).entries
             with reference_renderer():
                 reference = dc.search(sessions["admin"], target.dn, Scope.BASE, ANY, attrs).entries
-            assert type(fused[0].attributes) is codec.EncodedAttributes
+            assert type(fused[0].attributes) is encode.EncodedAttributes
             assert_same_wire(fused, reference, 5, False)
     finally:
         target.attrs.clear()
@@ -197,7 +197,7 @@ def test_an_attribute_list_renders_to_bytes_and_star_to_a_dict(dc, sessions) -> 
     """The property above would pass if nothing took the fused path: check that it does."""
     target = _users(dc, "IT")[0]
     listed = dc.search(sessions["connector"], target.dn, Scope.BASE, "(objectClass=*)", SYNC_ATTRIBUTES)
-    assert type(listed.entries[0].attributes) is codec.EncodedAttributes
+    assert type(listed.entries[0].attributes) is encode.EncodedAttributes
     assert listed.entries[0].attributes.wire
     for attrs, types_only in ((["*"], False), (["sAMAccountName"], True)):
         r = dc.search(sessions["connector"], target.dn, Scope.BASE, "(objectClass=*)", attrs,
@@ -210,7 +210,7 @@ def test_acl_hidden_attribute_stays_hidden_on_the_fused_path(dc, sessions) -> No
     r = dc.search(sessions["self"], me.parent.dn, Scope.ONELEVEL, USER_FILTER, [*HIDDEN_FROM_SELF, "cn"])
     by_dn = {e.dn: e for e in r.entries}
     assert list(by_dn[me.dn].attributes) == ["cn"]
-    assert type(by_dn[me.dn].attributes) is codec.EncodedAttributes
+    assert type(by_dn[me.dn].attributes) is encode.EncodedAttributes
     assert sorted(by_dn[other.dn].attributes) == sorted([*HIDDEN_FROM_SELF, "cn"])
     assert by_dn[other.dn].attributes["mail"] == [other.attrs["mail"][0].encode()]
 
@@ -232,7 +232,7 @@ def test_changing_a_rendered_dict_drops_its_bytes(dc, sessions) -> None:
                           ["sAMAccountName", "objectGUID", "mail"]).entries[0]
         change(entry.attributes)
         assert entry.attributes.wire is None
-        assert codec.encode_entry(9, entry.dn, entry.attributes) == \
+        assert encode.encode_entry(9, entry.dn, entry.attributes) == \
             reference_encode_entry(9, entry.dn, dict(entry.attributes))
 
 

@@ -20,7 +20,7 @@ from twisted.internet import protocol
 
 from fakes.ad import controls as ctl
 from fakes.ad.api import Change, LdapError, LdapResult, ModOp, Scope, SearchResult
-from fakes.ad.ldap import codec, messages
+from fakes.ad.ldap import codec, encode, messages
 from fakes.ad.ldap.filters import to_dc_filter
 from fakes.ad.ldap.security_layer import SaslSecurityLayer, SecurityLayerError
 
@@ -117,7 +117,7 @@ class DcLdapServer(LDAPServer):
 
     def _disconnect(self, result: tuple[int, str], exc: BaseException) -> None:
         log.info("dropping LDAP client %s: %s", self.session and self.session.peer, exc)
-        self._out.append(codec.notice_of_disconnection(result[0], result[1]))
+        self._out.append(encode.notice_of_disconnection(result[0], result[1]))
         self._flush()
         self._closing = True
         self._buf.clear()
@@ -147,9 +147,9 @@ class DcLdapServer(LDAPServer):
                 controls: tuple = ()) -> None:
         rop = codec.RESPONSE_FOR[msg.op]
         if rop == codec.EXTENDED_RESPONSE:
-            out = codec.encode_extended(msg.msg_id, int(code), message, matched, controls=controls)
+            out = encode.encode_extended(msg.msg_id, int(code), message, matched, controls=controls)
         else:
-            out = codec.encode_result(msg.msg_id, rop, int(code), message, matched, controls)
+            out = encode.encode_result(msg.msg_id, rop, int(code), message, matched, controls)
         self._out.append(out)
 
     def _send(self, msg: codec.Message, res: LdapResult) -> None:
@@ -187,7 +187,7 @@ class DcLdapServer(LDAPServer):
             self._ntlm.reset()
 
     def _bind_step(self, msg: codec.Message, step: BindStep) -> None:
-        self._out.append(codec.encode_bind_response(msg.msg_id, step.code, step.message, step.matched,
+        self._out.append(encode.encode_bind_response(msg.msg_id, step.code, step.message, step.matched,
                                                     step.sasl_creds))
         if step.security is not None and not self.session.tls:
             # The bind answer goes out clear; every later PDU is wrapped (both directions).
@@ -211,9 +211,9 @@ class DcLdapServer(LDAPServer):
         )
         out, mid, types_only = self._out, msg.msg_id, body.types_only
         for entry in res.entries:
-            out.append(codec.encode_entry(mid, entry.dn, entry.attributes, types_only))
+            out.append(encode.encode_entry(mid, entry.dn, entry.attributes, types_only))
         for uri in res.referrals:
-            out.append(codec.encode_reference(mid, [uri]))
+            out.append(encode.encode_reference(mid, [uri]))
         self._send(msg, res.result)
 
     def _modify(self, msg: codec.Message) -> None:
@@ -251,7 +251,7 @@ class DcLdapServer(LDAPServer):
             self._start_tls(msg)
             return
         res: LdapResult = self.factory.dc.extended(self.session, body.name, body.value, msg.controls)
-        self._out.append(codec.encode_extended(
+        self._out.append(encode.encode_extended(
             msg.msg_id, int(res.code), res.message, res.matched_dn, res.name, res.value, res.controls
         ))
 
@@ -266,7 +266,7 @@ class DcLdapServer(LDAPServer):
             self._result(msg, *messages.TLS_UNAVAILABLE)
             return
         # The response goes out in clear; everything after it is TLS (RFC 4511 4.14.2).
-        self._out.append(codec.encode_extended(msg.msg_id, 0, "", "", ctl.STARTTLS))
+        self._out.append(encode.encode_extended(msg.msg_id, 0, "", "", ctl.STARTTLS))
         self._flush()
         self.transport.startTLS(self.factory.tls)
         self.session.encrypted = True
