@@ -33,6 +33,7 @@ from fakes import keys
 
 IDLE_TIMEOUT = 60.0
 _FRAME_ITEMS = 2000
+_FIRST_FRAME_ITEMS = 100
 _READ_SIZE = 1 << 20
 _POLL_MS = 250
 _ITEMS, _DONE, _ERROR = 0, 1, 2
@@ -82,11 +83,12 @@ def _child(items: Callable[[], Iterator[list]], finish: Callable[[], Any], fd: i
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_DFL)
         frame: list[list] = []
+        size = _FIRST_FRAME_ITEMS  # a small first frame: the parent starts working sooner
         for item in items():
             frame.append(item)
-            if len(frame) == _FRAME_ITEMS:
+            if len(frame) == size:
                 _send(fd, [_ITEMS, frame])
-                frame = []
+                frame, size = [], _FRAME_ITEMS
         if frame:
             _send(fd, [_ITEMS, frame])
         _send(fd, [_DONE, finish()])
