@@ -21,6 +21,7 @@ to decode (a bug: the file was verified) raises :class:`ImageError` naming the e
 from __future__ import annotations
 
 import dataclasses
+import functools
 import operator
 import sys
 import threading
@@ -34,6 +35,7 @@ import msgpack
 
 from fakes.ad.directory import Directory, Entry, Prebuilt
 from fakes.ad.guid import SET_INT, SET_SAFE
+from simlab.image_codec import CodecError, decode, encode
 from simlab.image_file import ImageError
 
 
@@ -80,7 +82,7 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
                "parents": list(map(position.get, map(_PARENT, entries), repeat(-1))),
                "rdn_keys": list(map(_ITEM[4], snap)), "sd": list(map(sds.__getitem__, map(_ITEM[6], snap))),
                "oc": list(map(classes.__getitem__, map(_ITEM[7], snap))), "attrs": blobs,
-               "tables": directory.export_prebuilt(position)}
+               "tables": _with_encoded_singles(directory.export_prebuilt(position))}
     head = {"keys": list(keys), "sds": list(sds), "shared": shared, "classes": list(classes),
             "count": len(snap)}
     return head, columns
@@ -293,7 +295,38 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any],
               "sd": map(sds.__getitem__, sd_column), "object_class": map(classes.__getitem__, oc_column)}
     for name in _ENTRY_FIELDS:
         deque(map(Entry.__dict__[name].__set__, made, filled[name]), 0)
-    return Directory.prebuilt(made, columns["tables"])
+    return Directory.prebuilt(made, _with_singles_loaders(columns["tables"]))
+
+
+# The index tables' single keys and positions (100k of each for sAMAccountName, UPN, objectSid,
+# cn, mail) are one encoded value per table in the image, decoded when a lookup first needs the
+# table: a warm lab that answers its first lookups from the saved lists (fakes.ad.indexes) only
+# decodes what it looks in, and most tables are never looked in at all.
+def _with_encoded_singles(tables: dict[str, Any]) -> dict[str, Any]:
+    index = {name: [encode([single_keys, singles]), multi_keys, multis]
+             for name, (single_keys, singles, multi_keys, multis) in tables["index"].items()}
+    return {**tables, "index": index}
+
+
+def _with_singles_loaders(tables: dict[str, Any]) -> dict[str, Any]:
+    index = {}
+    for name, (blob, multi_keys, multis) in tables["index"].items():
+        if type(blob) is not bytes:
+            raise TypeError(f"the saved {name} index's single keys are not encoded")
+        index[name] = [functools.partial(_decode_singles, blob, name), None, multi_keys, multis]
+    return {**tables, "index": index}
+
+
+def _decode_singles(blob: bytes, name: str) -> tuple[list, list]:
+    try:
+        keys, positions = decode(blob)
+        if type(keys) is not list or type(positions) is not list:
+            raise TypeError("not two lists")
+    except (CodecError, TypeError, ValueError) as exc:
+        raise ImageError(f"the lab image's saved {name} index cannot be decoded ({exc!r}); this is a "
+                         "simlab bug (the file passed its checksum): please report it, and run "
+                         "`simlab cache clear`") from exc
+    return keys, positions
 
 
 __all__ = ["ImageError", "capture_directory", "directory_values", "load_directory", "read_directory"]

@@ -122,7 +122,8 @@ class Indexes:
 
     def load_saved(self, entries: list[Entry], saved: dict[str, list]) -> None:
         """Take an image's saved tables (see :func:`resolve_saved`) over ``entries`` (their
-        positions); each is imported when first needed."""
+        positions); each is imported when first needed (its single keys and positions decoded
+        then too, when they come as a loader: see :func:`singles_of`)."""
         self._built, self._saved, self._saved_entries = {}, dict(saved), entries
         self._journal = {name: {} for name in saved}
         self._point_lookups = {}
@@ -169,7 +170,8 @@ class Indexes:
                      key: object) -> list[Entry]:
         """:meth:`items` from a saved table: the key's saved bucket, then the journal's changes to
         that key in order (what :meth:`_import` does for every key)."""
-        single_keys, singles, multi_keys, multis = saved
+        single_keys, singles = singles_of(saved, name)
+        multi_keys, multis = saved[2], saved[3]
         entries = self._saved_entries
         one: dict[object, object] = {}
         try:
@@ -269,7 +271,8 @@ class Indexes:
     def _import(self, name: str) -> dict[object, object]:
         """Saved table ``name`` over the loaded entries, then what changed since loading."""
         try:
-            table = import_buckets(self._saved[name], self._saved_entries)
+            saved = self._saved[name]
+            table = import_buckets([*singles_of(saved, name), saved[2], saved[3]], self._saved_entries)
         except (TypeError, ValueError, IndexError) as exc:
             raise ValueError(f"the lab image's saved {name} index cannot be loaded ({exc!r}); this is a "
                              "simlab bug (the file passed its checksum): run `simlab cache clear`") from exc
@@ -362,13 +365,29 @@ def resolve_saved(saved: dict[str, list], names: Iterable[str], earlier: dict[st
     out = {}
     for name in names:
         single_keys, singles, multi_keys, multis = saved[name]
-        if len(single_keys) != len(singles) or len(multi_keys) != len(multis):
+        if (not callable(single_keys) and len(single_keys) != len(singles)) or len(multi_keys) != len(multis):
             raise ValueError(f"the saved {name} index has keys without buckets")
         resolved = earlier[name] = []  # (a bucket may name an earlier one of its own table)
         for m in multis:
             resolved.append(earlier[m[0]][m[1]] if m and type(m[0]) is str else m)
         out[name] = [single_keys, singles, multi_keys, resolved]
     return out
+
+
+#: A saved table's single keys and their positions, decoded when the table is first used.
+SinglesLoader = Callable[[], tuple[list, list]]
+
+
+def singles_of(saved: list, name: str) -> tuple[list, list]:
+    """A saved table's ``(single keys, their positions)``; a loader in their place (a lab image
+    keeps the 100k keys of a big table encoded until a lookup needs them) is called now and the
+    table keeps what it gives. Raises ValueError if they do not pair up."""
+    if callable(saved[0]):
+        keys, positions = saved[0]()
+        if len(keys) != len(positions):
+            raise ValueError(f"the saved {name} index has keys without buckets")
+        saved[0], saved[1] = keys, positions  # (two threads doing this at once store the same lists)
+    return saved[0], saved[1]
 
 
 def export_buckets(table: dict, position: dict[Entry, int], name: str, seen: dict[tuple, list]) -> list[list]:

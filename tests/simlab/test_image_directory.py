@@ -186,6 +186,24 @@ def test_an_undecodable_blob_raises_an_image_error_naming_the_entry(cache: Lab, 
     assert fine.attrs and type(fine) is Entry
 
 
+@pytest.mark.parametrize("blob", [
+    b"\xc1 not msgpack",
+    msgpack.packb(["not", "two lists", "of keys and positions"]),
+    msgpack.packb([["alice"], [0, 1]]),  # keys without buckets
+])
+def test_undecodable_saved_index_keys_fail_clearly_when_first_looked_in(cache: Lab, blob: bytes):
+    """A saved table's single keys stay encoded until a lookup needs them; if they cannot be
+    decoded then, the lookup says so (the other tables still answer)."""
+    d = cache.dc.directory
+    head, columns = capture_directory(d, d.snapshot(copy=False))
+    columns["tables"]["index"]["samaccountname"][0] = blob
+    warm = Directory(d.schema)
+    warm.restore(load_directory(head, columns, {}))
+    with pytest.raises((ImageError, ValueError), match="saved samaccountname index"):
+        warm.lookup("sAMAccountName", "alice")
+    assert [e.dn for e in warm.lookup("userPrincipalName", "alice@contoso.com")] == [cache.user("alice").dn]
+
+
 def test_a_value_msgpack_cannot_hold_natively_is_refused_at_save(tmp_path: Path):
     with Lab(LabSpec.model_validate({"seed": 1, "population": {"users": 3}})) as lab:
         user = lab.dc.directory.get(lab.user("alice").dn)
