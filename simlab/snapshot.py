@@ -155,7 +155,15 @@ def _share(obj: object) -> dict[str, Any]:
 
 
 def _take_over(obj: object, saved: dict[str, Any]) -> None:
-    _thaw(obj, saved, copy=False)
+    # The saved dicts become the object's own: refilling the object's dicts instead would copy
+    # every entry (five dicts of 100k users in a loaded 100k lab's tenant and sync engine, 33 ms).
+    # Safe because no other object keeps a reference to them: the fakes reach them through their
+    # owner each time (``tenant.users``), and the lab loads an image before anything serves it.
+    dicts = {name: value for name, value in saved.items()
+             if type(value) is dict and type(getattr(obj, name, None)) is dict}
+    for name, value in dicts.items():
+        setattr(obj, name, value)
+    _thaw(obj, {name: value for name, value in saved.items() if name not in dicts}, copy=False)
 
 
 def _thaw(obj: object, saved: dict[str, Any], copy: bool = True) -> None:
