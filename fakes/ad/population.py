@@ -6,6 +6,10 @@ Names come from Faker's en_US name lists drawn with the lab's seeded ``random.Ra
 Special cases, chosen deterministically from the seed: ~1% disabled, ~0.5% locked out,
 ~2% with an expired password, and two IT admins: one in Domain Admins, one in Account
 Operators (both protected by AdminSDHolder after SDProp runs).
+
+What is drawn for each user is a row of :func:`_rows`; a big population draws its rows in a
+forked helper process while this one creates the users (:func:`_rows_from_helper`), with the
+same result and the same RNG state after.
 """
 
 from __future__ import annotations
