@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -575,8 +575,7 @@ def search(
     )
     matches = (e for e in dc.directory.search(base_entry, scope, flt) if e is base_entry or reader.visible(e))
     if paged is not None:
-        pending = (reader, list(matches))
-        return _page(state, pending, page_size or 1000)
+        return _page(state, (reader, matches, None), page_size or 1000)
     entries: list[SearchEntry] = []
     for e in matches:
         if size_limit and len(entries) >= size_limit:
@@ -587,14 +586,20 @@ def search(
     return SearchResult(entries)
 
 
-def _page(state: dict, pending: tuple[_Reader, list], size: int) -> SearchResult:
-    reader, remaining = pending
-    chunk, rest = remaining[:size], remaining[size:]
+def _page(state: dict, pending: tuple[_Reader, Iterator[Entry], Entry | None], size: int) -> SearchResult:
+    """The next ``size`` matches of a paged search, found as the page is made (AD keeps a cursor
+    too, not a list of every match): the first page of a 100k-user search no longer waits for
+    the filter and the read checks to run over every user. One match past the page is looked
+    for, so the last page comes with an empty cookie exactly when nothing follows, as before."""
+    reader, matches, ahead = pending
+    first = [ahead] if ahead is not None else []
+    chunk = [*first, *itertools.islice(matches, size - len(first))]
+    ahead = next(matches, None)
     by_guid, render = reader.dc.directory.by_guid, reader.render
     entries = [render(e) for e in chunk if by_guid(e.guid) is e]
     cookie = b""
-    if rest:
+    if ahead is not None:
         cookie = str(next(_cookies)).encode()
-        state[cookie] = (reader, rest)
+        state[cookie] = (reader, matches, ahead)
     control = Control(ctl.PAGED_RESULTS, False, ctl.encode_paged(0, cookie))
     return SearchResult(entries, LdapResult(controls=(control,)))

@@ -369,7 +369,8 @@ class Directory:
             return
         candidates = self._candidates(flt)
         if candidates is None:
-            it: Iterable[Entry] = self.walk(base) if scope == Scope.SUBTREE else base.children.values()
+            # (a copy of the children: a paged search resumes this generator between requests)
+            it: Iterable[Entry] = self.walk(base) if scope == Scope.SUBTREE else list(base.children.values())
             for e in it:
                 if match(e) is True:
                     yield e

@@ -131,6 +131,56 @@ def test_paged_search_returns_everything_once(dc, page: int) -> None:
     assert sorted(got) == sorted(full)
 
 
+def _pages(dc, s, base: str, scope: Scope, flt: str, size: int, between=lambda n: None) -> list[list[str]]:
+    """Each page's DNs of a paged search (``between(n)`` runs after page n)."""
+    pages, cookie = [], b""
+    while True:
+        r = dc.search(s, base, scope, flt, ["1.1"],
+                      controls=[Control(ctl.PAGED_RESULTS, True, ctl.encode_paged(size, cookie))])
+        pages.append([e.dn for e in r.entries])
+        _, cookie = ctl.decode_paged(r.result.controls[0].value)
+        if not cookie:
+            return pages
+        between(len(pages))
+
+
+def test_paged_search_pages_are_full_and_the_last_has_no_cookie_only_when_nothing_follows(dc) -> None:
+    """Matches are found page by page (a cursor, not a list made at the first page): every page
+    but the last is full, and no empty page follows one that ended the results exactly."""
+    s = dc.admin_session()
+    flt = "(objectClass=user)"
+    full = [e.dn for e in dc.search(s, dc.domain_dn, Scope.SUBTREE, flt, ["1.1"]).entries]
+    for size in (1, 7, len(full) // 2, len(full), len(full) + 1):
+        pages = _pages(dc, s, dc.domain_dn, Scope.SUBTREE, flt, size)
+        assert [dn for page in pages for dn in page] == full  # same order as without paging
+        assert all(len(page) == size for page in pages[:-1]) and 0 < len(pages[-1]) <= size
+
+
+def test_a_paged_search_sees_changes_made_between_pages_and_never_fails_on_them() -> None:
+    """Between pages an admin deletes and adds users, also in the one-level case: no entry comes
+    twice, no deleted one comes at all, every other one comes, and the search does not break."""
+    dc = provision(users=40, seed=8, clock=SimClock())
+    s = dc.admin_session()
+    sales = f"OU=Sales,OU=Staff,{dc.domain_dn}"
+    # (sn=*) walks the tree, (objectClass=user) takes its candidates from an index
+    runs = [(scope, flt) for scope in (Scope.ONELEVEL, Scope.SUBTREE)
+            for flt in ("(sn=*)", "(objectClass=user)")]
+    for n, (scope, flt) in enumerate(runs):
+        users = [e.dn for e in dc.search(s, sales, scope, flt, ["1.1"]).entries]
+
+        def change(page: int, n: int = n, doomed: str = users[-1]) -> None:
+            if page == 1:  # (the OU's child count changes too)
+                dc.delete(s, doomed)
+                for i in range(2):
+                    name = f"late{n}{i}"
+                    attrs = {"objectClass": ["user"], "sAMAccountName": [name], "sn": [name]}
+                    dc.add(s, f"CN={name},{sales}", attrs)
+
+        got = [dn for page in _pages(dc, s, sales, scope, flt, 2, change) for dn in page]
+        assert len(got) == len(set(got)) and users[-1] not in got
+        assert set(users[:-1]) <= set(got)
+
+
 def test_size_limit_and_types_only(dc) -> None:
     s = dc.admin_session()
     r = dc.search(s, dc.domain_dn, Scope.SUBTREE, "(objectClass=user)", ["cn"], size_limit=3)
