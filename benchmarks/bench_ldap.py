@@ -207,7 +207,7 @@ def dc_side(users: int, repeats: int = 5) -> dict[str, float]:
     import gc
 
     from fakes.ad import controls as ctl
-    from fakes.ad import dc_search
+    from fakes.ad import dc_read
     from fakes.ad.api import Control, Scope
     from fakes.ad.ldap import encode
     from fakes.ad.provision import provision
@@ -228,16 +228,16 @@ def dc_side(users: int, repeats: int = 5) -> dict[str, float]:
             if not cookie:
                 return count
 
-    fused = dc_search._Reader.render
+    fused = dc_read.Reader.render
     best = {"wire": float("inf"), "dict": float("inf")}
     gc.disable()  # as the lab's build does
     for _ in range(repeats):
         for mode in best:
-            dc_search._Reader.render = fused if mode == "wire" else dc_search._Reader._render_dict  # type: ignore[method-assign]
+            dc_read.Reader.render = fused if mode == "wire" else dc_read.Reader._render_dict  # type: ignore[method-assign]
             t = time.perf_counter()
             count = run()
             best[mode] = min(best[mode], (time.perf_counter() - t) / count * 1e6)
-    dc_search._Reader.render = fused  # type: ignore[method-assign]
+    dc_read.Reader.render = fused  # type: ignore[method-assign]
     gc.enable()
     return best
 

@@ -373,7 +373,7 @@ def compare(
     controls: Sequence[Control],
 ) -> LdapResult:
     from fakes.ad.dc_modify import _same
-    from fakes.ad.dc_search import _Reader
+    from fakes.ad.dc_read import Reader
 
     dc.require_bound(session)
     rc = read_controls(dc, controls)
@@ -383,7 +383,7 @@ def compare(
         at = dc.schema.attribute(key)
     except SchemaError as exc:
         raise errors.attribute_conversion() from exc
-    reader = _Reader(dc, session, rc, {key}, False, False, True, False, False)
+    reader = Reader(dc, session, rc, {key}, False, False, True, False, False)
     if key in ("unicodepwd", "userpassword") or not reader.readable(entry, key):
         raise errors.insufficient_access()
     values = entry.attrs.get(key)

@@ -1,8 +1,8 @@
 """The DC renders an attribute-list search straight to wire bytes: the same bytes as before.
 
-The reference is the dict renderer every search used before (``_Reader._render_dict``, still
+The reference is the dict renderer every search used before (``Reader._render_dict``, still
 the path for ``*`` and types-only) followed by the generic BER encoder; the fused renderer
-(``_Reader._render_wire`` + ``encode.EncodedAttributes``) must give the same dict, in the same
+(``Reader._render_wire`` + ``encode.EncodedAttributes``) must give the same dict, in the same
 order, and the same bytes, for any entry, attribute list and requester (ACL-hidden attributes,
 the requester's own object, SYSTEM). Then real clients over a served lab: raw PDUs of a
 paged search, ldap3 and ldapsearch with attribute lists, ``*``, ``+``, binary values and
@@ -28,7 +28,7 @@ from ldaptor import ldapfilter
 from ldaptor.protocols import pureldap
 
 from fakes.ad import controls as ctl
-from fakes.ad import dc_search
+from fakes.ad import dc_read
 from fakes.ad.api import Change, Control, ModOp, Scope
 from fakes.ad.filters import And, Not, compile_filter, match_key, parse_filter
 from fakes.ad.ldap import DcEndpoints, codec, encode, serve_dc
@@ -73,12 +73,12 @@ def _users(dc, department: str) -> list:
 @contextmanager
 def reference_renderer() -> Iterator[None]:
     """Searches inside render every entry the way they all did before (a plain dict)."""
-    fused = dc_search._Reader.render
-    dc_search._Reader.render = dc_search._Reader._render_dict  # type: ignore[method-assign]
+    fused = dc_read.Reader.render
+    dc_read.Reader.render = dc_read.Reader._render_dict  # type: ignore[method-assign]
     try:
         yield
     finally:
-        dc_search._Reader.render = fused  # type: ignore[method-assign]
+        dc_read.Reader.render = fused  # type: ignore[method-assign]
 
 
 def paged(dc, session, base: str, scope: Scope, flt: str, attrs: list[str], size: int,
