@@ -367,7 +367,7 @@ class Directory:
             if match(base) is True:
                 yield base
             return
-        candidates = self._candidates(flt)
+        candidates = list(self._by_guid.values()) if self._first_need(flt) else self._candidates(flt)
         if candidates is None:
             # (a copy of the children: a paged search resumes this generator between requests)
             it: Iterable[Entry] = self.walk(base) if scope == Scope.SUBTREE else list(base.children.values())
@@ -378,6 +378,34 @@ class Directory:
         for e in candidates:
             if self._in_scope(e, base, scope) and match(e) is True:
                 yield e
+
+    def _first_need(self, flt: Filter) -> bool:
+        """True the first time a search's candidates would come from indexes not made yet: it
+        then reads every entry in creation order instead (the same entries in the same order:
+        an index not made yet has seen no change of its values, so its buckets are in creation
+        order too), and the next search that needs them makes them. A paged search filters page
+        by page, so a big directory's first search (Connect's import) starts at once instead of
+        first making a 100k-entry objectClass index. Only a lone equality, or an AND whose
+        candidates would come from its equalities alone, qualifies (an OR's union has its own
+        order)."""
+        names = []
+        for sub in flt.filters if isinstance(flt, And) else (flt,):
+            if isinstance(sub, And | Or):
+                return False
+            if not isinstance(sub, Equal):
+                continue
+            at = self.schema.find_attribute(sub.attr.split(";", 1)[0])
+            if at is None:
+                return False
+            key = at.name.lower()
+            if key == "objectcategory" and b"=" not in sub.value:
+                key = CATEGORY_CN
+            elif key not in INDEXED_SET:
+                continue
+            elif match_key(at, sub.value) is None:
+                return False
+            names.append(key)
+        return bool(names) and self._ix.first_need(names)
 
     def _candidates(self, flt: Filter) -> list[Entry] | None:
         """A superset of the matches from the indexes, or None when a walk is needed."""

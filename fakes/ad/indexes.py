@@ -109,6 +109,7 @@ class Indexes:
         # since (-> the keys they were saved under), in the order it happened.
         self._journal: dict[str, dict[Entry, tuple | None]] = {}
         self._point_lookups: dict[str, int] = {}  # saved table -> lookups it answered unimported
+        self._needed: set[str] = set()  # tables a search went without once (see first_need)
         self._lock = threading.Lock()
         self._class_keys: dict[tuple, frozenset[str]] = {}  # objectClass values -> index keys
         self._category_cn: dict[str, str] = {}  # objectCategory DN -> casefolded first RDN value
@@ -118,7 +119,7 @@ class Indexes:
     def reset(self) -> None:
         """Forget every table: each is made from the entries when next needed."""
         self._built, self._saved, self._saved_entries, self._journal = {}, {}, [], {}
-        self._point_lookups = {}
+        self._point_lookups, self._needed = {}, set()
 
     def load_saved(self, entries: list[Entry], saved: dict[str, list]) -> None:
         """Take an image's saved tables (see :func:`resolve_saved`) over ``entries`` (their
@@ -126,7 +127,15 @@ class Indexes:
         then too, when they come as a loader: see :func:`singles_of`)."""
         self._built, self._saved, self._saved_entries = {}, dict(saved), entries
         self._journal = {name: {} for name in saved}
-        self._point_lookups = {}
+        self._point_lookups, self._needed = {}, set()
+
+    def first_need(self, names: list[str]) -> bool:
+        """True if no table of ``names`` exists, is saved or was asked for before (they are
+        noted as asked for now): the caller reads the entries instead of making them."""
+        if any(n in self._built or n in self._saved or n in self._needed for n in names):
+            return False
+        self._needed.update(names)
+        return True
 
     def built(self) -> tuple[str, ...]:
         """The names of the tables that exist now (in :data:`INDEX_NAMES` order)."""

@@ -182,8 +182,11 @@ def test_an_index_is_made_when_first_needed_and_not_before():
     assert d._ix.built() == ()  # adds, removes and other attributes made no index
     assert [e.dn for e in d.lookup("sAMAccountName", "U5")] == [f"CN=U5,OU=Staff,{BASE}"]
     assert d._ix.built() == ("samaccountname",)
-    list(d.search(d.get(BASE), Scope.SUBTREE, parse_filter("(objectCategory=person)")))
-    assert d._ix.built() == ("samaccountname", "~objectcategory.cn")
+    person = parse_filter("(objectCategory=person)")
+    first = [e.dn for e in d.search(d.get(BASE), Scope.SUBTREE, person)]
+    assert d._ix.built() == ("samaccountname",)  # the first search read the entries instead
+    assert [e.dn for e in d.search(d.get(BASE), Scope.SUBTREE, person)] == first
+    assert d._ix.built() == ("samaccountname", "~objectcategory.cn")  # the second made the index
     d.set_values(d.get(f"CN=U6,OU=Staff,{BASE}"), "mail", ["u6@x.com"])  # made before the change
     assert d._ix.built() == ("samaccountname", "mail", "~objectcategory.cn")
     assert [e.dn for e in d.lookup("mail", "U6@X.COM")] == [f"CN=U6,OU=Staff,{BASE}"]
