@@ -75,35 +75,55 @@ def forked_items(items: Callable[[], Iterator[list]], finish: Callable[[], Any],
         os.close(read_fd)
 
 
+def usable_or_forced(variable: str, default: bool) -> bool:
+    """Whether to use a helper process: the environment ``variable`` when it is ``0`` or ``1``
+    (``1`` still needs ``fork``), else ``default`` (the caller's own reason: size, a setting)
+    where forking pays (:func:`usable`)."""
+    forced = os.environ.get(variable, "")
+    if forced in ("0", "1"):
+        return forced == "1" and hasattr(os, "fork")
+    return default and usable()
+
+
+def begin_child(deadline: int = 0) -> None:
+    """What a forked child does first: no cyclic GC passes over its copy of the whole heap, the
+    parent's event loop does not hear its signals, Ctrl-C or a kill ends it, and so does SIGALRM
+    after ``deadline`` seconds when one is given."""
+    gc.disable()
+    signal.set_wakeup_fd(-1)
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
+        signal.signal(number, signal.SIG_DFL)
+    if deadline:
+        signal.alarm(deadline)
+
+
+def send(fd: int, frame: list[Any]) -> None:
+    """Write one msgpack frame to the pipe ``fd`` (all of it: a full pipe takes several writes)."""
+    view = memoryview(msgpack.packb(frame))
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _child(items: Callable[[], Iterator[list]], finish: Callable[[], Any], fd: int) -> None:
     code = 1
     try:
-        gc.disable()
-        signal.set_wakeup_fd(-1)  # the parent's event loop must not hear the child's signals
-        for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, signal.SIG_DFL)
+        begin_child()
         frame: list[list] = []
         size = _FIRST_FRAME_ITEMS  # a small first frame: the parent starts working sooner
         for item in items():
             frame.append(item)
             if len(frame) == size:
-                _send(fd, [_ITEMS, frame])
+                send(fd, [_ITEMS, frame])
                 frame, size = [], _FRAME_ITEMS
         if frame:
-            _send(fd, [_ITEMS, frame])
-        _send(fd, [_DONE, finish()])
+            send(fd, [_ITEMS, frame])
+        send(fd, [_DONE, finish()])
         code = 0
     except BaseException as exc:  # the child must reach os._exit whatever happens
         with contextlib.suppress(BaseException):
-            _send(fd, [_ERROR, type(exc).__name__, str(exc)])
+            send(fd, [_ERROR, type(exc).__name__, str(exc)])
     finally:
         os._exit(code)
-
-
-def _send(fd: int, frame: list[Any]) -> None:
-    view = memoryview(msgpack.packb(frame))
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _receive(pid: int, fd: int, what: str) -> Iterator[list]:
@@ -182,4 +202,5 @@ def death(code: int) -> str:
     return f"exited with status {code} before it finished"
 
 
-__all__ = ["IDLE_TIMEOUT", "ForkedError", "death", "forked_items", "frames", "reap", "usable"]
+__all__ = ["IDLE_TIMEOUT", "ForkedError", "begin_child", "death", "forked_items", "frames", "reap", "send",
+           "usable", "usable_or_forced"]

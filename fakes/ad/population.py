@@ -14,7 +14,6 @@ same result and the same RNG state after.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from functools import cache
@@ -170,10 +169,7 @@ HELPER_MIN_USERS = 10_000
 
 def _helper_wanted(count: int) -> bool:
     """``SIMLAB_POPULATION_HELPER`` (``0``/``1``) if set, else: big enough, and forking pays here."""
-    forced = os.environ.get("SIMLAB_POPULATION_HELPER", "")
-    if forced in ("0", "1"):
-        return forced == "1" and hasattr(os, "fork")
-    return count >= HELPER_MIN_USERS and forked.usable()
+    return forked.usable_or_forced("SIMLAB_POPULATION_HELPER", count >= HELPER_MIN_USERS)
 
 
 def _rows_from_helper(rows: Iterator[list], rng: random.Random) -> Iterator[list]:

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import gc
 import os
-import signal
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -41,14 +39,13 @@ from itertools import repeat
 from typing import Any
 
 import ldap3
-import msgpack
 from ldap3.core import exceptions as ldap3_errors
 from ldap3.core.server import Server
 
 from fakes import keys
 from fakes.connect.ldapread import BerError
 from fakes.connect.sync import ConnectorObject, SyncError, collect
-from fakes.forked import frames
+from fakes.forked import begin_child, frames, send
 
 #: The parent gives up on (and kills) a child that sent nothing for this long. The child's own
 #: socket reads time out after the connection's receive timeout (10 s), so a live child that
@@ -128,11 +125,7 @@ def import_in_child(conn: ldap3.Connection, objects: Objects, high: int,
 def _child(conn: ldap3.Connection, objects: Objects, high: int, write_fd: int) -> None:
     code = 1
     try:
-        gc.disable()  # a copy of the whole lab's heap: no cyclic GC passes in a short-lived child
-        signal.set_wakeup_fd(-1)  # the parent's event loop must not hear the child's signals
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
-            signal.signal(number, signal.SIG_DFL)  # Ctrl-C, a kill or the deadline end the child
-        signal.alarm(CHILD_DEADLINE_SECONDS)
+        begin_child(CHILD_DEADLINE_SECONDS)
         keep = sorted({0, 1, 2, conn.socket.fileno(), write_fd})
         for low, up in zip([-1, *keep], [*keep, os.sysconf("SC_OPEN_MAX")]):
             if low + 1 < up:  # never an empty range: os.closerange(0, 0) closes every descriptor
@@ -141,11 +134,11 @@ def _child(conn: ldap3.Connection, objects: Objects, high: int, write_fd: int) -
             high = _send_objects(objects(), high, write_fd)
         finally:
             conn.unbind()  # as the in-process import does, error or not
-        _send(write_fd, [_DONE, high])
+        send(write_fd, [_DONE, high])
         code = 0
     except BaseException as exc:  # the child must reach os._exit whatever happens
         with contextlib.suppress(BaseException):
-            _send(write_fd, [_ERROR, *_error_frame(exc)])
+            send(write_fd, [_ERROR, *_error_frame(exc)])
     finally:
         # No atexit handlers, no flushing of the parent's buffered output, no Twisted shutdown.
         os._exit(code)
@@ -161,10 +154,10 @@ def _send_objects(rows: Iterable[tuple[tuple, bool]], high: int, fd: int) -> int
             continue
         frame.append(row)
         if len(frame) == FRAME_OBJECTS:
-            _send(fd, [_ROWS, _columns(frame)])
+            send(fd, [_ROWS, _columns(frame)])
             frame = []
     if frame:
-        _send(fd, [_ROWS, _columns(frame)])
+        send(fd, [_ROWS, _columns(frame)])
     return high
 
 
@@ -173,12 +166,6 @@ def _columns(frame: list[tuple]) -> list[list[Any]]:
     columns = list(map(list, zip(*frame, strict=True)))[:len(_SENT)]
     columns[_MAIL] = [True if mail is upn else mail for upn, mail in zip(columns[_UPN], columns[_MAIL])]
     return columns
-
-
-def _send(fd: int, frame: list[Any]) -> None:
-    view = memoryview(msgpack.packb(frame))
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _error_frame(exc: BaseException) -> list[Any]:

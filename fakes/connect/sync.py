@@ -393,10 +393,7 @@ def _helper_wanted(configured: bool) -> bool:
     """``SIMLAB_SYNC_HELPER`` (``0``/``1``) if set, else the engine's setting on Linux when this
     process may run on two cores or more (on one, a helper only adds its own cost; macOS forks a
     threaded process unsafely); only where ``fork`` exists."""
-    forced = os.environ.get("SIMLAB_SYNC_HELPER", "")
-    if forced in ("0", "1"):
-        return forced == "1" and hasattr(os, "fork")
-    return configured and forked.usable()
+    return forked.usable_or_forced("SIMLAB_SYNC_HELPER", configured)
 
 
 # The lean reader's first values: SYNC_ATTRIBUTES' places, and what _object_from makes of them.
