@@ -57,6 +57,7 @@ _SOURCE = {**{a: a for a in INDEXED}, CATEGORY_CN: "objectcategory"}  # table ->
 _CASEFOLDED = frozenset(("samaccountname", "userprincipalname", "cn", "mail", "serviceprincipalname"))
 # Tables fed by value lists that bulk creators share between entries (one per class and parent).
 _SHARED = frozenset(("objectclass", "objectcategory", CATEGORY_CN))
+_ALL_KEYS = object()  # Indexes._replay: every key of the table
 
 
 def bucket_add(table: dict, key: object, entry: Entry) -> None:
@@ -188,15 +189,23 @@ class Indexes:
         except ValueError:
             with contextlib.suppress(ValueError):
                 one[key] = dict.fromkeys(map(entries.__getitem__, multis[multi_keys.index(key)]))
+        self._replay(name, journal, one, only=key)
+        return bucket_items(one.get(key))
+
+    def _replay(self, name: str, journal: dict[Entry, tuple | None], table: dict[object, object],
+                only: object = _ALL_KEYS) -> None:
+        """The journal's changes since loading, in order, applied to ``table`` (saved table
+        ``name`` imported: every key; or ``only`` that key's bucket)."""
         source = _SOURCE[name]
         for entry, keys in list(journal.items()):
             if keys is None:  # added since loading
                 values = entry.attrs.get(source)
-                if values and key in self._keys(name, values):
-                    bucket_add(one, key, entry)
-            elif key in keys:  # a saved entry removed since loading
-                bucket_remove(one, key, entry)
-        return bucket_items(one.get(key))
+                op, keys = bucket_add, self._keys(name, values) if values else ()
+            else:  # a saved entry removed since loading
+                op = bucket_remove
+            for k in keys:
+                if only is _ALL_KEYS or k == only:
+                    op(table, k, entry)
 
     # ------------------------------------------------------------------ maintenance
     def added(self, entry: Entry, attrs: dict[str, list]) -> None:
@@ -287,14 +296,7 @@ class Indexes:
                              "simlab bug (the file passed its checksum): run `simlab cache clear`") from exc
         journal = self._journal[name]
         self._journal = {n: j for n, j in self._journal.items() if n != name}  # (replaced: see added())
-        for entry, keys in journal.items():
-            if keys is None:
-                values = entry.attrs.get(_SOURCE[name])
-                for k in self._keys(name, values) if values else ():
-                    bucket_add(table, k, entry)
-            else:
-                for k in keys:
-                    bucket_remove(table, k, entry)
+        self._replay(name, journal, table)
         del self._saved[name]
         if not self._saved:
             self._saved_entries = []
