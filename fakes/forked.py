@@ -57,10 +57,7 @@ def forked_items(items: Callable[[], Iterator[list]], finish: Callable[[], Any],
     then: the caller may run ``items()`` itself)."""
     read_fd, write_fd = os.pipe()
     try:
-        keys.settle()  # no other thread may be inside OpenSSL when the process forks
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # (Python 3.12+: fork with threads)
-            pid = os.fork()
+        pid = fork()
     except OSError:
         os.close(read_fd)
         os.close(write_fd)
@@ -83,6 +80,17 @@ def usable_or_forced(variable: str, default: bool) -> bool:
     if forced in ("0", "1"):
         return forced == "1" and hasattr(os, "fork")
     return default and usable()
+
+
+def fork() -> int:
+    """``os.fork()`` for this project's helpers: first waits for a signing key being made (no
+    other thread may be inside OpenSSL when the process forks: the child could inherit a lock
+    held mid-operation), and hushes Python 3.12+'s warning about forking a threaded process (each
+    caller holds, across the fork, the locks its child takes, which is what makes it safe)."""
+    keys.settle()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return os.fork()
 
 
 def begin_child(deadline: int = 0) -> None:
@@ -202,5 +210,5 @@ def death(code: int) -> str:
     return f"exited with status {code} before it finished"
 
 
-__all__ = ["IDLE_TIMEOUT", "ForkedError", "begin_child", "death", "forked_items", "frames", "reap", "send",
-           "usable", "usable_or_forced"]
+__all__ = ["IDLE_TIMEOUT", "ForkedError", "begin_child", "death", "fork", "forked_items", "frames", "reap",
+           "send", "usable", "usable_or_forced"]

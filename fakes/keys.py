@@ -8,8 +8,9 @@ early as a command knows it will need a key; the build goes on meanwhile, and :f
 hands the key over (waiting for it only if it is not done yet).
 
 Fork safety: a process must not fork while another of its threads is inside OpenSSL (the child
-could inherit a lock held mid-operation, and the import helper's child talks TLS). Code that
-forks calls :func:`settle` first, which waits for a key being made.
+could inherit a lock held mid-operation, and the import helper's child talks TLS). The
+project's forks go through :func:`fakes.forked.fork`, which calls :func:`settle` first: it waits
+for a key being made.
 
 Still one key per tenant and per process, as before: a prepared key is used once.
 """

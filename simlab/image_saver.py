@@ -20,12 +20,11 @@ import gc
 import os
 import signal
 import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fakes import keys
+from fakes.forked import fork
 
 if TYPE_CHECKING:
     from simlab.lab import Lab
@@ -98,12 +97,8 @@ def save_in_background(lab: Lab, key: str) -> BackgroundSave:
     from simlab import image_cache
 
     target = image_cache.image_path(key)
-    keys.settle()  # no other thread may be inside OpenSSL (hashlib's digests) when the process forks
-    with _lab_locks(lab), warnings.catch_warnings():
-        # Python 3.12+ warns that forking a threaded process may deadlock the child: the locks
-        # the child uses are held across the fork above, which is what makes it safe here.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
+    with _lab_locks(lab):  # the locks the child uses, held across the fork: each process gets them released
+        pid = fork()
     # Both processes leave the block above, so each releases its own copy of the locks.
     if pid == 0:  # the child: never returns
         _child(lab, key, target)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import fields
@@ -42,10 +41,9 @@ import ldap3
 from ldap3.core import exceptions as ldap3_errors
 from ldap3.core.server import Server
 
-from fakes import keys
 from fakes.connect.ldapread import BerError
 from fakes.connect.sync import ConnectorObject, SyncError, collect
-from fakes.forked import begin_child, frames, send
+from fakes.forked import begin_child, fork, frames, send
 
 #: The parent gives up on (and kills) a child that sent nothing for this long. The child's own
 #: socket reads time out after the connection's receive timeout (10 s), so a live child that
@@ -97,12 +95,8 @@ def import_in_child(conn: ldap3.Connection, objects: Objects, high: int,
         if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux; the default size works too, with more wake-ups
             with contextlib.suppress(OSError):
                 fcntl.fcntl(fds[1], fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-        keys.settle()  # no other thread may be inside OpenSSL when the process forks
-        with Server._message_id_lock, warnings.catch_warnings():
-            # Python 3.12+ warns that forking a threaded process may deadlock the child: the only
-            # shared lock the child takes is held here, so each process gets it released.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+        with Server._message_id_lock:  # the only shared lock the child takes: each process gets it released
+            pid = fork()
     except OSError:  # no descriptor or process to spare (EMFILE, EAGAIN): read here, as without
         for fd in fds or ():
             os.close(fd)
