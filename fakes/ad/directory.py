@@ -392,36 +392,38 @@ class Directory:
         for sub in flt.filters if isinstance(flt, And) else (flt,):
             if isinstance(sub, And | Or):
                 return False
-            if not isinstance(sub, Equal):
+            found = self._equal_index(sub) if isinstance(sub, Equal) else None
+            if found is None:
                 continue
-            at = self.schema.find_attribute(sub.attr.split(";", 1)[0])
-            if at is None:
+            if found[1] is None:  # nothing can match: the indexes answer at once
                 return False
-            key = at.name.lower()
-            if key == "objectcategory" and b"=" not in sub.value:
-                key = CATEGORY_CN
-            elif key not in INDEXED_SET:
-                continue
-            elif match_key(at, sub.value) is None:
-                return False
-            names.append(key)
+            names.append(found[0])
         return bool(names) and self._ix.first_need(names)
+
+    def _equal_index(self, flt: Equal) -> tuple[str, object] | None:
+        """``(index table, key)`` that answers equality ``flt``; the key None when nothing can
+        match (an unknown attribute, a value the attribute's syntax refuses); None when no index
+        holds the attribute."""
+        at = self.schema.find_attribute(flt.attr.split(";", 1)[0])
+        if at is None:
+            return "", None
+        key = at.name.lower()
+        if key == "objectcategory" and b"=" not in flt.value:
+            value = flt.value.decode("utf-8", "replace")
+            cls = self.schema.find_class(value)
+            return CATEGORY_CN, (cls.default_object_category if cls else value).casefold()
+        if key in INDEXED_SET:
+            return key, match_key(at, flt.value)
+        return None
 
     def _candidates(self, flt: Filter) -> list[Entry] | None:
         """A superset of the matches from the indexes, or None when a walk is needed."""
         if isinstance(flt, Equal):
-            at = self.schema.find_attribute(flt.attr.split(";", 1)[0])
-            if at is None:
-                return []
-            key = at.name.lower()
-            if key == "objectcategory" and b"=" not in flt.value:
-                cls = self.schema.find_class(flt.value.decode("utf-8", "replace"))
-                cn = (cls.default_object_category if cls else flt.value.decode("utf-8", "replace")).casefold()
-                return self._ix.items(CATEGORY_CN, cn)
-            if key in INDEXED_SET:
-                wanted = match_key(at, flt.value)
-                return [] if wanted is None else self._ix.items(key, wanted)
-            return None
+            found = self._equal_index(flt)
+            if found is None:
+                return None
+            table, key = found
+            return [] if key is None else self._ix.items(table, key)
         if isinstance(flt, And):
             best: list[Entry] | None = None
             for sub in flt.filters:
