@@ -51,6 +51,7 @@ from fakes.ad.sid import (
     sid_from_bytes,
     sid_to_bytes,
 )
+from fakes.ad.value_range import MAX_VAL_RANGE
 from fakes.clock import SimClock, to_generalized_time
 from fakes.eventlog import EventLog
 from fakes.oplog import OperationLog
@@ -160,6 +161,7 @@ class DomainController:
         self.audit_directory_service_changes = False
         #: "LDAP server signing requirements" / "channel binding token requirements" (DC policy).
         self.ldap_policy = LdapServerPolicy()
+        self.max_val_range = MAX_VAL_RANGE  # LDAP policy MaxValRange: values per attribute per result
         self.usn = 4096
         self.next_rid = 1100
         self.admin_dn = ""

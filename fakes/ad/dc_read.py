@@ -22,13 +22,21 @@ import struct
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from fakes.ad import passwords
+from fakes.ad import errors, passwords
 from fakes.ad.api import SearchEntry, Session
 from fakes.ad.ldap import encode
 from fakes.ad.schema import SchemaError
 from fakes.ad.security import constants as K
 from fakes.ad.security.access import check_access, property_access
 from fakes.ad.sid import sid_to_bytes
+from fakes.ad.value_range import (
+    LINKED_VALUES,
+    MAX_VAL_RANGE,
+    RangePastEnd,
+    ValueRange,
+    ranged,
+    split_description,
+)
 
 if TYPE_CHECKING:
     from fakes.ad.dc import DomainController
@@ -84,6 +92,11 @@ _GUID_BE = struct.Struct(">IHH8s")
 _GUID_LE = struct.Struct("<IHH8s")
 
 
+class _Ranged(Exception):
+    """An attribute has more values than MaxValRange: the entry is rendered through the dict,
+    where ranges are applied (:meth:`Reader._with_ranges`)."""
+
+
 class Reader:
     """Per-search memo of access decisions and attribute rendering."""
 
@@ -98,7 +111,10 @@ class Reader:
         base_scope: bool,
         types_only: bool,
         sd_control: bool,
+        *,
+        range_no_error: bool = False,
     ) -> None:
+        """``range_no_error``: the request carries LDAP_SERVER_RANGE_RETRIEVAL_NOERR_OID."""
         self.dc = dc
         self.session = session
         self.system = dc.is_system(session)
@@ -118,15 +134,28 @@ class Reader:
         self._display: dict[str, str] = {}  # lowercase name -> schema spelling used in results
         self.policy = dc.policy()
         self.now = dc.clock.filetime()
-        # Without '*' the attribute list is the same for every entry: resolve it once.
+        # Without '*' the attribute list is the same for every entry: resolve it once. A range
+        # option (member;range=1500-*) names its attribute; the range is applied to the result.
         names: list[str] = []
-        if wanted:
-            names.extend(w for w in wanted if w not in ("*", "+", "1.1"))
+        self._ranges: dict[str, ValueRange] = {}
+        for w in wanted or ():
+            if w in ("*", "+", "1.1"):
+                continue
+            split = split_description(w) if ";" in w else (w, None)
+            if split is None:
+                continue  # a malformed range option: not returned (value_range.py)
+            name, asked = split
+            if asked is not None:
+                self._ranges[name] = asked
+            names.append(name)
         if plus:
             names.extend(_PLUS)
         self._fixed_names = names
-        # An attribute list with values (not '*', not types-only) renders straight to wire bytes.
-        self._wire = not star and not types_only
+        self._max_values = getattr(dc, "max_val_range", MAX_VAL_RANGE)
+        self._past_end_ok = range_no_error
+        # An attribute list with values (not '*', not types-only, no range) renders straight to
+        # wire bytes.
+        self._wire = not star and not types_only and not self._ranges
         self._want_sd = bool(wanted) and "ntsecuritydescriptor" in wanted  # type: ignore[operator]
 
     def visible(self, entry: Entry) -> bool:
@@ -190,7 +219,10 @@ class Reader:
             if plan is None:
                 plan = ctx.wire_plan = self._make_wire_plan(entry, None if self.system else ctx.rights)
             if plan is not False:
-                return self._render_wire(entry, plan)  # type: ignore[arg-type]
+                try:
+                    return self._render_wire(entry, plan)  # type: ignore[arg-type]
+                except _Ranged:
+                    pass
         return self._render_dict(entry)
 
     def _render_dict(self, entry: Entry) -> SearchEntry:
@@ -236,7 +268,26 @@ class Reader:
             sd = self._security_descriptor(entry)
             if sd is not None:
                 out["nTSecurityDescriptor"] = [] if types_only else [sd]
+        if not types_only and (self._ranges or max(map(len, out.values()), default=0) > self._max_values):
+            out = self._with_ranges(out)
         return SearchEntry(entry.dn, out)
+
+    def _with_ranges(self, out: dict[str, list[bytes]]) -> dict[str, list[bytes]]:
+        """``out`` with range retrieval applied (value_range.py), in the same order."""
+        limit = self._max_values
+        asked = {self._name(name): r for name, r in self._ranges.items()}
+        result: dict[str, list[bytes]] = {}
+        for shown, values in out.items():
+            wanted = asked.get(shown)
+            if wanted is None and len(values) <= limit:
+                result[shown] = values
+                continue
+            try:
+                result.update(ranged(shown, values, wanted, limit, linked=shown.lower() in LINKED_VALUES,
+                                     past_end_ok=self._past_end_ok))
+            except RangePastEnd as exc:
+                raise errors.range_past_end() from exc
+        return result
 
     def _render_fixed(self, entry: Entry, out: dict[str, list[bytes]], rights: dict[str, bool] | None,
                       put: Any, number: Any) -> None:
@@ -330,6 +381,8 @@ class Reader:
                     add(heads[n] if n < 0x80 else encode.value_head(shown, n))
                     add(v)
                 else:
+                    if len(values) > self._max_values:
+                        raise _Ranged
                     vs = out[shown] = [v if type(v) is bytes else v.encode() for v in values]
                     add(encode.partial_attribute(shown, vs))
             elif kind == _GUID:
@@ -363,6 +416,8 @@ class Reader:
         def put(name_lower: str, values: list[bytes]) -> None:
             if not values or (rights is not None and not self._readable(rights, entry, name_lower)):
                 return
+            if len(values) > self._max_values:
+                raise _Ranged
             shown = self._name(name_lower)
             out[shown] = values
             add(encode.partial_attribute(shown, values))

@@ -145,6 +145,7 @@ def search(
         scope == Scope.BASE,
         types_only,
         any(c.oid == ctl.SD_FLAGS for c in controls),
+        range_no_error=any(c.oid == ctl.RANGE_RETRIEVAL_NOERR for c in controls),
     )
     matches = (e for e in dc.directory.search(base_entry, scope, flt) if e is base_entry or reader.visible(e))
     if paged is not None:

@@ -121,6 +121,17 @@ def bind_required() -> LdapError:
     return _head(ResultCode.OPERATIONS_ERROR, OPERATIONS_ERROR_NO_BIND)
 
 
+# MS-ADTS 3.1.1.3.4.1.22 gives the result code (operationsError) of a range retrieval past the
+# last value of a linked attribute and leaves the text unrestricted; no capture of AD's text was
+# found. The leading code is ERROR_DS_OPERATIONS_ERROR (MS-ERREF); the rest is simlab's own.
+RANGE_PAST_END = "00002020: LdapErr: comment: Range retrieval past the last value of the attribute, data 0"
+
+
+def range_past_end() -> LdapError:
+    """1 operationsError: ``member;range=N-*`` with N at or past the number of values."""
+    return _head(ResultCode.OPERATIONS_ERROR, RANGE_PAST_END)
+
+
 UNKNOWN_EXTENDED = "0000203D: LdapErr: DSID-0C0911AA, comment: Unknown extended request OID, data 0, v3839"
 
 
