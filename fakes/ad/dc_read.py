@@ -19,6 +19,7 @@ only with the SD flags control (MS-ADTS 3.1.1.3.4.1.11).
 from __future__ import annotations
 
 import struct
+from collections.abc import Collection
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -105,7 +106,7 @@ class Reader:
         dc: DomainController,
         session: Session,
         rc: Any,
-        wanted: set[str] | None,
+        wanted: Collection[str] | None,
         star: bool,
         plus: bool,
         base_scope: bool,

@@ -6,7 +6,7 @@ What each entry found returns, after its read checks, is :mod:`fakes.ad.dc_read`
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fakes.ad import controls as ctl
@@ -26,7 +26,7 @@ STARTTLS_OID = "1.3.6.1.4.1.1466.20037"
 WHOAMI_OID = "1.3.6.1.4.1.4203.1.11.3"
 
 
-def root_dse(dc: DomainController, wanted: set[str] | None) -> SearchEntry:
+def root_dse(dc: DomainController, wanted: Collection[str] | None) -> SearchEntry:
     """The rootDSE of a Windows Server 2016 DC (functional levels 7)."""
     from fakes.ad.dc import text
 
@@ -106,7 +106,8 @@ def search(
 ) -> SearchResult:
     rc = read_controls(dc, controls)
     lowered = [a.lower() for a in attributes]
-    wanted = set(lowered) if lowered else None
+    # In request order (a dict, not a set): the attributes come back in one order, run after run.
+    wanted = dict.fromkeys(lowered) if lowered else None
     if base == "" and scope == Scope.BASE:
         return SearchResult([root_dse(dc, None if wanted is None or "*" in wanted else wanted)])
     dc.require_bound(session)

@@ -460,3 +460,18 @@ def test_ldapsearch_paged_search_prints_the_reference_entries(lab, attrs) -> Non
     assert _ldif_entries(r.stdout) == [
         (e.dn, [(name, v) for name, vs in e.attributes.items() for v in vs]) for e in reference
     ]
+
+
+@pytest.mark.parametrize("attrs", [
+    ["sn", "cn", "givenName", "mail", "sAMAccountName", "objectGUID", "distinguishedName"],
+    ["distinguishedName", "sAMAccountName", "objectGUID", "givenName", "mail", "cn", "sn"],
+])
+def test_attributes_come_back_in_the_asked_order(lab, attrs) -> None:
+    """One order, whatever the process's hash seed (the DC used to walk a set of the names)."""
+    dc, ep, _ = lab
+    me = _users(dc, "IT")[0]
+    server = ldap3.Server(ep.host, port=ep.ldap_port, connect_timeout=5)
+    with ldap3.Connection(server, ep.admin_dn, ep.admin_password, auto_bind=True,
+                          return_empty_attributes=False, receive_timeout=10) as conn:
+        assert conn.search(me.dn, "(objectClass=user)", ldap3.BASE, attributes=attrs)
+        assert list(conn.response[0]["raw_attributes"]) == attrs
