@@ -56,6 +56,8 @@ from fakes.clock import SimClock, to_generalized_time
 from fakes.eventlog import EventLog
 from fakes.oplog import OperationLog
 
+#: MaxPageSize of the Default Query Policy (MS-ADTS 3.1.1.3.4.6): AD's default.
+MAX_PAGE_SIZE = 1000
 RESET_PASSWORD = UUID("00299570-246d-11d0-a768-00aa006e0529")
 CHANGE_PASSWORD = UUID("ab721a53-1e2f-11d0-9819-00aa0040529b")
 UNEXPIRE_PASSWORD = UUID("ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501")
@@ -162,6 +164,7 @@ class DomainController:
         #: "LDAP server signing requirements" / "channel binding token requirements" (DC policy).
         self.ldap_policy = LdapServerPolicy()
         self.max_val_range = MAX_VAL_RANGE  # LDAP policy MaxValRange: values per attribute per result
+        self.max_page_size = MAX_PAGE_SIZE  # LDAP policy MaxPageSize: entries per page or unpaged search
         self.usn = 4096
         self.next_rid = 1100
         self.admin_dn = ""

@@ -131,7 +131,7 @@ def search(
                 return SearchResult(
                     result=LdapResult(controls=(Control(ctl.PAGED_RESULTS, False, ctl.encode_paged(0, b"")),))
                 )
-            return _page(state, pending, page_size)
+            return _page(state, pending, min(page_size, dc.max_page_size))
     base_entry = dc.entry_or_error(base)
     star = not lowered or "*" in lowered
     if lowered == ["1.1"]:
@@ -149,11 +149,17 @@ def search(
         range_no_error=any(c.oid == ctl.RANGE_RETRIEVAL_NOERR for c in controls),
     )
     matches = (e for e in dc.directory.search(base_entry, scope, flt) if e is base_entry or reader.visible(e))
+    # MaxPageSize (LDAP policy, MS-ADTS 3.1.1.3.4.6; 1000 by default) bounds a page, and a search
+    # without paging: past it AD returns the entries so far and sizeLimitExceeded, as for the
+    # client's own size limit. A tool that forgets to page meets that here as on a real DC.
+    most = dc.max_page_size
     if paged is not None:
-        return _page(state, (reader, matches, None), page_size or 1000)
+        return _page(state, (reader, matches, None), min(page_size or most, most))
+    if size_limit:
+        most = min(size_limit, most)
     entries: list[SearchEntry] = []
     for e in matches:
-        if size_limit and len(entries) >= size_limit:
+        if len(entries) >= most:
             return SearchResult(
                 entries, LdapResult(ResultCode.SIZE_LIMIT_EXCEEDED, errors.size_limit_message())
             )

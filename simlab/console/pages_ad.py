@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fakes.ad.api import Control, LdapError, Scope
-from fakes.ad.controls import SD_FLAGS, encode_sd_flags
+from fakes.ad.controls import PAGED_RESULTS, SD_FLAGS, decode_paged, encode_paged, encode_sd_flags
 from fakes.ad.rights import AppliesTo, RightsError, describe_ace, make_ace
 from fakes.ad.security import constants as K
 from fakes.ad.security.descriptor import Ace, SecurityDescriptor
@@ -132,8 +132,17 @@ def parse_applies(value: str) -> tuple[AppliesTo, str | None]:
 
 # -- directory reads --------------------------------------------------------------------------
 def _admin_search(lab: Any, base: str, scope: Scope, flt: str, attrs: list[str], sd_flags: int = 0) -> list:
-    controls = (Control(SD_FLAGS, True, encode_sd_flags(sd_flags)),) if sd_flags else ()
-    return lab.dc.search(lab.dc.admin_session(), base, scope, flt, attrs, controls=controls).entries
+    """Every entry found, a page at a time as ADUC asks (the DC stops a search without paging
+    at MaxPageSize, 1000 entries: an OU of a big lab holds more)."""
+    controls: tuple[Control, ...] = (Control(SD_FLAGS, True, encode_sd_flags(sd_flags)),) if sd_flags else ()
+    session, cookie, entries = lab.dc.admin_session(), b"", []
+    while True:
+        paged = Control(PAGED_RESULTS, False, encode_paged(lab.dc.max_page_size, cookie))
+        result = lab.dc.search(session, base, scope, flt, attrs, controls=(*controls, paged))
+        entries.extend(result.entries)
+        cookie = decode_paged(result.result.controls[0].value)[1]
+        if not cookie:
+            return entries
 
 
 def _account_name(lab: Any, sid: str) -> str:

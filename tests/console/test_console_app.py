@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -274,3 +275,15 @@ def test_build_tree_nests_by_parent() -> None:
     assert tree.name == "contoso.com"
     assert [c.name for c in tree.children] == ["Staff", "Users"]
     assert [c.name for c in tree.children[0].children] == ["Sales"]
+
+
+def test_aduc_lists_every_child_past_max_page_size(client: TestClient, lab: Lab) -> None:
+    """ADUC pages its reads: an OU with more children than the DC's MaxPageSize lists them all."""
+    ou = next(e for e in lab.dc.directory.lookup("objectclass", "organizationalUnit")
+              if len(e.children) > 3)
+    lab.dc.max_page_size = 2
+    response = client.get("/aduc", params={"dn": ou.dn})
+    assert response.status_code == 200
+    for child in ou.children.values():
+        name = child.attrs.get("name", [child.dn.split(",", 1)[0].split("=", 1)[1]])[0]
+        assert html.escape(name) in response.text
