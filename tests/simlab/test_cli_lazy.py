@@ -16,7 +16,7 @@ from simlab.cli import _Commands, cli
 def test_lazy_group_resolves_to_its_module_group(name: str):
     module, attribute, _ = _Commands.lazy[name]
     group = getattr(importlib.import_module(module), attribute)
-    assert isinstance(group, click.Group) and group.name == name
+    assert isinstance(group, click.Command) and group.name == name
     with click.Context(cli) as ctx:
         assert cli.get_command(ctx, name) is group
 
