@@ -489,4 +489,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # `python -m simlab.cli`: the command modules import simlab.cli; they must find this module,
+    # not load a second copy (whose _AS_PROGRAM main() would not set).
+    sys.modules.setdefault("simlab.cli", sys.modules[__name__])
     main()
