@@ -3,6 +3,7 @@ AD's default) read with ldap3, as an AD-aware client would, and with OpenLDAP's 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -32,63 +33,59 @@ def lab(tmp_path_factory) -> Iterator[tuple[object, DcEndpoints, str, list[str]]
         yield dc, ep, group.dn, list(group.attrs["member"])
 
 
-def _admin(ep: DcEndpoints, **kw: object) -> ldap3.Connection:
+@contextlib.contextmanager
+def _admin(ep: DcEndpoints, **kw: object) -> Iterator[ldap3.Connection]:
     if kw.get("auto_range") is False:
         # ldap3 without auto_range but with its empty-attribute filling drops the plain name of a
         # ranged answer and fails (KeyError) when only the ranged name came back, as AD sends it
         # for a range option: read the raw answer instead.
         kw["return_empty_attributes"] = False
     conn = connect(ep, "plain", ep.admin_dn, ep.admin_password, **kw)
-    assert conn.bind()
-    return conn
+    try:
+        assert conn.bind()
+        yield conn
+    finally:
+        conn.unbind()
+
+
+def _read(conn: ldap3.Connection, dn: str, attributes: list[str], **kw: object) -> dict | None:
+    """The group's raw attributes, or None when the search failed (``conn.result`` says why)."""
+    if not conn.search(dn, "(objectClass=group)", ldap3.BASE, attributes=attributes, **kw):
+        return None
+    return conn.response[0]["raw_attributes"]
 
 
 def test_ldap3_follows_the_ranges_to_every_member(lab):
     """ldap3's auto_range (on by default) sees member;range=0-1499 and asks for the rest."""
     _, ep, group_dn, members = lab
-    conn = _admin(ep)
-    try:
-        assert conn.search(group_dn, "(objectClass=group)", ldap3.BASE, attributes=["member"])
-        assert [v.decode() for v in conn.response[0]["raw_attributes"]["member"]] == members
-    finally:
-        conn.unbind()
+    with _admin(ep) as conn:
+        assert [v.decode() for v in _read(conn, group_dn, ["member"])["member"]] == members
 
 
 def test_ldap3_without_auto_range_sees_the_first_range(lab):
     _, ep, group_dn, members = lab
-    conn = _admin(ep, auto_range=False)
-    try:
-        assert conn.search(group_dn, "(objectClass=group)", ldap3.BASE, attributes=["member", "cn"])
-        raw = conn.response[0]["raw_attributes"]
+    with _admin(ep, auto_range=False) as conn:
+        raw = _read(conn, group_dn, ["member", "cn"])
         names = list(raw)  # (the order of the asked attributes is the DC's own)
         assert sorted(names) == ["cn", "member", "member;range=0-1499"]
         assert names.index("member;range=0-1499") == names.index("member") + 1  # side by side
         assert not raw["member"]  # ldap3 shows an empty value set as None
         assert [v.decode() for v in raw["member;range=0-1499"]] == members[:1500]
         assert raw["cn"] == [b"GG-Sales"]
-        assert conn.search(group_dn, "(objectClass=group)", ldap3.BASE, attributes=["member;range=1500-*"])
-        raw = conn.response[0]["raw_attributes"]
+        raw = _read(conn, group_dn, ["member;range=1500-*"])
         assert [v.decode() for v in raw["member;range=1500-*"]] == members[1500:]
-    finally:
-        conn.unbind()
 
 
 def test_past_the_last_value(lab):
     """operationsError without LDAP_SERVER_RANGE_RETRIEVAL_NOERR_OID, an empty answer with it."""
     _, ep, group_dn, _ = lab
-    conn = _admin(ep, auto_range=False)
-    try:
-        assert not conn.search(group_dn, "(objectClass=group)", ldap3.BASE,
-                               attributes=[f"member;range={MEMBERS}-*"])
+    past = f"member;range={MEMBERS}-*"
+    with _admin(ep, auto_range=False) as conn:
+        assert _read(conn, group_dn, [past]) is None
         assert conn.result["result"] == 1
         assert errors.canonical(conn.result["message"]) == errors.RANGE_PAST_END
-        assert conn.search(group_dn, "(objectClass=group)", ldap3.BASE,
-                           attributes=[f"member;range={MEMBERS}-*"],
-                           controls=[(ctl.RANGE_RETRIEVAL_NOERR, False, None)])
-        raw = conn.response[0]["raw_attributes"]
-        assert list(raw) == [f"member;range={MEMBERS}-*"] and not raw[f"member;range={MEMBERS}-*"]
-    finally:
-        conn.unbind()
+        raw = _read(conn, group_dn, [past], controls=[(ctl.RANGE_RETRIEVAL_NOERR, False, None)])
+        assert list(raw) == [past] and not raw[past]
 
 
 @pytest.mark.needs_tool("ldapsearch")
