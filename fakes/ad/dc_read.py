@@ -32,7 +32,6 @@ from fakes.ad.security.access import check_access, property_access
 from fakes.ad.sid import sid_to_bytes
 from fakes.ad.value_range import (
     LINKED_VALUES,
-    MAX_VAL_RANGE,
     RangePastEnd,
     ValueRange,
     ranged,
@@ -152,7 +151,7 @@ class Reader:
         if plus:
             names.extend(_PLUS)
         self._fixed_names = names
-        self._max_values = getattr(dc, "max_val_range", MAX_VAL_RANGE)
+        self._max_values = dc.max_val_range
         self._past_end_ok = range_no_error
         # An attribute list with values (not '*', not types-only, no range) renders straight to
         # wire bytes.
