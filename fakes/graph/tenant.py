@@ -411,7 +411,10 @@ class Tenant:
         """:meth:`register_for_sspr` for each user in order, at one simulated instant (a lab
         registering its synced users): the same methods, ids and audit entries as one call per
         user. A method identical for every user (the lab phone number) is one shared object.
-        Returns how many users were registered."""
+        Returns how many users were registered. At least one kind: registering security info
+        registers a method (an empty ``kinds`` is a ValueError, not an audit entry for nothing)."""
+        if not kinds:
+            raise ValueError("register at least one method kind")
         for kind in kinds:
             if kind not in C.METHOD_KINDS:
                 raise ValueError(f"method kind must be one of {C.METHOD_KINDS}")

@@ -146,6 +146,17 @@ def test_registration_refuses_an_unknown_method_kind_before_touching_anything() 
     assert _state(tenant) == before
 
 
+def test_registration_with_no_method_kind_is_refused_before_touching_anything() -> None:
+    """No audit entry "registered security info" for a user who registered nothing."""
+    tenant = Tenant.create(seed=1)
+    before = _state(tenant)
+    for call in (lambda: tenant.register_many_for_sspr([tenant.admin_upn], ()),
+                 lambda: tenant.register_for_sspr(tenant.admin_upn, ())):
+        with pytest.raises(ValueError, match="at least one method kind"):
+            call()
+    assert _state(tenant) == before
+
+
 def test_phone_and_email_registration_makes_its_audit_entries_when_the_log_is_read(monkeypatch) -> None:
     """The lab's registration draws its ids at once and makes the entries on the first read (or
     again after a snapshot restore): the same entries as when made one by one."""
