@@ -13,6 +13,7 @@ published rootDSE captures of 2016-level DCs; 2019+ builds append .2330 and .235
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 # --- OIDs (names as in MS-ADTS 3.1.1.3.4.1) --------------------------------------------------
@@ -237,6 +238,59 @@ def decode_paged(value: bytes | None) -> tuple[int, bytes]:
 def encode_paged(size: int, cookie: bytes) -> bytes:
     """Encode a paged-results value (request page size, or response size estimate + cookie)."""
     return ber_sequence(ber_integer(size), ber_octets(cookie))
+
+
+# --- server-side sorting (RFC 2891) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """One key of a sort request: the attribute (as sent), its ordering rule if any, the order."""
+
+    attribute: str
+    ordering_rule: str | None = None
+    reverse: bool = False
+
+
+def decode_sort(value: bytes | None) -> list[SortKey]:
+    """Decode ``SortKeyList ::= SEQUENCE OF SEQUENCE { attributeType AttributeDescription,
+    orderingRule [0] MatchingRuleId OPTIONAL, reverseOrder [1] BOOLEAN DEFAULT FALSE }``."""
+    keys = []
+    for tag, body in _sequence_items(value, "sort"):
+        if tag != 0x30:
+            raise ControlValueError("a sort key is not a SEQUENCE")
+        parts = _sequence_items(_tlv(0x30, body), "sort key")
+        if not parts or parts[0][0] != 0x04 or not parts[0][1]:
+            raise ControlValueError("a sort key must start with its attribute type")
+        rule: str | None = None
+        reverse = False
+        for ptag, pbody in parts[1:]:
+            if ptag == 0x80 and rule is None and not reverse:
+                rule = pbody.decode("utf-8", "replace")
+            elif ptag == 0x81 and len(pbody) == 1 and not reverse:
+                reverse = pbody != b"\x00"
+            else:
+                raise ControlValueError("a sort key holds an element RFC 2891 does not define")
+        keys.append(SortKey(parts[0][1].decode("utf-8", "replace"), rule, reverse))
+    if not keys:
+        raise ControlValueError("a sort request needs a key")
+    return keys
+
+
+def encode_sort_result(result: int, attribute: str | None = None) -> bytes:
+    """``SortResult ::= SEQUENCE { sortResult ENUMERATED, attributeType [0] AttributeDescription
+    OPTIONAL }`` (the LDAP_SERVER_RESP_SORT_OID value)."""
+    enumerated = _tlv(0x0A, ber_integer(result)[2:])
+    return ber_sequence(enumerated, *([_tlv(0x80, attribute.encode())] if attribute else []))
+
+
+def encode_sort(keys: list[SortKey]) -> bytes:
+    """Encode a sort request (for tests and clients)."""
+    return ber_sequence(*(
+        ber_sequence(ber_octets(k.attribute.encode()),
+                     *([_tlv(0x80, k.ordering_rule.encode())] if k.ordering_rule else []),
+                     *([_tlv(0x81, b"\xff")] if k.reverse else []))
+        for k in keys))
 
 
 # --- SD flags (MS-ADTS 3.1.1.3.4.1.11) -------------------------------------------------------

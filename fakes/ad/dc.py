@@ -82,6 +82,7 @@ HANDLED_CONTROLS = frozenset(
         ctl.SHOW_DEACTIVATED_LINK,
         ctl.LAZY_COMMIT,
         ctl.SEARCH_OPTIONS,
+        ctl.SORT,  # fakes/ad/server_sort.py
     }
 )
 # Stored but never returned by a search (MS-ADTS 3.1.1.3.1.5: secret attributes).

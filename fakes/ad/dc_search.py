@@ -15,6 +15,7 @@ from fakes.ad.api import Control, LdapResult, ResultCode, Scope, SearchEntry, Se
 from fakes.ad.dc_modify import read_controls
 from fakes.ad.dc_read import Reader
 from fakes.ad.filters import FilterError, parse_filter
+from fakes.ad.server_sort import SUCCESS, SortRefused, sorted_entries
 from fakes.clock import to_generalized_time
 
 if TYPE_CHECKING:
@@ -149,30 +150,54 @@ def search(
         range_no_error=any(c.oid == ctl.RANGE_RETRIEVAL_NOERR for c in controls),
     )
     matches = (e for e in dc.directory.search(base_entry, scope, flt) if e is base_entry or reader.visible(e))
+    answer: tuple[Control, ...] = ()
+    if any(c.oid == ctl.SORT for c in controls):
+        answer, matches = _sorted(dc, controls, matches)
     # MaxPageSize (LDAP policy, MS-ADTS 3.1.1.3.4.6; 1000 by default) bounds a page, and a search
     # without paging: past it AD returns the entries so far and sizeLimitExceeded, as for the
     # client's own size limit. A tool that forgets to page meets that here as on a real DC.
     most = dc.max_page_size
     if paged is not None:
-        return _page(state, (reader, matches, None), min(page_size or most, most))
+        return _page(state, (reader, matches, None, answer), min(page_size or most, most))
     if size_limit:
         most = min(size_limit, most)
     entries: list[SearchEntry] = []
     for e in matches:
         if len(entries) >= most:
-            return SearchResult(
-                entries, LdapResult(ResultCode.SIZE_LIMIT_EXCEEDED, errors.size_limit_message())
-            )
+            done = LdapResult(ResultCode.SIZE_LIMIT_EXCEEDED, errors.size_limit_message(), controls=answer)
+            return SearchResult(entries, done)
         entries.append(reader.render(e))
-    return SearchResult(entries)
+    return SearchResult(entries, LdapResult(controls=answer))
 
 
-def _page(state: dict, pending: tuple[Reader, Iterator[Entry], Entry | None], size: int) -> SearchResult:
+def _sorted(dc: DomainController, controls: Sequence[Control], matches: Iterator[Entry],
+            ) -> tuple[tuple[Control, ...], Iterator[Entry]]:
+    """A sort request's SortResult control and the matches in its order (server_sort.py). A
+    critical request that cannot be sorted is 12 unavailableCriticalExtension; a non-critical
+    one gets the matches as found, with the reason in the SortResult (RFC 2891 section 1.2)."""
+    request = next(c for c in controls if c.oid == ctl.SORT)
+    try:
+        keys = ctl.decode_sort(request.value)
+    except ValueError as exc:
+        raise errors.control_error() from exc
+    found = list(matches)  # sorting needs them all (AD fills a temporary table too)
+    try:
+        ordered = sorted_entries(found, keys, dc.schema)
+    except SortRefused as refused:
+        if request.critical:
+            raise errors.unavailable_critical_extension(ctl.SORT) from refused
+        result = ctl.encode_sort_result(refused.code, refused.attribute)
+        return (Control(ctl.SORT_RESPONSE, False, result),), iter(found)
+    return (Control(ctl.SORT_RESPONSE, False, ctl.encode_sort_result(SUCCESS)),), iter(ordered)
+
+
+def _page(state: dict, pending: tuple[Reader, Iterator[Entry], Entry | None, tuple[Control, ...]],
+          size: int) -> SearchResult:
     """The next ``size`` matches of a paged search, found as the page is made (AD keeps a cursor
     too, not a list of every match): the first page of a 100k-user search no longer waits for
     the filter and the read checks to run over every user. One match past the page is looked
     for, so the last page comes with an empty cookie exactly when nothing follows, as before."""
-    reader, matches, ahead = pending
+    reader, matches, ahead, answer = pending  # answer: the sort's result control, on every page
     first = [ahead] if ahead is not None else []
     chunk = [*first, *itertools.islice(matches, size - len(first))]
     ahead = next(matches, None)
@@ -181,6 +206,6 @@ def _page(state: dict, pending: tuple[Reader, Iterator[Entry], Entry | None], si
     cookie = b""
     if ahead is not None:
         cookie = str(next(_cookies)).encode()
-        state[cookie] = (reader, matches, ahead)
+        state[cookie] = (reader, matches, ahead, answer)
     control = Control(ctl.PAGED_RESULTS, False, ctl.encode_paged(0, cookie))
-    return SearchResult(entries, LdapResult(controls=(control,)))
+    return SearchResult(entries, LdapResult(controls=(control, *answer)))
