@@ -152,7 +152,7 @@ def search(
     matches = (e for e in dc.directory.search(base_entry, scope, flt) if e is base_entry or reader.visible(e))
     answer: tuple[Control, ...] = ()
     if any(c.oid == ctl.SORT for c in controls):
-        answer, matches = _sorted(dc, controls, matches)
+        answer, matches = _sorted(dc, controls, matches, reader)
     # MaxPageSize (LDAP policy, MS-ADTS 3.1.1.3.4.6; 1000 by default) bounds a page, and a search
     # without paging: past it AD returns the entries so far and sizeLimitExceeded, as for the
     # client's own size limit. A tool that forgets to page meets that here as on a real DC.
@@ -170,7 +170,7 @@ def search(
     return SearchResult(entries, LdapResult(controls=answer))
 
 
-def _sorted(dc: DomainController, controls: Sequence[Control], matches: Iterator[Entry],
+def _sorted(dc: DomainController, controls: Sequence[Control], matches: Iterator[Entry], reader: Reader,
             ) -> tuple[tuple[Control, ...], Iterator[Entry]]:
     """A sort request's SortResult control and the matches in its order (server_sort.py). A
     critical request that cannot be sorted is 12 unavailableCriticalExtension; a non-critical
@@ -182,7 +182,7 @@ def _sorted(dc: DomainController, controls: Sequence[Control], matches: Iterator
         raise errors.control_error() from exc
     found = list(matches)  # sorting needs them all (AD fills a temporary table too)
     try:
-        ordered = sorted_entries(found, keys, dc.schema)
+        ordered = sorted_entries(found, keys, dc.schema, reader.readable)
     except SortRefused as refused:
         if request.critical:
             raise errors.unavailable_critical_extension(ctl.SORT) from refused

@@ -12,6 +12,7 @@ one collation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fakes.ad.filters import match_key
@@ -34,8 +35,12 @@ class SortRefused(Exception):
         self.attribute = attribute
 
 
-def sorted_entries(entries: list[Entry], keys: list[SortKey], schema: Schema) -> list[Entry]:
-    """``entries`` in the order ``keys`` asks for; :class:`SortRefused` if they cannot be."""
+def sorted_entries(entries: list[Entry], keys: list[SortKey], schema: Schema,
+                   readable: Callable[[Entry, str], bool] = lambda entry, name: True) -> list[Entry]:
+    """``entries`` in the order ``keys`` asks for; :class:`SortRefused` if they cannot be.
+
+    ``readable(entry, attribute)``: whether the requester may read the attribute there; a value
+    it may not read counts as no value (the order must not tell what the entry hides)."""
     if len(keys) != 1:
         raise SortRefused(UNWILLING_TO_PERFORM)
     key = keys[0]
@@ -46,6 +51,8 @@ def sorted_entries(entries: list[Entry], keys: list[SortKey], schema: Schema) ->
     pick = max if key.reverse else min
 
     def values_of(entry: Entry) -> list:
+        if not readable(entry, name):
+            return []
         if name == "distinguishedname":
             return [entry.dn]
         if name == "objectguid":

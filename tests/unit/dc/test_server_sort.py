@@ -101,3 +101,36 @@ def test_sorted_pages_and_the_page_size_limit(dc):
     r = _search(dc, [ctl.SortKey("sn")], size_limit=5)
     assert r.result.code == ResultCode.SIZE_LIMIT_EXCEEDED and [e.dn for e in r.entries] == expected[:5]
     assert _sort_result(r) == ctl.encode_sort_result(0)
+
+
+def test_a_value_the_requester_may_not_read_sorts_as_no_value():
+    """The order must not tell what an entry hides: a denied sn sorts with the entries without one."""
+    from dataclasses import replace
+
+    from fakes.ad.provision import DEFAULT_USER_PASSWORD
+    from fakes.ad.security import constants as K
+    from fakes.ad.security.descriptor import Ace, Acl
+
+    dc = provision(users=12, seed=3)
+    users = [e for e in dc.directory.lookup("objectclass", "user") if e.attrs.get("sn")]
+    hidden = min(users, key=lambda e: e.attrs["sn"][0].casefold())
+    reader = next(e for e in users if e is not hidden)
+    deny = Ace(K.ACCESS_DENIED_OBJECT_ACE_TYPE, 0, K.RIGHT_DS_READ_PROPERTY, dc.sid_of(reader),
+               dc.schema.attribute("sn").schema_id_guid)
+    sd = dc.sds.parse(hidden.sd)
+    explicit = tuple(a for a in sd.dacl.aces if not a.inherited)
+    denied = replace(sd, dacl=Acl((deny, *explicit)))
+    hidden.sd = dc.sds.compute(hidden.parent.sd, denied, dc.class_guid("user"))
+    others = {e.dn for e in users if e is not hidden}
+
+    def position(order: list[str]) -> tuple[int, int, int]:
+        where = [i for i, dn in enumerate(order) if dn in others]
+        return order.index(hidden.dn), min(where), max(where)
+
+    admin = [e.dn for e in _search(dc, [ctl.SortKey("sn")]).entries]
+    mine = [e.dn for e in _search(dc, [ctl.SortKey("sn")],
+                                  session=dc.bind_session(reader.dn, DEFAULT_USER_PASSWORD)).entries]
+    spot, first, _ = position(admin)
+    assert spot < first  # the least sn comes first for whoever may read it
+    spot, _, last = position(mine)
+    assert spot > last  # and after every readable sn for the user it is hidden from
