@@ -50,11 +50,13 @@ def usable() -> bool:
 
 
 def forked_items(items: Callable[[], Iterator[list]], finish: Callable[[], Any],
-                 what: str) -> Iterator[list]:
+                 what: str, started: Callable[[], None] | None = None) -> Iterator[list]:
     """Yield what ``items()`` yields, made in a forked child; then return ``finish()``'s value as
     the child saw it (``StopIteration.value``; ``yield from`` gives it). ``what`` names the work in
-    errors. Raises :class:`ForkedError`; OSError if no process can be forked (nothing was yielded
-    then: the caller may run ``items()`` itself)."""
+    errors; ``started()``, if given, runs in this process once the child is forked, while the
+    child starts (work to overlap with it). Raises :class:`ForkedError`; OSError if no process can
+    be forked (nothing was yielded and ``started`` not called then: the caller may run ``items()``
+    itself)."""
     read_fd, write_fd = os.pipe()
     try:
         pid = fork()
@@ -67,6 +69,8 @@ def forked_items(items: Callable[[], Iterator[list]], finish: Callable[[], Any],
         _child(items, finish, write_fd)
     os.close(write_fd)
     try:
+        if started is not None:
+            started()
         return (yield from _receive(pid, read_fd, what))
     finally:
         os.close(read_fd)

@@ -193,6 +193,7 @@ class Lab(DirectoryAdmin, CloudActions):
         progress.phase("Building the directory" if image is None else "Building the lab skeleton")
         self.clock = SimClock()
         self.oplog = OperationLog(self.clock)
+        self.ldap_endpoints: DcEndpoints | None = None
         self.ca = CertificateAuthority.create(f"simlab {spec.name} CA")
         self.ca_file = str(self.ca.write(self.workdir))
         custom = spec.connect.account != "express"
@@ -208,6 +209,8 @@ class Lab(DirectoryAdmin, CloudActions):
             ou_layout=layout,
             oplog=self.oplog,
             connector_rights="none" if custom else "express",
+            # Served while the population's helper process starts (it loads Faker meanwhile).
+            population_started=self._serve_dc_of,
         )
         if spec.domain.dcs > 1:
             # A second DC: the agent's DC sees DACL edits only after replication.
@@ -224,7 +227,8 @@ class Lab(DirectoryAdmin, CloudActions):
             self.grant_tutorial_permissions()
         self.dc.sdprop.run()
         progress.phase("Serving LDAP")
-        self.ldap_endpoints: DcEndpoints = self._serve_dc()
+        if self.ldap_endpoints is None:  # (a lab without users: the population did not serve it)
+            self.ldap_endpoints = self._serve_dc()
         self.tenant = Tenant.create(
             domain=spec.domain.dns, clock=self.clock, seed=spec.seed, licence=spec.tenant.licence
         )
@@ -328,6 +332,11 @@ class Lab(DirectoryAdmin, CloudActions):
             image_cache.log.warning(self.cache_message)
             found.path.unlink(missing_ok=True)
             raise _ImageUnusable from exc
+
+    def _serve_dc_of(self, dc: Any) -> None:
+        """Serve the DC being provisioned, before its users are made (see ``population_started``)."""
+        self.dc = dc
+        self.ldap_endpoints = self._serve_dc()
 
     def _serve_dc(self) -> DcEndpoints:
         """Serve the DC on the asked address and ports, or on 389/636 of a free loopback address."""

@@ -15,12 +15,9 @@ same result and the same RNG state after.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import TYPE_CHECKING
-
-from faker.providers.job.en_US import Provider as JobProvider
-from faker.providers.person.en_US import Provider as PersonProvider
 
 from fakes import forked
 from fakes.ad import passwords
@@ -37,9 +34,14 @@ _DAY = 86_400 * 10_000_000
 
 
 def populate(
-    dc: DomainController, count: int, *, layout: OuLayout, password: str, rng: random.Random
+    dc: DomainController, count: int, *, layout: OuLayout, password: str, rng: random.Random,
+    started: Callable[[], None] | None = None,
 ) -> list[Entry]:
-    """Create ``count`` users under ``OU=<layout.root>``; returns them in creation order."""
+    """Create ``count`` users under ``OU=<layout.root>``; returns them in creation order.
+
+    ``started()``, if given, runs once before the first user is made: when a helper process
+    draws the rows, while it starts (it loads Faker's name lists then, about 50 ms), so the
+    caller's own work there (a lab serves its DC) costs no time."""
     root = dc.root()
     staff = create_entry(dc, root, f"OU={layout.root}", {"ou": [layout.root]}, "organizationalUnit")
     ous = [
@@ -69,7 +71,9 @@ def populate(
     known = common.get  # the hit, inline: seven lookups per user, nearly all hits
     rows = _rows(rng, count, len(ous), now, max_age)
     if _helper_wanted(count):
-        rows = _rows_from_helper(rows, rng)
+        rows = _rows_from_helper(rows, rng, started)
+    elif started is not None:
+        started()
     for d, first, last, sam, cn, rdn, rdn_key, title, uac, pls, lockout, bad, guid in rows:
         upn = f"{sam}@{domain}"
         # Lists and strings that repeat across users (first/last names, titles, pwdLastSet days)
@@ -172,14 +176,18 @@ def _helper_wanted(count: int) -> bool:
     return forked.usable_or_forced("SIMLAB_POPULATION_HELPER", count >= HELPER_MIN_USERS)
 
 
-def _rows_from_helper(rows: Iterator[list], rng: random.Random) -> Iterator[list]:
+def _rows_from_helper(rows: Iterator[list], rng: random.Random,
+                      started: Callable[[], None] | None = None) -> Iterator[list]:
     """``rows`` made in a forked child while this process creates the users from them (the
     draws are a quarter of a big population's build; the two cores share the work). ``rng``
-    ends in the state the child's copy ended in, as if the rows had been drawn here."""
+    ends in the state the child's copy ended in, as if the rows had been drawn here.
+    ``started()`` runs once the child is forked (see :func:`populate`)."""
     try:
         state = yield from forked.forked_items(lambda: rows, lambda: _state_out(rng),
-                                               "drawing the population")
+                                               "drawing the population", started)
     except OSError:  # no process to spare: draw them here
+        if started is not None:
+            started()
         yield from rows
         return
     rng.setstate(_state_in(state))
@@ -197,7 +205,12 @@ def _state_in(state: list) -> tuple:
 
 @cache
 def _names() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """Faker's en_US first names, last names and job titles (read once per process)."""
+    """Faker's en_US first names, last names and job titles (read once per process). Imported
+    here: drawing a big population's rows runs in a helper process, which then loads Faker
+    itself while this one goes on (:func:`populate`)."""
+    from faker.providers.job.en_US import Provider as JobProvider
+    from faker.providers.person.en_US import Provider as PersonProvider
+
     return tuple(PersonProvider.first_names), tuple(PersonProvider.last_names), tuple(JobProvider.jobs)
 
 

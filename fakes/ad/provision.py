@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from fakes.ad import passwords
@@ -129,13 +130,16 @@ def provision(
     connector_account: bool = True,
     connector_rights: str = "express",
     policy: dict[str, str] | None = None,
+    population_started: Callable[[DomainController], None] | None = None,
 ) -> DomainController:
     """Build a domain controller for ``domain`` with ``users`` seeded users (see module docstring).
 
     ``connector_rights``: ``"express"`` grants the Express installation's rights (FACTS.md 8.1);
     ``"none"`` leaves a custom-install account that is a plain user (the tutorial then grants
     the writeback rights by hand). ``policy`` overrides domain policy attributes
-    (e.g. ``{"minPwdAge": "0"}``).
+    (e.g. ``{"minPwdAge": "0"}``). ``population_started(dc)``, with ``users``, runs once before
+    the first user is made, while the population's helper process starts (see
+    :func:`fakes.ad.population.populate`): a lab serves its DC then.
     """
     if connector_rights not in ("express", "none"):
         raise ValueError(f"connector_rights must be 'express' or 'none', not {connector_rights!r}")
@@ -164,7 +168,8 @@ def provision(
     gc.disable()
     try:
         rights = connector_rights if connector_account else None
-        _build(dc, admin_password, user_password, policy or {}, rights, users, ou_layout)
+        started = (lambda: population_started(dc)) if population_started is not None else None
+        _build(dc, admin_password, user_password, policy or {}, rights, users, ou_layout, started)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -179,6 +184,7 @@ def _build(
     connector_rights: str | None,
     users: int,
     ou_layout: OuLayout,
+    started: Callable[[], None] | None = None,
 ) -> None:
     rng = dc.rng
     with dc.lock:
@@ -190,7 +196,7 @@ def _build(
         if users:
             from fakes.ad.population import populate
 
-            populate(dc, users, layout=ou_layout, password=user_password, rng=rng)
+            populate(dc, users, layout=ou_layout, password=user_password, rng=rng, started=started)
         dc.sdprop.run()
 
 

@@ -62,3 +62,28 @@ def test_without_a_process_to_spare_the_rows_are_drawn_here(monkeypatch: pytest.
 
     monkeypatch.setattr(os, "fork", no_fork)
     assert _lab(monkeypatch, "1", 3, 120) == expected
+
+
+def test_the_caller_works_while_the_helper_starts_and_faker_loads_only_there() -> None:
+    """population_started runs once, before any user exists (a lab serves its DC then), and with
+    the helper this process never loads Faker: the child does, while the caller works."""
+    code = """
+import json, os, sys
+os.environ["SIMLAB_POPULATION_HELPER"] = "1"
+from fakes.ad.provision import provision
+from fakes.clock import SimClock
+seen = []
+dc = provision(seed=3, users=40, clock=SimClock(),
+               population_started=lambda dc: seen.append((len(dc.directory), "faker" in sys.modules)))
+users = sum(1 for e in dc.directory.walk() if e.object_class == "user")
+print(json.dumps({"seen": seen, "size": len(dc.directory), "users": users, "faker": "faker" in sys.modules}))
+"""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    got = json.loads(out.stdout)
+    (size_then, faker_then), = got["seen"]
+    assert size_then < got["size"] - 40 and got["users"] >= 40  # before the 40 users were made
+    assert not faker_then and not got["faker"]
