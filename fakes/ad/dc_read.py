@@ -137,7 +137,7 @@ class Reader:
         # Without '*' the attribute list is the same for every entry: resolve it once. A range
         # option (member;range=1500-*) names its attribute; the range is applied to the result.
         names: list[str] = []
-        self._ranges: dict[str, ValueRange] = {}
+        self._ranges: dict[str, ValueRange] = {}  # result spelling -> the range asked for it
         for w in wanted or ():
             if w in ("*", "+", "1.1"):
                 continue
@@ -146,7 +146,7 @@ class Reader:
                 continue  # a malformed range option: not returned (value_range.py)
             name, asked = split
             if asked is not None:
-                self._ranges[name] = asked
+                self._ranges[self._name(name)] = asked
             names.append(name)
         if plus:
             names.extend(_PLUS)
@@ -275,10 +275,9 @@ class Reader:
     def _with_ranges(self, out: dict[str, list[bytes]]) -> dict[str, list[bytes]]:
         """``out`` with range retrieval applied (value_range.py), in the same order."""
         limit = self._max_values
-        asked = {self._name(name): r for name, r in self._ranges.items()}
         result: dict[str, list[bytes]] = {}
         for shown, values in out.items():
-            wanted = asked.get(shown)
+            wanted = self._ranges.get(shown)
             if wanted is None and len(values) <= limit:
                 result[shown] = values
                 continue

@@ -151,8 +151,9 @@ def search(
     )
     matches = (e for e in dc.directory.search(base_entry, scope, flt) if e is base_entry or reader.visible(e))
     answer: tuple[Control, ...] = ()
-    if any(c.oid == ctl.SORT for c in controls):
-        answer, matches = _sorted(dc, controls, matches, reader)
+    sort = next((c for c in controls if c.oid == ctl.SORT), None)
+    if sort is not None:
+        answer, matches = _sorted(dc, sort, matches, reader)
     # MaxPageSize (LDAP policy, MS-ADTS 3.1.1.3.4.6; 1000 by default) bounds a page, and a search
     # without paging: past it AD returns the entries so far and sizeLimitExceeded, as for the
     # client's own size limit. A tool that forgets to page meets that here as on a real DC.
@@ -170,12 +171,11 @@ def search(
     return SearchResult(entries, LdapResult(controls=answer))
 
 
-def _sorted(dc: DomainController, controls: Sequence[Control], matches: Iterator[Entry], reader: Reader,
+def _sorted(dc: DomainController, request: Control, matches: Iterator[Entry], reader: Reader,
             ) -> tuple[tuple[Control, ...], Iterator[Entry]]:
     """A sort request's SortResult control and the matches in its order (server_sort.py). A
     critical request that cannot be sorted is 12 unavailableCriticalExtension; a non-critical
     one gets the matches as found, with the reason in the SortResult (RFC 2891 section 1.2)."""
-    request = next(c for c in controls if c.oid == ctl.SORT)
     try:
         keys = ctl.decode_sort(request.value)
     except ValueError as exc:

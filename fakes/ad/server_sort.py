@@ -36,7 +36,7 @@ class SortRefused(Exception):
 
 
 def sorted_entries(entries: list[Entry], keys: list[SortKey], schema: Schema,
-                   readable: Callable[[Entry, str], bool] = lambda entry, name: True) -> list[Entry]:
+                   readable: Callable[[Entry, str], bool]) -> list[Entry]:
     """``entries`` in the order ``keys`` asks for; :class:`SortRefused` if they cannot be.
 
     ``readable(entry, attribute)``: whether the requester may read the attribute there; a value

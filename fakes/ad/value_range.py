@@ -49,9 +49,10 @@ def split_description(description: str) -> tuple[str, ValueRange | None] | None:
     range, as the DC treated it before; None for a malformed range option (``range=5``,
     ``range=a-b``, a high bound below the low one): the attribute is then not returned.
     """
-    name, _, options = description.lower().partition(";")
+    lowered = description.lower()
+    name, _, options = lowered.partition(";")
     if not options.startswith("range="):
-        return description.lower(), None
+        return lowered, None
     match = _RANGE_OPTION.fullmatch(options)
     if match is None:
         return None
