@@ -84,7 +84,6 @@ def _load_spec(spec: str | None, seed: int | None, users: int | None, faults: tu
     return lab_spec.model_copy(update=updates)
 
 
-# -- serve ----------------------------------------------------------------------------------
 # -- scenarios -------------------------------------------------------------------------------
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
