@@ -279,23 +279,25 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any],
     # Column-wise through C-level map() calls rather than one Python loop per entry.
     # UUID(bytes=...) validates and converts at ~1.5 us each: the column is already 16-byte
     # values, so set a bare UUID's two slots directly (the same object UUID() would make).
+    numbers = list(map(int.from_bytes, map(guids.__getitem__, map(slice, range(0, 16 * count, 16),
+                                                                   range(16, 16 * count + 16, 16)))))
     uuids = list(map(object.__new__, repeat(UUID, count)))
-    from_bytes = int.from_bytes
-    deque(map(SET_INT, uuids, [from_bytes(guids[i:i + 16]) for i in range(0, 16 * count, 16)]), 0)
+    deque(map(SET_INT, uuids, numbers), 0)
     deque(map(SET_SAFE, uuids, repeat(SafeUUID.unknown, count)), 0)
-    if not all(map(operator.lt, parents, range(count))):
+    if not all(map(operator.lt, parents, range(count))) or min(parents, default=-1) < -1:
         raise ValueError("an entry comes before its parent")
     # Bare objects of the lazy class, each slot filled for all entries at once (Entry.__init__
     # would be a Python call per entry).
     made = list(map(object.__new__, repeat(lazy, count)))
-    at = made.__getitem__
+    made.append(None)  # position -1: a root's parent
     filled = {"guid": uuids, "dn": dns, "attrs": blobs, "rdn_key": rdn_keys,
-              "parent": [at(p) if p >= 0 else None for p in parents],
+              "parent": list(map(made.__getitem__, parents)),
               "children": [{} for _ in range(count)],
               "sd": map(sds.__getitem__, sd_column), "object_class": map(classes.__getitem__, oc_column)}
+    made.pop()
     for name in _ENTRY_FIELDS:
         deque(map(Entry.__dict__[name].__set__, made, filled[name]), 0)
-    return Directory.prebuilt(made, _with_singles_loaders(columns["tables"]))
+    return Directory.prebuilt(made, _with_singles_loaders(columns["tables"]), guids=numbers)
 
 
 # The index tables' single keys and positions (100k of each for sAMAccountName, UPN, objectSid,

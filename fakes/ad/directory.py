@@ -106,7 +106,9 @@ class Directory:
         # entry.dn exactly as stored -> entry: DN values written by the DC itself (member lists of
         # provisioned groups, bases taken from results) are found without normalising them.
         self._by_exact_dn: dict[str, Entry] = {}
-        self._by_guid: dict[UUID, Entry] = {}
+        # Keyed by the GUID's 128-bit number: UUID.__hash__ is a Python-level call, int's is not
+        # (every page of a search checks each entry here, and a loaded image builds it for 100k).
+        self._by_guid: dict[int, Entry] = {}
         self._roots: dict[str, Entry] = {}
         # Equality indexes of INDEXED attributes, each made when first needed (fakes/ad/indexes.py)
         # from the entries in creation order: _by_guid's order.
@@ -148,7 +150,7 @@ class Directory:
         return entry
 
     def by_guid(self, guid: UUID) -> Entry | None:
-        return self._by_guid.get(guid)
+        return self._by_guid.get(guid.int)
 
     def by_sid(self, sid: str | bytes) -> Entry | None:
         key = sid if isinstance(sid, bytes) else sid_to_bytes(sid)
@@ -225,13 +227,13 @@ class Directory:
         if not object_class and "objectclass" in clean:
             object_class = self._structural(clean["objectclass"])
         guid = guid or self._new_guid()
-        if guid in self._by_guid:
+        if guid.int in self._by_guid:
             raise EntryExists(f"objectGUID {guid} already in use")
         entry = Entry(guid, dn, parent, clean, {}, sd, object_class, rdn_key)
         siblings[rdn_key] = entry
         self._by_dn[ndn] = entry
         self._by_exact_dn[dn] = entry
-        self._by_guid[guid] = entry
+        self._by_guid[guid.int] = entry
         self._ix.added(entry, clean)
         for attr in LINKED:
             values = clean.get(attr)
@@ -297,7 +299,7 @@ class Directory:
         siblings.pop(entry.rdn_key, None)
         self._by_dn.pop(normalize_dn(entry.dn), None)
         self._by_exact_dn.pop(entry.dn, None)
-        self._by_guid.pop(entry.guid, None)
+        self._by_guid.pop(entry.guid.int, None)
 
     def move(self, entry: Entry, new_parent: Entry | None, new_rdn: str) -> None:
         """Rename and/or move ``entry`` with its subtree; GUIDs, SIDs and links are kept."""
@@ -356,7 +358,7 @@ class Directory:
         if key in INDEXED_SET:
             return self._ix.items(key, wanted)
         if key == "objectguid":
-            e = self._by_guid.get(UUID(bytes_le=wanted))  # type: ignore[arg-type]
+            e = self._by_guid.get(UUID(bytes_le=wanted).int)  # type: ignore[arg-type]
             return [e] if e else []
         return [e for e in self.walk() if any(match_key(at, v) == wanted for v in e.attrs.get(key, ()))]
 
@@ -546,7 +548,7 @@ class Directory:
         self._pending = {a: {} for a in LINKED}
         ndns: dict[Entry, str] = {}  # parents come first: a child's normalized DN extends its parent's
         for e, guid, dn, parent_guid, rdn_key, attrs, sd, oc in snap:  # type: ignore[attr-defined]
-            parent = self._by_guid[parent_guid] if parent_guid else None
+            parent = self._by_guid[parent_guid.int] if parent_guid else None
             e.dn, e.parent, e.rdn_key, e.sd, e.object_class = dn, parent, rdn_key, sd, oc
             e.attrs = {k: list(v) for k, v in attrs.items()} if copy else attrs
             e.children = {}
@@ -557,7 +559,7 @@ class Directory:
                 ndns[e] = ndn  # users rarely have children (normalized above if so): keep the map small
             self._by_dn[ndn] = e
             self._by_exact_dn[dn] = e
-            self._by_guid[guid] = e
+            self._by_guid[guid.int] = e
             attrs = e.attrs
             for attr in LINKED:
                 values = attrs.get(attr)
@@ -583,17 +585,18 @@ class Directory:
         }
 
     @staticmethod
-    def prebuilt(entries: list[Entry], state: dict) -> Prebuilt:
+    def prebuilt(entries: list[Entry], state: dict, *, guids: list[int]) -> Prebuilt:
         """The lookup tables of :meth:`export_prebuilt`'s ``state`` over ``entries`` (fresh, unattached
-        Entry objects in the exported order whose ``parent`` is already set; their ``children`` are
-        filled here). No directory changes until :meth:`restore` installs the result;
-        a malformed ``state`` raises KeyError, IndexError, TypeError or ValueError.
+        Entry objects in the exported order whose ``parent`` is already set and whose ``children``
+        are empty dicts, filled here); ``guids`` holds each entry's ``guid.int``. No directory
+        changes until :meth:`restore` installs the result; a malformed ``state`` raises KeyError,
+        IndexError, TypeError or ValueError.
         """
         ndns = state["ndns"]
-        if len(ndns) != len(entries):
-            raise ValueError(f"{len(ndns)} normalized DNs for {len(entries)} entries")
+        if not len(ndns) == len(guids) == len(entries):
+            raise ValueError(f"{len(ndns)} normalized DNs and {len(guids)} GUIDs for {len(entries)} entries")
         roots: dict[str, Entry] = {}
-        for e in entries:
+        for e in entries:  # (a plain loop beats a chain of C-level maps here: measured)
             p = e.parent
             (p.children if p is not None else roots)[e.rdn_key] = e
         index, links, pending = state["index"], state["links"], state["pending"]
@@ -612,7 +615,7 @@ class Directory:
             entries=entries,
             by_dn=dict(zip(ndns, entries, strict=True)),
             by_exact_dn={},  # filled as names are looked up (see _exact)
-            by_guid={e.guid: e for e in entries},
+            by_guid=dict(zip(guids, entries)),
             roots=roots,
             index=saved_index,  # imported per index when first needed (Indexes.load_saved)
             links={a: import_buckets(saved_links[f"links.{a}"], entries, keys=entries) for a in LINKED},
@@ -637,7 +640,7 @@ class Directory:
         return hit if hit is not None else self._exact(value, self._by_dn.get(_ndn(value)))
 
     def _require(self, entry: Entry) -> None:
-        if self._by_guid.get(entry.guid) is not entry:
+        if self._by_guid.get(entry.guid.int) is not entry:
             raise NoSuchEntry(entry.dn)
 
     def _index_values(self, entry: Entry, attr: str, values: list, *, add: bool) -> None:
@@ -678,7 +681,7 @@ class Prebuilt:
     entries: list[Entry]  # in the image's order: the saved index positions name these
     by_dn: dict[str, Entry]
     by_exact_dn: dict[str, Entry]
-    by_guid: dict[UUID, Entry]
+    by_guid: dict[int, Entry]  # by UUID.int
     roots: dict[str, Entry]
     index: dict[str, list]  # saved index tables, not imported yet (see fakes.ad.indexes.resolve_saved)
     links: dict[str, dict[Entry, object]]

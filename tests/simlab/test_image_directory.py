@@ -57,8 +57,8 @@ def _tables(d: Directory, *, ordered: bool = True) -> dict[str, Any]:
         "by_dn": {k: e.guid for k, e in d._by_dn.items()},
         # Exact spellings are a cache a loaded directory fills as names are looked up: whatever
         # it holds must name each entry by its own DN.
-        "by_exact_dn": all(d._by_guid.get(e.guid) is e and e.dn == k for k, e in d._by_exact_dn.items()),
-        "by_guid": {g: e.guid for g, e in d._by_guid.items()},
+        "by_exact_dn": all(d._by_guid.get(e.guid.int) is e and e.dn == k for k, e in d._by_exact_dn.items()),
+        "by_guid": {g: e.guid.int for g, e in d._by_guid.items()},
         "roots": [(k, e.guid) for k, e in d._roots.items()],
         "tree": {e.guid: (e.dn, e.rdn_key, e.parent.guid if e.parent else None, e.sd, e.object_class,
                           [(k, c.guid) for k, c in e.children.items()]) for e in d.walk()},
@@ -234,7 +234,7 @@ def test_attribute_blobs_stored_in_several_chunks_load_back(cache: Lab, tmp_path
     path = save_image(cache, tmp_path / "chunks.simlab-image", "key")
     made = load_image(path, "key")["entries"]
     assert len(cache.dc.directory) > 300
-    assert {g: e.attrs for g, e in made.by_guid.items()} == _attrs(cache.dc.directory)
+    assert {e.guid: e.attrs for e in made.by_guid.values()} == _attrs(cache.dc.directory)
 
 
 def test_a_warm_lab_imports_each_index_when_queries_need_it(cache: Lab):
