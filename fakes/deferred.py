@@ -1,4 +1,6 @@
-"""An append-only list whose oldest items may still be waiting to be made.
+"""State made when first needed: log records and big tables a lab image keeps encoded.
+
+:class:`DeferredList` is an append-only list whose oldest items may still be waiting to be made.
 
 The two logs a big lab fills in bulk keep their records in one: the Connect server's
 Application log (an initial sync's two events per user) and the tenant's audit log (the lab's
@@ -6,12 +8,16 @@ SSPR registrations). Their records arrive either as objects or as a count plus a
 image's compressed log, or records written for later (:meth:`DeferredList.add_later`). The
 loaders run, in order, the first time something needs the records themselves; until then only
 their count is known, and every waiting item comes before the items held as objects.
+
+:class:`DeferredAttributes` is a mixin for objects some of whose attributes a loader makes: a
+loaded lab image's tenant users and connector space, read when first used.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -92,4 +98,55 @@ class DeferredList(Generic[T]):
         return tuple(self.items), chained, self.waiting
 
 
-__all__ = ["DeferredList", "LaterError"]
+_ATTRIBUTES_LOCK = threading.RLock()  # one loader at a time, whichever object and thread
+
+
+class DeferredAttributes:
+    """Mixin: instance attributes made by a loader the first time one of them is read.
+
+    :meth:`defer` removes the named attributes and keeps the loader. ``__getattr__`` (which
+    Python calls only for an attribute the instance does not have) runs it on the first read of
+    any of those names; it returns them all, and from then on they are plain attributes with
+    nothing left on the read path. A name assigned before it was read keeps the assigned value.
+    A loader that raises leaves its names waiting: the next read raises again.
+    """
+
+    def defer(self, names: Iterable[str], load: Callable[[], dict[str, Any]]) -> None:
+        """Make ``names`` what ``load()`` returns for them, when one is first read."""
+        with _ATTRIBUTES_LOCK:
+            pending = self.__dict__.setdefault("_deferred", {})
+            for name in names:
+                self.__dict__.pop(name, None)
+                pending[name] = load
+
+    def load_deferred(self) -> None:
+        """Run every pending loader now (before the object's attributes are copied as a whole)."""
+        with _ATTRIBUTES_LOCK:
+            while self.__dict__.get("_deferred"):
+                self._load(next(iter(self.__dict__["_deferred"])))
+
+    def _load(self, name: str) -> None:
+        pending = self.__dict__["_deferred"]
+        load = pending[name]
+        values = load()
+        names = [n for n, waiting in pending.items() if waiting is load]
+        if sorted(values) != sorted(names):
+            raise RuntimeError(f"a loader of {type(self).__name__} made {sorted(values)} for {sorted(names)}")
+        for n in names:
+            del pending[n]
+            self.__dict__.setdefault(n, values[n])  # (assigned meanwhile: that value stands)
+        if not pending:
+            del self.__dict__["_deferred"]
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "_deferred" and "_deferred" in self.__dict__:
+            with _ATTRIBUTES_LOCK:
+                pending = self.__dict__.get("_deferred")
+                if pending and name in pending and name not in self.__dict__:
+                    self._load(name)
+                if name in self.__dict__:  # (made here, or by another thread meanwhile)
+                    return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+__all__ = ["DeferredAttributes", "DeferredList", "LaterError"]

@@ -77,12 +77,8 @@ class _StartupGc:
 
 def _serve(startup_gc, spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_non_loopback, ui,
            workdir, endpoints_file, no_cache) -> None:
-    from fakes.ad.ldap.serve import check_host
-    from simlab.control import close_together, serve_control
-    from simlab.lab import Lab
-    from simlab.lastlab import forget, remember, write_private
+    from fakes.hosts import check_host
     from simlab.specfile import SpecError
-    from simlab.terminal import print_serve_summary, serve_facts
 
     try:
         check_host(host, allow_non_loopback)
@@ -92,6 +88,15 @@ def _serve(startup_gc, spec, seed, users, host, ldap_port, ldaps_port, standard_
     if standard_ports and (ldap_port or ldaps_port or host != "127.0.0.1"):
         raise click.UsageError("--standard-ports picks the address and ports itself: "
                                "drop --host/--ldap-port/--ldaps-port")
+    if not no_cache:
+        from simlab import image_cache
+
+        image_cache.prefetch(lab_spec)  # read on another core while the servers' modules load
+    from simlab.control import close_together, serve_control
+    from simlab.lab import Lab
+    from simlab.lastlab import forget, remember, write_private
+    from simlab.terminal import print_serve_summary, serve_facts
+
     stop = threading.Event()
     interrupted: list[int] = []
 

@@ -35,7 +35,7 @@ import zstandard
 
 from fakes.graph.audit import AuditState
 from simlab import parked_log
-from simlab.image_codec import CodecError, Table, decode_stream, packer, tables
+from simlab.image_codec import CodecError, Table, decode, decode_stream, encode, packer, tables
 from simlab.image_directory import capture_directory, directory_values, read_directory
 from simlab.image_file import (
     FORMAT_VERSION,
@@ -62,16 +62,21 @@ def capture(lab: Lab) -> dict[str, Any]:
     clock = lab.clock
     timers = [[name, due] for name, due in clock.pending()]
     dc = lab.dc
+    tenant = _indexed_lookups({k: v for k, v in snap.tenant.items() if k not in _PROCESS_CACHES})
+    tenant_tables = {name: tenant.pop(name) for name in _TENANT_LATER if name in tenant}
+    sync = _shared_exports(snap.sync)
+    sync_tables = {name: sync.pop(name) for name in _SYNC_LATER if name in sync}
     return {
         "directory": {"head": head, "columns": columns},
         "state": {
             "dc": snap.dc, "tenant_faults": snap.tenant_faults,
-            "tenant": tables(_indexed_lookups({k: v for k, v in snap.tenant.items()
-                                               if k not in _PROCESS_CACHES}), lazy=_LAZY),
+            "tenant": tables(tenant, lazy=_LAZY),
+            "tenant_tables": _encoded_later(tenant_tables),
             "audit": tables({"audit": lab.tenant.audit.records()}, minimum=1)["audit"],
             "connect_config": snap.connect_config,
             "connect_running": snap.connect_running,
-            "sync": tables(_shared_exports(snap.sync), lazy=_LAZY), "gpo": list(snap.gpo),
+            "sync": tables(sync, lazy=_LAZY), "sync_tables": _encoded_later(sync_tables),
+            "gpo": list(snap.gpo),
             "dc_gpo": list(snap.dc_gpo),
             "applied_faults": list(snap.applied_faults),
             "audit_ds_changes": dc.audit_directory_service_changes,
@@ -91,6 +96,12 @@ _LOOKUPS = ("_by_upn", "_by_anchor")
 _USER_POSITIONS = "@user-positions"
 #: The big tables whose objects a loaded lab decodes when first read (simlab/lazy_rows.py).
 _LAZY = frozenset({"users", "methods", "connector_space"})
+#: The tenant's and the sync engine's attributes that hold (or index) those tables: kept encoded
+#: in the image as one value each, decoded when one of them is first read (see _install_later).
+#: (Not the users and their UPN lookup: the served lab's endpoint line signs tokens for the
+#: admin and a first ordinary user, which reads them.)
+_TENANT_LATER = ("methods", "_by_anchor")
+_SYNC_LATER = ("connector_space", "_exported")
 #: Tenant state that only makes sense in the process that made it (tokens signed with that
 #: process's key): the loading process keeps its own.
 _PROCESS_CACHES = frozenset({"_token_cache"})
@@ -117,9 +128,9 @@ def _indexed_lookups(tenant: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _unindexed_lookups(tenant: dict[str, Any]) -> None:
-    """Inverse of :func:`_indexed_lookups`, in place."""
-    ids = list(tenant["users"])
+def _unindexed_lookups(tenant: dict[str, Any], ids: list[str]) -> None:
+    """Inverse of :func:`_indexed_lookups`, in place, for the lookups ``tenant`` holds; ``ids``
+    are the keys of the saved ``users`` in their order."""
     for name in _LOOKUPS:
         value = tenant.get(name)
         if isinstance(value, list) and value[:1] == [_USER_POSITIONS]:
@@ -158,12 +169,13 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Pat
     finally:
         if was_enabled:
             gc.enable()
+    payload, raw_bytes = payload
     return write_file(path, key, payload, spec_name=lab.spec.name,
-                      users=lab.spec.population.users, tmp=tmp)
+                      users=lab.spec.population.users, raw_bytes=raw_bytes, tmp=tmp)
 
 
-def _payload(lab: Lab, level: int) -> bytes:
-    """The zstd-compressed payload of ``lab``'s image."""
+def _payload(lab: Lab, level: int) -> tuple[bytes, int]:
+    """The zstd-compressed payload of ``lab``'s image, and its size decompressed."""
     # Payload: the directory head, its columns, then the rest; packed and compressed as a
     # stream (simlab/image_directory.py describes the directory section).
     data = capture(lab)
@@ -172,16 +184,24 @@ def _payload(lab: Lab, level: int) -> bytes:
     data["logs"]["application"] = _for_later(data["logs"]["application"])
     data["state"]["audit"] = _for_later(data["state"]["audit"])
     buffer = io.BytesIO()
+    raw_bytes = 0
     try:
         pack = packer().pack
         with zstandard.ZstdCompressor(level=level).stream_writer(buffer, closefd=False) as out:
             directory = data.pop("directory")
-            for value in directory_values(directory["head"], directory["columns"]):
-                out.write(pack(value))
-            out.write(pack(data))
+            for value in [*directory_values(directory["head"], directory["columns"]), data]:
+                chunk = pack(value)
+                out.write(chunk)
+                raw_bytes += len(chunk)
     except CodecError as exc:
         raise ImageError(f"this lab cannot be saved as an image: {exc}") from exc
-    return buffer.getvalue()
+    return buffer.getvalue(), raw_bytes
+
+
+def _encoded_later(values: dict[str, Any]) -> bytes:
+    # One msgpack value of its own (its big tables Table(lazy=True)): loading copies these bytes
+    # and decodes nothing until the tenant's users or the connector space are first read.
+    return encode(tables(values, lazy=_LAZY))
 
 
 def _for_later(value: Any) -> dict[str, Any]:
@@ -190,15 +210,23 @@ def _for_later(value: Any) -> dict[str, Any]:
     return {"later": count, "packed": parked_log.compress(packer().pack(value))}
 
 
-def load_image(path: str | Path, key: str) -> dict[str, Any]:
-    """Read, verify and decode an image written for ``key``; :class:`ImageError` on any mismatch."""
-    payload = read_payload(path, key)  # verified whole before anything is decoded
+def load_image(path: str | Path, key: str, *, raw: bytes | None = None) -> dict[str, Any]:
+    """Read, verify and decode an image written for ``key``; :class:`ImageError` on any mismatch.
+
+    ``raw``: what ``read_raw_payload(path, key)`` returned (verified, decompressed), if the caller
+    has it (:func:`simlab.image_cache.prefetch` reads it on another thread).
+    """
     name = Path(path).name
     memo: dict[str, str] = {}
     try:
-        # Decompressed as the decoder reads: a small buffer that stays in cache, where one call
-        # into an 80 MiB buffer (100k users) costs page faults, and more time than it saves.
-        stream = decode_stream(zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload)), memo)
+        if raw is not None:
+            source: Any = io.BytesIO(raw)
+        else:
+            # Verified whole before anything is decoded, then decompressed as the decoder reads:
+            # a small buffer that stays in cache, where one call into an 80 MiB buffer (100k
+            # users) costs page faults on this thread, and more time than it saves.
+            source = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(read_payload(path, key)))
+        stream = decode_stream(source, memo)
         # The directory first: its DNs go into the memo, which the tenant's tables share.
         entries = read_directory(stream, memo)
         data = next(stream)
@@ -213,7 +241,11 @@ def load_image(path: str | Path, key: str) -> dict[str, Any]:
             # Decoded (through the same codec) when the log is first read: see _decoder().
             if type(later["packed"]) is not bytes or type(later["later"]) is not int:
                 raise CodecError("a log kept for later is not stored as such")
-        _unindexed_lookups(data["state"]["tenant"])
+        if not all(type(data["state"][name]) is bytes for name in ("tenant_tables", "sync_tables")):
+            raise CodecError("the tenant's or the connector space's tables are not stored for later")
+        tenant = data["state"]["tenant"]
+        tenant["@user-ids"] = list(tenant["users"])  # what the lookups' positions refer to
+        _unindexed_lookups(tenant, tenant["@user-ids"])
     except (CodecError, KeyError, TypeError, ValueError, IndexError) as exc:
         raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
     return data
@@ -241,9 +273,6 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
         timers = _matching_timers(lab, data["clock"])
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise ImageError(f"the image is inconsistent: {exc}") from exc
-    sync = state["sync"]
-    if sync.get("_exported") == _SAME_AS_CONNECTOR_SPACE:
-        sync["_exported"] = dict(sync["connector_space"])
     audit = state["audit"]
     snap = LabSnapshot(
         owner=id(lab.dc), taken_at=data["clock"]["now"], directory=entries, dc=state["dc"],
@@ -255,6 +284,12 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
         applied_faults=tuple(state["applied_faults"]),
         log_lengths=(len(lab.oplog), len(lab.connect.eventlog), len(lab.dc.security_log)),
     )
+    # Installed before the restore: anything that reads them from here on gets the image's.
+    ids = state["tenant"].pop("@user-ids")
+    lab.tenant.defer(_TENANT_LATER, _later(state["tenant_tables"], "the tenant's methods and anchors",
+                                           _TENANT_LATER, lambda values: _unindexed_lookups(values, ids)))
+    lab.connect.sync.defer(_SYNC_LATER, _later(state["sync_tables"], "the connector space", _SYNC_LATER,
+                                               _separate_exports))
     restore_snapshot(lab, snap, consume=True)
     lab.dc.audit_directory_service_changes = state["audit_ds_changes"]
     logs = data["logs"]
@@ -266,6 +301,28 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     lab.dc.security_log.replace_records(logs["security"])
     _restore_clock(lab, timers, data["clock"]["now"])
     lab.build_mark, lab.event_mark = data["marks"]
+
+
+def _later(blob: bytes, what: str, names: tuple[str, ...], finish: Any) -> Any:
+    """The loader of :func:`_encoded_later`'s ``blob`` for ``DeferredAttributes.defer``: every
+    one of ``names`` (what the saved lab had not: a fresh value of the live object's kind),
+    ``finish`` applied in place; a failure is a :class:`LazyDecodeError` naming ``what``."""
+    def load() -> dict[str, Any]:
+        try:
+            values = decode(blob)
+            if type(values) is not dict or not set(values) <= set(names):
+                raise CodecError(f"not a table of {names}")
+            finish(values)
+        except (CodecError, KeyError, TypeError, ValueError, IndexError) as exc:
+            raise LazyDecodeError(f"lab image data for {what} cannot be decoded: {exc!r}") from exc
+        return {name: values.get(name, {}) for name in names}
+    return load
+
+
+def _separate_exports(sync: dict[str, Any]) -> None:
+    """Inverse of :func:`_shared_exports`, in place."""
+    if sync.get("_exported") == _SAME_AS_CONNECTOR_SPACE:
+        sync["_exported"] = dict(sync["connector_space"])
 
 
 def _tenant_strings(tenant: Any) -> parked_log.Strings:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simlab.image_file import ImageError, ImageInfo, read_info
+from simlab.image_file import ImageError, ImageInfo, read_info, read_raw_payload
 
 if TYPE_CHECKING:
     from simlab.lab import Lab
+    from simlab.spec import LabSpec
 
 SUFFIX = ".simlab-image"
 log = logging.getLogger("simlab.image")
@@ -50,19 +52,71 @@ class Lookup:
 
 
 def lookup(key: str) -> Lookup:
-    """Load the image for ``key`` if there is a usable one; a bad file is reported and removed."""
+    """Load the image for ``key`` if there is a usable one; a bad file is reported and removed.
+
+    Uses what :func:`prefetch` read for ``key``, if it was called."""
     from simlab.image import load_image
 
     path = image_path(key)
-    if not path.exists():
-        return Lookup(key, path)
     try:
-        return Lookup(key, path, load_image(path, key), "hit")
+        raw = _take_prefetched(key)
+        if raw is None and not path.exists():
+            return Lookup(key, path)
+        return Lookup(key, path, load_image(path, key, raw=raw), "hit")
     except ImageError as exc:
         message = f"simlab: lab image rejected ({exc}); rebuilding the lab"
         log.warning(message)
         path.unlink(missing_ok=True)
         return Lookup(key, path, status="rejected", message=message)
+
+
+# key -> (the reading thread, [its payload or ImageError]); taken by lookup().
+_prefetched: dict[str, tuple[threading.Thread, list[bytes | ImageError]]] = {}
+
+
+def prefetch(spec: LabSpec, *, apply_faults: bool = True) -> None:
+    """Start reading and verifying the image a lab of ``spec`` would load, on a thread of its own.
+
+    For a process that has modules to import before it builds the lab (``simlab serve``): the
+    file read, the SHA-256 and a one-call decompression release the GIL, so at 100k users (40
+    MiB read, 80 MiB decompressed: about 0.2 s) they run on the other core meanwhile.
+    :func:`lookup` waits for the thread and decodes what it read, so nothing is decoded before
+    then, and a bad file is rejected there as without prefetching.
+    Does nothing when the cache is off (``SIMLAB_NO_CACHE``) or holds no image for the spec.
+    """
+    from simlab.image_file import image_key
+
+    if disabled_by_env():
+        return
+    key = image_key(spec, apply_faults=apply_faults)
+    path = image_path(key)
+    if key in _prefetched or not path.exists():
+        return
+    box: list[bytes | ImageError] = []
+
+    def read() -> None:
+        try:
+            box.append(read_raw_payload(path, key))
+        except ImageError as exc:
+            box.append(exc)
+
+    thread = threading.Thread(target=read, name="simlab-image-prefetch", daemon=True)
+    _prefetched[key] = (thread, box)
+    thread.start()
+
+
+def _take_prefetched(key: str) -> bytes | None:
+    """The verified, decompressed payload :func:`prefetch` read for ``key`` (None: none was, or
+    the thread died of something else, and the caller reads the file itself); its ImageError is
+    raised here."""
+    found = _prefetched.pop(key, None)
+    if found is None:
+        return None
+    thread, box = found
+    thread.join()
+    if box and isinstance(box[0], ImageError):
+        raise box[0]
+    return box[0] if box else None
 
 
 def store(lab: Lab, key: str, *, tmp: Path | None = None) -> Path | None:
@@ -100,4 +154,5 @@ def clear() -> int:
     return gone
 
 
-__all__ = ["Lookup", "cache_dir", "clear", "disabled_by_env", "image_path", "list_images", "lookup", "store"]
+__all__ = ["Lookup", "cache_dir", "clear", "disabled_by_env", "image_path", "list_images", "lookup",
+           "prefetch", "store"]

@@ -4,9 +4,10 @@ File layout (all integers big-endian)::
 
     b"SIMLABIMG\\n"                      magic
     u32 header length, header JSON      {"format", "simlab", "code", "key", "payload_bytes",
-                                         "payload_sha256", "compression", "spec_name", "users"}
+                                         "payload_sha256", "compression", "raw_bytes",
+                                         "spec_name", "users"}
     payload                             zstd stream of msgpack values (simlab.image_codec) that
-                                        simlab.image decodes
+                                        simlab.image decodes; raw_bytes long decompressed
 
 This module knows bytes only: no lab object, no codec, so what needs only an image's name,
 key or header (the cache, ``simlab cache list``, a lab looking its key up) does not load the
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 MAGIC = b"SIMLABIMG\n"
 #: Bump when the payload layout or the codec's extension codes change.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _HEADER_LEN = struct.Struct(">I")
 _MAX_HEADER = 64 * 1024
 
@@ -55,6 +56,7 @@ class ImageInfo:
     payload_bytes: int
     payload_sha256: str
     file_bytes: int
+    raw_bytes: int = 0  # the payload decompressed (0: not recorded)
 
 
 # --------------------------------------------------------------------------- identity
@@ -101,14 +103,14 @@ def image_key(spec: LabSpec, *, apply_faults: bool = True) -> str:
 
 # --------------------------------------------------------------------------- write
 def write_file(path: str | Path, key: str, payload: bytes, *, spec_name: str, users: int,
-               tmp: Path | None = None) -> Path:
-    """Write header and ``payload`` to ``path`` atomically (temp file + rename: concurrent
-    writers never corrupt it). ``tmp`` names the temporary file (default: one unique to this
-    process and thread)."""
+               raw_bytes: int = 0, tmp: Path | None = None) -> Path:
+    """Write header and ``payload`` (``raw_bytes`` long decompressed) to ``path`` atomically
+    (temp file + rename: concurrent writers never corrupt it). ``tmp`` names the temporary file
+    (default: one unique to this process and thread)."""
     header = json.dumps({
         "format": FORMAT_VERSION, "simlab": __version__, "code": code_fingerprint(), "key": key,
         "payload_bytes": len(payload), "payload_sha256": hashlib.sha256(payload).hexdigest(),
-        "compression": "zstd", "spec_name": spec_name, "users": users,
+        "compression": "zstd", "raw_bytes": raw_bytes, "spec_name": spec_name, "users": users,
     }).encode()
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -145,7 +147,8 @@ def read_info(path: str | Path) -> tuple[ImageInfo, int]:
         header = json.loads(header_bytes)
         info = ImageInfo(p, int(header["format"]), str(header["simlab"]), str(header["code"]),
                          str(header["key"]), str(header.get("spec_name", "")), int(header.get("users", 0)),
-                         int(header["payload_bytes"]), str(header["payload_sha256"]), size)
+                         int(header["payload_bytes"]), str(header["payload_sha256"]), size,
+                         int(header.get("raw_bytes", 0)))
     except (ValueError, KeyError, TypeError) as exc:
         raise ImageError(f"{p.name} has a corrupt header ({exc})") from exc
     return info, len(MAGIC) + _HEADER_LEN.size + length
@@ -157,6 +160,39 @@ def read_payload(path: str | Path, key: str) -> bytes:
     Checks magic, header, format, simlab version and code fingerprint, the key, and the
     payload's length and SHA-256; :class:`ImageError` on any mismatch.
     """
+    return _read_verified(path, key)[1]
+
+
+def read_raw_payload(path: str | Path, key: str) -> bytes:
+    """:func:`read_payload`, decompressed in one call (which, unlike zstd's stream reads,
+    releases the GIL: a thread can do all of this while another imports or decodes).
+
+    :class:`ImageError` also for a payload whose decompressed size is not the header's
+    ``raw_bytes`` (unrecorded, or implausible for the payload's size, is refused before any
+    buffer is made)."""
+    import zstandard
+
+    info, payload = _read_verified(path, key)
+    name = info.path.name
+    if not 0 < info.raw_bytes <= min(_MAX_RATIO * len(payload) + 2**20, _MAX_RAW):
+        raise ImageError(f"{name} has a corrupt header (raw_bytes {info.raw_bytes} for a payload "
+                         f"of {len(payload)} bytes)")
+    try:
+        raw = zstandard.ZstdDecompressor().decompress(payload, max_output_size=info.raw_bytes)
+    except zstandard.ZstdError as exc:
+        raise ImageError(f"{name} cannot be decompressed ({exc})") from exc
+    if len(raw) != info.raw_bytes:
+        raise ImageError(f"{name} decompresses to {len(raw)} bytes, its header says {info.raw_bytes}")
+    return raw
+
+
+# Bounds on a header's raw_bytes, so a crafted header cannot make the reader allocate a huge
+# buffer (zstd compresses a lab image about 2:1; 64:1 is far beyond any real one).
+_MAX_RATIO = 64
+_MAX_RAW = 8 * 2**30
+
+
+def _read_verified(path: str | Path, key: str) -> tuple[ImageInfo, bytes]:
     info, offset = read_info(path)
     name = info.path.name
     if info.format != FORMAT_VERSION:
@@ -175,8 +211,8 @@ def read_payload(path: str | Path, key: str) -> bytes:
         raise ImageError(f"{name} is truncated ({len(payload)} of {info.payload_bytes} payload bytes)")
     if hashlib.sha256(payload).hexdigest() != info.payload_sha256:
         raise ImageError(f"{name} is corrupt (checksum mismatch)")
-    return payload
+    return info, payload
 
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "ImageError", "ImageInfo", "code_fingerprint", "image_key",
-           "read_info", "read_payload", "write_file"]
+           "read_info", "read_payload", "read_raw_payload", "write_file"]

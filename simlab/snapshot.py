@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from fakes.deferred import DeferredAttributes
+
 if TYPE_CHECKING:
     from simlab.lab import Lab
 
@@ -217,6 +219,8 @@ def _copy(value: Any) -> Any:
 
 
 def _state(obj: object) -> dict[str, Any]:
+    if isinstance(obj, DeferredAttributes):
+        obj.load_deferred()  # a loaded image's tables not read yet: made now, then copied
     if hasattr(obj, "__dict__"):
         return dict(vars(obj))
     return {name: getattr(obj, name) for name in getattr(type(obj), "__slots__", ()) if hasattr(obj, name)}

@@ -35,6 +35,7 @@ from fakes.connect import events as ev
 from fakes.connect.config import ConnectConfig, DirectoryConnection
 from fakes.connect.ldapconn import connector_connection, first_int, first_text, raw, result_of
 from fakes.connect.ldapread import first_values_parser, paged_search
+from fakes.deferred import DeferredAttributes
 from fakes.eventlog import EventLog
 from fakes.graph.tenant_bulk import SyncedColumns
 
@@ -121,8 +122,11 @@ def in_ou_filter(dn: str, ou_filter: tuple[str, ...]) -> bool:
     return any(low == ou.lower() or low.endswith("," + ou.lower()) for ou in ou_filter)
 
 
-class SyncEngine:
-    """Runs import/export cycles for a Connect server; thread-safe (one cycle at a time)."""
+class SyncEngine(DeferredAttributes):
+    """Runs import/export cycles for a Connect server; thread-safe (one cycle at a time).
+
+    An engine loaded from a lab image gets its connector space when first read
+    (:class:`~fakes.deferred.DeferredAttributes`)."""
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from fakes.clock import SimClock
+from fakes.deferred import DeferredAttributes
 from fakes.graph import catalog as C
 from fakes.graph import tenant_bulk
 from fakes.graph.audit import AuditLog
@@ -77,8 +78,11 @@ def _hash(salt: bytes, password: str) -> bytes:
     return hashlib.sha256(salt + password.encode()).digest()
 
 
-class Tenant:
-    """One Entra tenant. Build it with :meth:`create`."""
+class Tenant(DeferredAttributes):
+    """One Entra tenant. Build it with :meth:`create`.
+
+    A tenant loaded from a lab image gets its users, their methods and its lookups when first
+    read (:class:`~fakes.deferred.DeferredAttributes`)."""
 
     def __init__(
         self, *, tenant_id: str, domain: str, clock: SimClock, seed: int, licence: str, relay: WritebackRelay

@@ -144,9 +144,13 @@ def _other_spec_image(path: Path) -> None:
     (lambda p: p.write_bytes(b"PK\x03\x04 not an image"), "not a simlab lab image"),
     (lambda p: p.write_bytes(p.read_bytes()[:len(MAGIC) + 10]), "truncated"),
 ])
-def test_a_bad_image_is_rejected_with_a_reason_and_the_lab_rebuilt(cache_home, damage, reason, caplog):
+@pytest.mark.parametrize("prefetched", [False, True], ids=["read-by-lookup", "prefetched"])
+def test_a_bad_image_is_rejected_with_a_reason_and_the_lab_rebuilt(cache_home, damage, reason, caplog,
+                                                                   prefetched):
     path = _image_file(cache_home)
     damage(path)
+    if prefetched:  # as `simlab serve` does: read and checked on a thread, rejected by the lookup
+        image_cache.prefetch(SPEC)
     with Lab(SPEC, cache=True) as lab:
         assert lab.cache_status == "rejected"
         assert reason in lab.cache_message and "rebuilding the lab" in lab.cache_message
@@ -155,6 +159,42 @@ def test_a_bad_image_is_rejected_with_a_reason_and_the_lab_rebuilt(cache_home, d
         assert len(lab.connect.sync.connector_space) >= 25
         assert lab.user("alice").dn
     with Lab(SPEC, cache=True) as again:  # the rebuild saved a good image in its place
+        assert again.cache_status == "hit"
+
+
+def test_a_prefetched_image_is_the_one_the_lab_loads(cache_home: Path, monkeypatch: pytest.MonkeyPatch):
+    from simlab import image_file
+
+    _image_file(cache_home)
+    reads: list[str] = []
+    for name in ("read_payload", "read_raw_payload"):
+        real = getattr(image_file, name)
+        monkeypatch.setattr(image_file, name,
+                            lambda *a, _real=real, _name=name: reads.append(_name) or _real(*a))
+    monkeypatch.setattr(image_cache, "read_raw_payload", image_file.read_raw_payload)
+    import simlab.image
+
+    monkeypatch.setattr(simlab.image, "read_payload", image_file.read_payload)
+    image_cache.prefetch(SPEC)
+    assert image_cache._prefetched  # a thread is reading it
+    with Lab(SPEC, cache=True) as lab:
+        assert lab.cache_status == "hit"
+        assert reads == ["read_raw_payload"]  # the thread's read, nothing read again
+        assert not image_cache._prefetched
+        assert len(lab.connect.sync.connector_space) >= 25 and lab.user("alice").dn
+    image_cache.prefetch(SPEC.model_copy(update={"seed": 99}))  # no image for that spec: no thread
+    assert not image_cache._prefetched
+
+
+@pytest.mark.parametrize("raw_bytes", [0, 10**15, 1000])
+def test_a_prefetched_image_with_a_wrong_decompressed_size_is_rejected(cache_home, raw_bytes, caplog):
+    path = _image_file(cache_home)
+    _rewrite_header(path, raw_bytes=raw_bytes)  # unrecorded, absurd (no huge buffer is made), short
+    image_cache.prefetch(SPEC)
+    with Lab(SPEC, cache=True) as lab:
+        assert lab.cache_status == "rejected"
+        assert "cannot be decompressed" in lab.cache_message or "raw_bytes" in lab.cache_message
+    with Lab(SPEC, cache=True) as again:
         assert again.cache_status == "hit"
 
 
@@ -203,7 +243,8 @@ def _forge(path: Path, payload: bytes) -> None:
     data = path.read_bytes()
     (length,) = struct.unpack(">I", data[len(MAGIC):len(MAGIC) + 4])
     path.write_bytes(data[:len(MAGIC) + 4 + length] + body)
-    _rewrite_header(path, payload_bytes=len(body), payload_sha256=hashlib.sha256(body).hexdigest())
+    _rewrite_header(path, payload_bytes=len(body), payload_sha256=hashlib.sha256(body).hexdigest(),
+                    raw_bytes=len(payload))
 
 
 _DATACLASS_EXT = 9  # simlab.image_codec's extension code for a dataclass

@@ -68,6 +68,39 @@ def test_a_loaded_lab_holds_the_built_tenant_and_connector_space():
             assert {type(o) for o in sync.connector_space.values()} == {ConnectorObject}
 
 
+def test_methods_anchors_and_the_connector_space_wait_for_their_first_read():
+    # A served lab's endpoint line reads the tenant's users (its tokens name two of them); the
+    # users' methods, the anchor lookup and the connector space are decoded when first read.
+    with Lab(SPEC, cache=True) as built, Lab(SPEC, cache=True) as loaded:
+        assert (built.cache_status, loaded.cache_status) == ("miss", "hit")
+        tenant, sync = loaded.tenant, loaded.connect.sync
+        assert set(vars(tenant)["_deferred"]) == {"methods", "_by_anchor"}
+        assert set(vars(sync)["_deferred"]) == {"connector_space", "_exported"}
+        user = _first_synced(tenant)
+        assert tenant.user_by_anchor(user.on_premises_immutable_id) == user  # the first read
+        assert "_deferred" not in vars(tenant)
+        assert tenant.methods == built.tenant.methods and tenant._by_anchor == built.tenant._by_anchor
+        assert "_deferred" in vars(sync)  # its own tables: still waiting
+        assert sync.connector_space == built.connect.sync.connector_space
+        assert all(sync._exported[a] is o for a, o in sync.connector_space.items())
+
+
+def test_a_snapshot_of_a_loaded_lab_reads_what_waits_and_restores_it():
+    with Lab(SPEC, cache=True) as built, Lab(SPEC, cache=True) as loaded:
+        snap = loaded.snapshot()
+        assert "_deferred" not in vars(loaded.tenant) and "_deferred" not in vars(loaded.connect.sync)
+        user = _first_synced(loaded.tenant)
+        loaded.tenant.methods.pop(user.id)
+        loaded.connect.sync.connector_space.clear()
+        loaded.restore(snap)
+        assert loaded.tenant.methods == built.tenant.methods
+        assert loaded.connect.sync.connector_space == built.connect.sync.connector_space
+
+
+def _first_synced(tenant) -> User:
+    return next(u for u in tenant.users.values() if u.synced and u.on_premises_immutable_id)
+
+
 def test_placeholders_behave_as_their_objects():
     with Lab(SPEC, cache=True) as built:
         expected = _synced_user(built)

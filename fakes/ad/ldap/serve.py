@@ -9,7 +9,6 @@ with the standard 389/636 so tools that hard-code them work side by side.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import shutil
 import tempfile
@@ -21,6 +20,7 @@ from typing import Any
 
 from fakes.ad.ldap import reactor as lab_reactor
 from fakes.ad.ldap.protocol import DcLdapFactory
+from fakes.hosts import check_host
 from fakes.tls import CertificateAuthority
 
 
@@ -51,20 +51,6 @@ def _first(obj: Any, *names: str) -> Any:
         if value is not None:
             return value() if callable(value) else value
     return None
-
-
-def check_host(host: str, allow_non_loopback: bool = False) -> str:
-    """The address to bind; refuses anything but loopback unless explicitly allowed."""
-    if host == "localhost":
-        host = "127.0.0.1"
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError as exc:
-        raise ValueError(f"host must be an IP address, got {host!r}") from exc
-    if not addr.is_loopback and not allow_non_loopback:
-        raise ValueError(f"refusing to serve the lab DC on non-loopback address {host} "
-                         "(pass allow_non_loopback=True to do it anyway)")
-    return host
 
 
 def tls_options(cert_pem: bytes, key_pem: bytes) -> Any:
