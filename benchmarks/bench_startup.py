@@ -4,7 +4,11 @@ For each size N (default 0, 1k, 10k, 100k seeded users) it measures, each in its
   * ``no-cache``: ``simlab serve --users N --no-cache``: process start -> the endpoint JSON line
     on stdout (the lab is served and its initial sync done), and the server's RSS then (psutil);
   * ``cold``: the same with an empty image cache (build + save the image);
-  * ``warm``: the same again (the lab comes from the image);
+  * ``warm``: the same again (the lab comes from the image); then, on that served lab, the first
+    requests a client makes: an LDAP bind and a search for the sample user's attributes, a
+    Graph read of that user's authentication methods (a loaded image decodes the tenant's methods
+    on that first read), and a Graph list of users (what a loaded lab decodes lazily is paid by
+    these first requests, so they are timed too);
   * the initial sync inside the build (``SyncReport.seconds`` of the build's "Initial" cycle), with
     the old ldap3-decoded reader (``SIMLAB_SYNC_READER=ldap3``) and with the lean reader, for N >= 10k;
   * slapd: ``slapadd`` of the same number of users/OUs (ad-lite schema, as bench_ldap.py) and
@@ -42,11 +46,12 @@ SIMLAB = [sys.executable, "-m", "simlab.cli"]
 
 
 def serve_ready(users: int, cache_home: Path, *, no_cache: bool = False,
-                wait_for_image: bool = False) -> dict[str, float]:
+                wait_for_image: bool = False, first_requests: bool = False) -> dict[str, float]:
     """Start ``simlab serve``, time it to the endpoint line, read its RSS, stop it.
 
     ``wait_for_image``: a cold start writes its image in the background after the endpoint
     line; wait for the file (and time it) before stopping, so the next start finds it.
+    ``first_requests``: also time the first LDAP and Graph requests (:func:`first_requests`).
     """
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home), "PYTHONPATH": str(ROOT)}
     env.pop("SIMLAB_NO_CACHE", None)
@@ -61,6 +66,8 @@ def serve_ready(users: int, cache_home: Path, *, no_cache: bool = False,
         raise RuntimeError(f"simlab serve failed: {proc.stderr.read() if proc.stderr else ''}")
     rss = psutil.Process(proc.pid).memory_info().rss / 2**20
     out = {"ready_s": ready, "rss_mib": rss}
+    if first_requests:
+        out.update(time_first_requests(json.loads(line)))
     if wait_for_image:
         folder = cache_home / "simlab"
         while not list(folder.glob("*.simlab-image")) and proc.poll() is None:
@@ -73,6 +80,30 @@ def serve_ready(users: int, cache_home: Path, *, no_cache: bool = False,
         proc.kill()
         proc.wait()
     return out
+
+
+def time_first_requests(endpoints: dict) -> dict[str, float]:
+    """Seconds of the first requests a client makes to a lab just served (see the docstring)."""
+    import httpx
+    import ldap3
+
+    timed: dict[str, float] = {}
+    started = time.perf_counter()
+    conn = ldap3.Connection(ldap3.Server(endpoints["ldap_url"], get_info=ldap3.NONE),
+                            user=endpoints["admin_dn"], password=endpoints["admin_password"], auto_bind=True)
+    conn.search(endpoints["base_dn"], f"(userPrincipalName={endpoints['sample_user']})", attributes=["*"])
+    conn.unbind()
+    timed["first_ldap_s"] = time.perf_counter() - started
+    headers = {"Authorization": f"Bearer {endpoints['tokens']['global_admin']}"}
+    with httpx.Client(base_url=endpoints["graph_base_url"], headers=headers,
+                      verify=endpoints["ca_file"]) as graph:
+        started = time.perf_counter()
+        graph.get(f"/users/{endpoints['sample_user']}/authentication/methods").raise_for_status()
+        timed["first_graph_methods_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        graph.get("/users", params={"$top": "999"}).raise_for_status()
+        timed["first_graph_users_s"] = time.perf_counter() - started
+    return timed
 
 
 def initial_sync_seconds(users: int, reader: str) -> float:
@@ -151,7 +182,7 @@ def main() -> int:
             row["no_cache"] = median_run(args.runs, functools.partial(serve_ready, n, none, no_cache=True))
             cache = Path(tmp) / f"cache-{n}"
             row["cold"] = serve_ready(n, cache, wait_for_image=True)
-            row["warm"] = median_run(args.runs, functools.partial(serve_ready, n, cache))
+            row["warm"] = median_run(args.runs, functools.partial(serve_ready, n, cache, first_requests=True))
             images = list((cache / "simlab").glob("*.simlab-image"))
             row["image_mib"] = images[0].stat().st_size / 2**20 if images else None
             if not args.no_slapd and shutil.which("slapd") and shutil.which("slapadd"):
@@ -175,6 +206,11 @@ def main() -> int:
               f"{row['image_mib'] or 0:>9.1f} | "
               f"{slapd.get('ready_s', float('nan')):>7.2f} | {row.get('sync_ldap3_s', float('nan')):>12.2f} "
               f"{row.get('sync_lean_s', float('nan')):>11.2f}")
+    print("first requests on the warm lab (median run), s: LDAP bind + search | Graph methods | Graph users")
+    for n, row in results.items():
+        warm = row["warm"]
+        print(f"{int(n):>7} | {warm['first_ldap_s']:.3f} | {warm['first_graph_methods_s']:.3f} | "
+              f"{warm['first_graph_users_s']:.3f}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
