@@ -138,7 +138,7 @@ async def directory_audits(request: Request) -> Response:
     require(
         principal(request), delegated=("AuditLog.Read.All",), app=("AuditLog.Read.All",), roles=C.ADMIN_ROLES
     )
-    items = [audit_to_graph(e) for e in reversed(list(tenant.audit))]
+    items = list(reversed(list(tenant.audit)))  # newest first; only the page is shaped unless filtered
     props = (
         "id",
         "category",
@@ -153,7 +153,8 @@ async def directory_audits(request: Request) -> Response:
         "targetResources",
         "additionalDetails",
     )
-    return collection(request, items, props, "microsoft.graph.directoryAudit", "auditLogs/directoryAudits")
+    return collection(request, items, props, "microsoft.graph.directoryAudit", "auditLogs/directoryAudits",
+                      shape=audit_to_graph)
 
 
 async def list_groups(request: Request) -> Response:

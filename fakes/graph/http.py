@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -226,14 +227,17 @@ def find_user(tenant: Tenant, key: str) -> User:
 
 def collection(
     request: Request,
-    items: list[dict],
+    items: Sequence[Any],
     props: tuple[str, ...],
     entity: str,
     context: str,
     default: tuple[str, ...] | None = None,
+    shape: Callable[[Any], dict] | None = None,
 ) -> JSONResponse:
+    """An OData collection response of ``items`` (dicts, or objects ``shape`` makes dicts of:
+    see :func:`odata.apply`), filtered, ordered, paged and projected as the request asks."""
     q = odata.parse_query(params(request), props, entity)
-    page, nxt, total = odata.apply(items, q)
+    page, nxt, total = odata.apply(items, q, shape)
     body: dict = {"@odata.context": META + context}
     if q.count:
         body["@odata.count"] = total
