@@ -119,6 +119,10 @@ class DeferredAttributes:
                 self.__dict__.pop(name, None)
                 pending[name] = load
 
+    def is_deferred(self, name: str) -> bool:
+        """Whether ``name`` is still waiting for its loader (never read or assigned since)."""
+        return name in self.__dict__.get("_deferred", ()) and name not in self.__dict__
+
     def load_deferred(self) -> None:
         """Run every pending loader now (before the object's attributes are copied as a whole)."""
         with _ATTRIBUTES_LOCK:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import zstandard
 
 from fakes.graph.audit import AuditState
+from fakes.graph.model import User
 from simlab import parked_log
 from simlab.image_codec import CodecError, Table, decode, decode_stream, encode, packer, tables
 from simlab.image_directory import capture_directory, directory_values, read_directory
@@ -72,6 +73,7 @@ def capture(lab: Lab) -> dict[str, Any]:
             "dc": snap.dc, "tenant_faults": snap.tenant_faults,
             "tenant": tables(tenant, lazy=_LAZY),
             "tenant_tables": _encoded_later(tenant_tables),
+            "token_users": [lab.tenant.get_user(lab.tenant.admin_upn), lab.tenant.first_ordinary_user()],
             "audit": tables({"audit": lab.tenant.audit.records()}, minimum=1)["audit"],
             "connect_config": snap.connect_config,
             "connect_running": snap.connect_running,
@@ -98,13 +100,14 @@ _USER_POSITIONS = "@user-positions"
 _LAZY = frozenset({"users", "methods", "connector_space"})
 #: The tenant's and the sync engine's attributes that hold (or index) those tables: kept encoded
 #: in the image as one value each, decoded when one of them is first read (see _install_later).
-#: (Not the users and their UPN lookup: the served lab's endpoint line signs tokens for the
-#: admin and a first ordinary user, which reads them.)
-_TENANT_LATER = ("methods", "_by_anchor")
+#: (The served lab's endpoint line signs tokens for the admin and a first ordinary user: the
+#: image saves those two, see Tenant.token_users.)
+_TENANT_LATER = ("users", "methods", *_LOOKUPS)
 _SYNC_LATER = ("connector_space", "_exported")
 #: Tenant state that only makes sense in the process that made it (tokens signed with that
-#: process's key): the loading process keeps its own.
-_PROCESS_CACHES = frozenset({"_token_cache"})
+#: process's key; what a load saved for the endpoint line's tokens): the loading process keeps
+#: its own.
+_PROCESS_CACHES = frozenset({"_token_cache", "saved_token_users"})
 
 
 def _indexed_lookups(tenant: dict[str, Any]) -> dict[str, Any]:
@@ -243,9 +246,9 @@ def load_image(path: str | Path, key: str, *, raw: bytes | None = None) -> dict[
                 raise CodecError("a log kept for later is not stored as such")
         if not all(type(data["state"][name]) is bytes for name in ("tenant_tables", "sync_tables")):
             raise CodecError("the tenant's or the connector space's tables are not stored for later")
-        tenant = data["state"]["tenant"]
-        tenant["@user-ids"] = list(tenant["users"])  # what the lookups' positions refer to
-        _unindexed_lookups(tenant, tenant["@user-ids"])
+        token_users = data["state"]["token_users"]
+        if len(token_users) != 2 or not all(u is None or isinstance(u, User) for u in token_users):
+            raise CodecError("the token users are not two users")
     except (CodecError, KeyError, TypeError, ValueError, IndexError) as exc:
         raise ImageError(f"{name} cannot be decoded: {exc!r}") from exc
     return data
@@ -285,12 +288,13 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
         log_lengths=(len(lab.oplog), len(lab.connect.eventlog), len(lab.dc.security_log)),
     )
     # Installed before the restore: anything that reads them from here on gets the image's.
-    ids = state["tenant"].pop("@user-ids")
-    lab.tenant.defer(_TENANT_LATER, _later(state["tenant_tables"], "the tenant's methods and anchors",
-                                           _TENANT_LATER, lambda values: _unindexed_lookups(values, ids)))
+    lab.tenant.defer(_TENANT_LATER, _later(state["tenant_tables"], "the tenant's users", _TENANT_LATER,
+                                           lambda values: _unindexed_lookups(values, list(values["users"]))))
     lab.connect.sync.defer(_SYNC_LATER, _later(state["sync_tables"], "the connector space", _SYNC_LATER,
                                                _separate_exports))
     restore_snapshot(lab, snap, consume=True)
+    admin, ordinary = state["token_users"]  # (after the restore, which sets the saved lab's None)
+    lab.tenant.saved_token_users = (admin, ordinary) if ordinary is not None else None
     lab.dc.audit_directory_service_changes = state["audit_ds_changes"]
     logs = data["logs"]
     lab.oplog.replace_records(logs["operations"])

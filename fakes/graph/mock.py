@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from fakes.graph.app import build_app
 from fakes.graph.auth import make_token
-from fakes.graph.catalog import ADMIN_ROLES
 from fakes.graph.tenant import Tenant
 from fakes.tls import CertificateAuthority
 
@@ -130,15 +129,6 @@ class GraphEndpoints:
         }
 
 
-def _plain_user(tenant: Tenant):
-    with tenant.lock:
-        for user in tenant.users.values():
-            if not (tenant.roles_of(user) & ADMIN_ROLES) and user.account_enabled:
-                return user
-    # No ordinary user yet: add one so the "user" token always exists (documented in docs/graph.md).
-    return tenant.add_user(f"labuser@{tenant.initial_domain}", "Lab User", password="Lab-User-Passw0rd!")
-
-
 @contextlib.contextmanager
 def serve_graph(
     tenant: Tenant,
@@ -152,7 +142,8 @@ def serve_graph(
     """Run the app under uvicorn in a background thread (HTTPS with a lab-CA cert unless ``tls=False``)."""
     # The tenant's RSA signing key (20-200 ms; cryptography releases the GIL) is made on the other
     # core while uvicorn loads and starts, not after: the tokens below need it.
-    signing = threading.Thread(target=make_token, args=(tenant, tenant.admin_upn), daemon=True)
+    admin, plain = tenant.token_users()
+    signing = threading.Thread(target=make_token, args=(tenant, "app"), daemon=True)
     signing.start()
     import uvicorn
 
@@ -182,8 +173,8 @@ def serve_graph(
             bound = bound_port(server)
             root = f"{'https' if tls else 'http'}://{host}:{bound}"
             tokens = {
-                "global_admin": make_token(tenant, tenant.admin_upn, lifetime=SERVED_TOKEN_LIFETIME),
-                "user": make_token(tenant, _plain_user(tenant), lifetime=SERVED_TOKEN_LIFETIME),
+                "global_admin": make_token(tenant, admin or tenant.admin_upn, lifetime=SERVED_TOKEN_LIFETIME),
+                "user": make_token(tenant, plain, lifetime=SERVED_TOKEN_LIFETIME),
                 "app": make_token(tenant, "app", lifetime=SERVED_TOKEN_LIFETIME),
             }
             yield GraphEndpoints(f"{root}/v1.0", root, root, root, ca_file, tenant.id, tokens)

@@ -129,6 +129,8 @@ class Tenant(DeferredAttributes):
         self._signing: Any = None  # created by fakes.graph.auth on first use
         self.admin_upn = f"admin@{self.initial_domain}"
         self.admin_password = DEFAULT_ADMIN_PASSWORD
+        #: (admin, first ordinary user) as a lab image saved them: see :meth:`token_users`.
+        self.saved_token_users: tuple[User | None, User] | None = None
 
     # --- construction ---------------------------------------------------------------
     @classmethod
@@ -386,6 +388,31 @@ class Tenant(DeferredAttributes):
 
     def has_role(self, user: User | str, role_template_id: str) -> bool:
         return role_template_id in self.roles_of(user)
+
+    def first_ordinary_user(self) -> User | None:
+        """The first enabled user without an admin role, in creation order (or None)."""
+        with self.lock:
+            for user in self.users.values():
+                if not (self.roles_of(user) & C.ADMIN_ROLES) and user.account_enabled:
+                    return user
+        return None
+
+    def token_users(self) -> tuple[User | None, User]:
+        """Whom a served lab's endpoint line signs tokens for: the global admin (None if it was
+        deleted) and :meth:`first_ordinary_user`, added as ``labuser`` if there is none
+        (docs/graph.md).
+
+        A tenant loaded from a lab image answers from what the image saved for them
+        (:attr:`saved_token_users`) while its users are still undecoded: they are the image's
+        users then, and the endpoint line does not decode 100k of them.
+        """
+        saved = self.saved_token_users
+        if saved is not None and self.is_deferred("users"):
+            return saved
+        with self.lock:
+            plain = self.first_ordinary_user() or self.add_user(
+                f"labuser@{self.initial_domain}", "Lab User", password="Lab-User-Passw0rd!")
+            return self.get_user(self.admin_upn), plain
 
     def add_method(
         self, user: User | str, kind: str, value: str = "", *, secret: str = "", phone_type: str = "mobile"

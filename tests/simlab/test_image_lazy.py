@@ -68,21 +68,32 @@ def test_a_loaded_lab_holds_the_built_tenant_and_connector_space():
             assert {type(o) for o in sync.connector_space.values()} == {ConnectorObject}
 
 
-def test_methods_anchors_and_the_connector_space_wait_for_their_first_read():
-    # A served lab's endpoint line reads the tenant's users (its tokens name two of them); the
-    # users' methods, the anchor lookup and the connector space are decoded when first read.
+def test_the_tenant_users_and_the_connector_space_wait_for_their_first_read():
     with Lab(SPEC, cache=True) as built, Lab(SPEC, cache=True) as loaded:
         assert (built.cache_status, loaded.cache_status) == ("miss", "hit")
         tenant, sync = loaded.tenant, loaded.connect.sync
-        assert set(vars(tenant)["_deferred"]) == {"methods", "_by_anchor"}
+        assert set(vars(tenant)["_deferred"]) == {"users", "methods", "_by_upn", "_by_anchor"}
         assert set(vars(sync)["_deferred"]) == {"connector_space", "_exported"}
-        user = _first_synced(tenant)
-        assert tenant.user_by_anchor(user.on_premises_immutable_id) == user  # the first read
+        # The served endpoint line's token users come from the image while the users wait.
+        expected = (built.tenant.get_user(built.tenant.admin_upn), built.tenant.first_ordinary_user())
+        assert tenant.token_users() == expected and tenant.is_deferred("users")
+        user = _first_synced(tenant)  # the first read: the tenant's tables
         assert "_deferred" not in vars(tenant)
-        assert tenant.methods == built.tenant.methods and tenant._by_anchor == built.tenant._by_anchor
+        assert tenant.user_by_anchor(user.on_premises_immutable_id) == user
+        assert tenant.users == built.tenant.users and tenant.methods == built.tenant.methods
+        assert (tenant._by_upn, tenant._by_anchor) == (built.tenant._by_upn, built.tenant._by_anchor)
         assert "_deferred" in vars(sync)  # its own tables: still waiting
         assert sync.connector_space == built.connect.sync.connector_space
         assert all(sync._exported[a] is o for a, o in sync.connector_space.items())
+
+
+def test_token_users_follow_the_live_tenant_once_its_users_are_read():
+    with Lab(SPEC, cache=True), Lab(SPEC, cache=True) as loaded:
+        tenant = loaded.tenant
+        admin, first = tenant.token_users()
+        tenant.update_user(first.id, account_enabled=False)  # reads the users: the saved pair is stale
+        again_admin, second = tenant.token_users()
+        assert again_admin == admin and second.id != first.id and second.account_enabled
 
 
 def test_a_snapshot_of_a_loaded_lab_reads_what_waits_and_restores_it():
