@@ -229,9 +229,8 @@ def load_image(path: str | Path, key: str, *, raw: bytes | None = None) -> dict[
             # a small buffer that stays in cache, where one call into an 80 MiB buffer (100k
             # users) costs page faults on this thread, and more time than it saves.
             source = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(read_payload(path, key)))
-        stream = decode_stream(source, memo)
-        # The directory first: its DNs go into the memo, which the tenant's tables share.
-        entries = read_directory(stream, memo)
+        stream = decode_stream(source, memo)  # (the memo shares the logs' repeated strings)
+        entries = read_directory(stream)
         data = next(stream)
         if next(stream, None) is not None:
             raise ImageError(f"{name} has data after the lab image")

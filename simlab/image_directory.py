@@ -154,7 +154,7 @@ def directory_values(head: dict[str, Any], columns: dict[str, Any]) -> Iterator[
         yield columns["tables"][name]
 
 
-def read_directory(stream: Iterator[Any], memo: dict[str, str]) -> Prebuilt:
+def read_directory(stream: Iterator[Any]) -> Prebuilt:
     """:func:`load_directory` over the values :func:`directory_values` wrote, read from ``stream``.
 
     Raises StopIteration on a cut stream (and what :func:`load_directory` raises).
@@ -169,11 +169,12 @@ def read_directory(stream: Iterator[Any], memo: dict[str, str]) -> Prebuilt:
         blobs.extend(next(stream))
     columns["attrs"] = blobs
     columns["tables"] = {name: next(stream) for name in _TABLES}
-    return load_directory(head, columns, memo)
+    return load_directory(head, columns)
 
 
 # --------------------------------------------------------------------------- load
 _SLOT = Entry.__dict__["attrs"]  # the slot behind Entry.attrs (the dataclass has slots=True)
+_DN_SLOT = Entry.__dict__["dn"]
 _ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry))  # load_directory fills each one
 _DECODE_LOCK = threading.Lock()
 
@@ -201,14 +202,21 @@ class _LazyEntry(Entry):
             if type(value) is bytes:
                 value = self._decode(value)
                 _SLOT.__set__(self, value)
-                self.__class__ = Entry
+                self._become_entry()
             return value
 
     @attrs.setter
     def attrs(self, value: dict[str, list]) -> None:
         with _DECODE_LOCK:
             _SLOT.__set__(self, value)
-            self.__class__ = Entry
+            self._become_entry()
+
+    def _become_entry(self) -> None:
+        # The DN is interned now, not at load (100k of them cost 30 ms there): decoded member
+        # values and the tenant's and connector space's DNs are interned too, so an entry whose
+        # attributes were read shares its DN string with them, as in a built lab.
+        _DN_SLOT.__set__(self, sys.intern(_DN_SLOT.__get__(self)))
+        self.__class__ = Entry
 
     def _decode(self, blob: bytes) -> dict[str, list]:
         keys, shared = self._keys, self._shared
@@ -253,13 +261,12 @@ def _intern_values(values: list | None) -> None:
         values[:] = [intern(v) if type(v) is str else v for v in values]
 
 
-def load_directory(head: dict[str, Any], columns: dict[str, Any],
-                   memo: dict[str, str]) -> Prebuilt:
+def load_directory(head: dict[str, Any], columns: dict[str, Any]) -> Prebuilt:
     """The entries and lookup tables of an image's directory section, ready for
     ``directory.restore`` (nothing in ``directory`` changes here). Raises KeyError, IndexError,
     TypeError or ValueError on a malformed section (the caller makes that an ImageError).
 
-    The DNs go into ``memo``: the connector space and tenant, decoded next, share them.
+    The DNs are interned as each entry's attributes are first read (see :class:`_LazyEntry`).
     """
     count = int(head["count"])
     keys = [sys.intern(k) for k in head["keys"]]
@@ -272,10 +279,8 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any],
     if not (len(guids) == 16 * count and count == len(dns) == len(parents) == len(rdn_keys) == len(sd_column)
             == len(oc_column) == len(blobs)):
         raise ValueError(f"the directory columns do not all hold {count} entries")
-    if not all(type(b) is bytes for b in blobs):
+    if set(map(type, blobs)) - {bytes}:
         raise TypeError("an attribute blob that is not bytes")
-    dns = list(map(sys.intern, dns))  # what lazily decoded values (member, the tenant's DNs) will share
-    memo.update(zip(dns, dns))
     # Column-wise through C-level map() calls rather than one Python loop per entry.
     # UUID(bytes=...) validates and converts at ~1.5 us each: the column is already 16-byte
     # values, so set a bare UUID's two slots directly (the same object UUID() would make).

@@ -166,7 +166,7 @@ def _loaded(lab: Lab, blob: bytes) -> tuple[Entry, Entry]:
     d = lab.dc.directory
     head, columns = capture_directory(d, d.snapshot(copy=False))
     columns["attrs"][-1] = blob
-    entries = list(load_directory(head, columns, {}).by_guid.values())
+    entries = list(load_directory(head, columns).by_guid.values())
     return entries[-1], entries[0]
 
 
@@ -198,7 +198,7 @@ def test_undecodable_saved_index_keys_fail_clearly_when_first_looked_in(cache: L
     head, columns = capture_directory(d, d.snapshot(copy=False))
     columns["tables"]["index"]["samaccountname"][0] = blob
     warm = Directory(d.schema)
-    warm.restore(load_directory(head, columns, {}))
+    warm.restore(load_directory(head, columns))
     with pytest.raises((ImageError, ValueError), match="saved samaccountname index"):
         warm.lookup("sAMAccountName", "alice")
     assert [e.dn for e in warm.lookup("userPrincipalName", "alice@contoso.com")] == [cache.user("alice").dn]

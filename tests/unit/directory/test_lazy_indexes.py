@@ -91,7 +91,7 @@ def _start(*, eager: bool) -> Directory:
 def _from_image(d: Directory) -> Directory:
     head, columns = capture_directory(d, d.snapshot(copy=False))
     warm = Directory(SCHEMA)
-    warm.restore(load_directory(head, columns, {}))
+    warm.restore(load_directory(head, columns))
     assert warm._ix.built() == ()  # nothing imported yet
     return warm
 
