@@ -174,8 +174,17 @@ def read_directory(stream: Iterator[Any]) -> Prebuilt:
 
 # --------------------------------------------------------------------------- load
 _SLOT = Entry.__dict__["attrs"]  # the slot behind Entry.attrs (the dataclass has slots=True)
-_DN_SLOT = Entry.__dict__["dn"]
-_ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry))  # load_directory fills each one
+_DN_SLOT, _GUID_SLOT, _CHILDREN_SLOT = (Entry.__dict__[name] for name in ("dn", "guid", "children"))
+_ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name != "children")  # filled at load
+
+
+def _uuid(number: int) -> UUID:
+    # UUID(int=...) validates and converts at ~1.5 us: the number is a saved GUID's, so set a
+    # bare UUID's two slots directly (the same object UUID() would make).
+    made = object.__new__(UUID)
+    SET_INT(made, number)
+    SET_SAFE(made, SafeUUID.unknown)
+    return made
 _DECODE_LOCK = threading.Lock()
 
 
@@ -216,7 +225,43 @@ class _LazyEntry(Entry):
         # values and the tenant's and connector space's DNs are interned too, so an entry whose
         # attributes were read shares its DN string with them, as in a built lab.
         _DN_SLOT.__set__(self, sys.intern(_DN_SLOT.__get__(self)))
+        self.guid  # noqa: B018  (a UUID now if it was not)
+        try:
+            _CHILDREN_SLOT.__get__(self)
+        except AttributeError:  # (called with _DECODE_LOCK held, which the property would take)
+            _CHILDREN_SLOT.__set__(self, {})
         self.__class__ = Entry
+
+    # Until read, the GUID is its number and a leaf has no children dict: making 100k UUID
+    # objects and 100k empty dicts cost a loaded 100k lab about 40 ms before it could serve.
+    @property  # type: ignore[override]
+    def guid(self) -> UUID:
+        value = _GUID_SLOT.__get__(self)
+        if type(value) is int:
+            value = _uuid(value)
+            _GUID_SLOT.__set__(self, value)  # (two threads may each make an equal UUID: harmless)
+        return value
+
+    @guid.setter
+    def guid(self, value: UUID) -> None:
+        _GUID_SLOT.__set__(self, value)
+
+    @property  # type: ignore[override]
+    def children(self) -> dict[str, Entry]:
+        try:
+            return _CHILDREN_SLOT.__get__(self)
+        except AttributeError:
+            with _DECODE_LOCK:  # one dict, whichever thread asks first: a child added to it stays
+                try:
+                    return _CHILDREN_SLOT.__get__(self)
+                except AttributeError:
+                    made: dict[str, Entry] = {}
+                    _CHILDREN_SLOT.__set__(self, made)
+                    return made
+
+    @children.setter
+    def children(self, value: dict[str, Entry]) -> None:
+        _CHILDREN_SLOT.__set__(self, value)
 
     def _decode(self, blob: bytes) -> dict[str, list]:
         keys, shared = self._keys, self._shared
@@ -281,23 +326,18 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any]) -> Prebuilt:
         raise ValueError(f"the directory columns do not all hold {count} entries")
     if set(map(type, blobs)) - {bytes}:
         raise TypeError("an attribute blob that is not bytes")
-    # Column-wise through C-level map() calls rather than one Python loop per entry.
-    # UUID(bytes=...) validates and converts at ~1.5 us each: the column is already 16-byte
-    # values, so set a bare UUID's two slots directly (the same object UUID() would make).
+    # Column-wise through C-level map() calls rather than one Python loop per entry. The GUIDs
+    # stay numbers (the directory's GUID table's keys) until an entry's is read (_LazyEntry.guid).
     numbers = list(map(int.from_bytes, map(guids.__getitem__, map(slice, range(0, 16 * count, 16),
                                                                    range(16, 16 * count + 16, 16)))))
-    uuids = list(map(object.__new__, repeat(UUID, count)))
-    deque(map(SET_INT, uuids, numbers), 0)
-    deque(map(SET_SAFE, uuids, repeat(SafeUUID.unknown, count)), 0)
     if not all(map(operator.lt, parents, range(count))) or min(parents, default=-1) < -1:
         raise ValueError("an entry comes before its parent")
     # Bare objects of the lazy class, each slot filled for all entries at once (Entry.__init__
     # would be a Python call per entry).
     made = list(map(object.__new__, repeat(lazy, count)))
     made.append(None)  # position -1: a root's parent
-    filled = {"guid": uuids, "dn": dns, "attrs": blobs, "rdn_key": rdn_keys,
+    filled = {"guid": numbers, "dn": dns, "attrs": blobs, "rdn_key": rdn_keys,
               "parent": list(map(made.__getitem__, parents)),
-              "children": [{} for _ in range(count)],
               "sd": map(sds.__getitem__, sd_column), "object_class": map(classes.__getitem__, oc_column)}
     made.pop()
     for name in _ENTRY_FIELDS:

@@ -588,7 +588,7 @@ class Directory:
     def prebuilt(entries: list[Entry], state: dict, *, guids: list[int]) -> Prebuilt:
         """The lookup tables of :meth:`export_prebuilt`'s ``state`` over ``entries`` (fresh, unattached
         Entry objects in the exported order whose ``parent`` is already set and whose ``children``
-        are empty dicts, filled here); ``guids`` holds each entry's ``guid.int``. No directory
+        are empty, filled here); ``guids`` holds each entry's ``guid.int``. No directory
         changes until :meth:`restore` installs the result; a malformed ``state`` raises KeyError,
         IndexError, TypeError or ValueError.
         """

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import ldap3
 import msgpack
@@ -184,6 +185,26 @@ def test_an_undecodable_blob_raises_an_image_error_naming_the_entry(cache: Lab, 
         broken.attrs  # noqa: B018  (the property decodes)
     assert type(broken) is not Entry  # still undecoded: no half-made dict was installed
     assert fine.attrs and type(fine) is Entry
+
+
+def test_a_loaded_entry_makes_its_guid_and_children_when_first_read(cache: Lab):
+    d = cache.dc.directory
+    head, columns = capture_directory(d, d.snapshot(copy=False))
+    warm = Directory(d.schema)
+    warm.restore(load_directory(head, columns))
+    alice = cache.user("alice")
+    loaded, built = warm.get(alice.dn), d.get(alice.dn)
+    assert type(loaded) is not Entry and loaded.guid == built.guid and type(loaded.guid) is UUID
+    assert warm.by_guid(built.guid) is loaded
+    # A leaf's children: none until a child is added under it, which then stays (one dict).
+    assert loaded.children == {}
+    child = warm.add(loaded, "CN=Printer", {"objectclass": ["top", "container"]})
+    assert loaded.children == {"cn=printer": child} and warm.get(f"cn=printer,{alice.dn}") is child
+    # Decoding the attributes makes it a plain Entry that keeps both.
+    assert loaded.attrs and type(loaded) is Entry
+    assert loaded.guid == built.guid and loaded.children == {"cn=printer": child}
+    fresh = warm.get(cache.user("bob").dn)
+    assert fresh.attrs and type(fresh) is Entry and fresh.children == {} and type(fresh.guid) is UUID
 
 
 @pytest.mark.parametrize("blob", [
