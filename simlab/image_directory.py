@@ -342,7 +342,7 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any]) -> Prebuilt:
     made.pop()
     for name in _ENTRY_FIELDS:
         deque(map(Entry.__dict__[name].__set__, made, filled[name]), 0)
-    return Directory.prebuilt(made, _with_singles_loaders(columns["tables"]), guids=numbers)
+    return Directory.prebuilt(made, _with_singles_loaders(columns["tables"]), guids=numbers, parents=parents)
 
 
 # The index tables' single keys and positions (100k of each for sAMAccountName, UPN, objectSid,
