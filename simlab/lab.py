@@ -258,8 +258,13 @@ class Lab(DirectoryAdmin, CloudActions):
             sync_helper=image is None and spec.population.users >= HELPER_MIN_USERS,  # not for a skeleton
         )
         progress.phase("Initial sync")
-        self.connect.run_sync_cycle("Initial")
-        if spec.connect.password_writeback:
+        # A skeleton without faults skips what the image replaces whole (the sync engine's state,
+        # the wizard's configuration and events). Faults act on a synced, configured lab: with
+        # them the skeleton does it all, so each fault sees what it sees in a built lab.
+        skeleton_only = image is not None and not (self._apply_faults and spec.faults)
+        if not skeleton_only:
+            self.connect.run_sync_cycle("Initial")
+        if spec.connect.password_writeback and not skeleton_only:
             try:
                 self.connect.enable_password_writeback(self.tenant.admin_upn, self.tenant.admin_password)
             except WizardError as err:

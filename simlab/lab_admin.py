@@ -7,10 +7,7 @@ Administrator (or over LDAPS with ldap3), so the operation log and the Security 
 from __future__ import annotations
 
 import ssl
-from typing import Any
-
-import ldap3
-from ldap3.core.exceptions import LDAPException
+from typing import TYPE_CHECKING, Any
 
 from fakes.ad.api import Change, Control, ModOp
 from fakes.ad.controls import DACL_SECURITY_INFORMATION, SD_FLAGS, encode_sd_flags
@@ -18,6 +15,9 @@ from fakes.ad.security.constants import SE_DACL_PROTECTED
 from fakes.ad.security.descriptor import Acl, SecurityDescriptor
 from fakes.ad.sid import sid_from_bytes
 from simlab.lab_types import Authentication, BindResult, LabError, Transport, UserRef
+
+if TYPE_CHECKING:
+    import ldap3
 from simlab.tutorial import tutorial_aces
 
 
@@ -139,6 +139,8 @@ class DirectoryAdmin:
         ``authentication="ntlm"`` binds with ldap3's NTLM (Sicily) as ``DOMAIN\\sam``; ldap3
         neither signs nor sends a channel binding token, like many tools.
         """
+        import ldap3  # (here: a served lab's endpoint line comes before any admin connection)
+
         ep = self.ldap_endpoints
         tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ep.ca_file)
         secure = transport == "ldaps"
@@ -166,6 +168,8 @@ class DirectoryAdmin:
 
         ``authentication`` is ``simple`` or ``ntlm`` (see :meth:`ldap`).
         """
+        from ldap3.core.exceptions import LDAPException
+
         conn = self.ldap(user, password, transport=transport, bind=False, authentication=authentication)
         try:
             conn.bind()

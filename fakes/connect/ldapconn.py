@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import ssl
 import uuid
-
-import ldap3
-from ldap3.utils.conv import escape_bytes
+from typing import TYPE_CHECKING
 
 from fakes.connect.config import DirectoryConnection
+
+if TYPE_CHECKING:
+    import ldap3
+
+# ldap3 (about 50 ms to import) is imported where a connection is made: a lab loaded from an
+# image serves its endpoints before its Connect server first talks LDAP.
 
 SD_FLAGS_OID = "1.2.840.113556.1.4.801"
 PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
@@ -29,6 +33,8 @@ def open_connection(
     timeout: float = 10.0,
 ) -> ldap3.Connection:
     """An unbound ldap3 connection (raise_exceptions off: callers read ``conn.result``)."""
+    import ldap3
+
     tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file) if use_ssl else None
     server = ldap3.Server(
         host, port=port, use_ssl=use_ssl, tls=tls, get_info=ldap3.NONE, connect_timeout=timeout
@@ -79,6 +85,8 @@ def sd_flags_control(flags: int) -> tuple[str, bool, bytes]:
 
 def guid_filter(attribute: str, guid_bytes: bytes) -> str:
     """An equality filter on a binary GUID attribute (``\\xx`` escaped)."""
+    from ldap3.utils.conv import escape_bytes
+
     return f"({attribute}={escape_bytes(guid_bytes)})"
 
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ldap3
-from ldap3.core.exceptions import LDAPSocketReceiveError
-from ldap3.operation.search import search_operation
-from ldap3.protocol.rfc2696 import paged_search_control
+if TYPE_CHECKING:
+    import ldap3
+
 
 # BER tags (RFC 4511 section 4): LDAPMessage SEQUENCE, protocolOp [APPLICATION n], controls [0].
 _SEQUENCE, _INTEGER, _OCTETS, _ENUMERATED, _SET, _BOOLEAN = 0x30, 0x02, 0x04, 0x0A, 0x31, 0x01
@@ -248,6 +247,10 @@ def paged_search(conn: ldap3.Connection, base: str, search_filter: str, attribut
 def _request_page(conn: ldap3.Connection, base: str, search_filter: str, attributes: list[str],
                   page_size: int, cookie: bytes) -> int:
     """Send one page's SearchRequest (with the paged-results control); its message ID."""
+    import ldap3
+    from ldap3.operation.search import search_operation
+    from ldap3.protocol.rfc2696 import paged_search_control
+
     request = search_operation(base, search_filter, ldap3.SUBTREE, ldap3.DEREF_NEVER, attributes, 0, 0,
                                False, conn.auto_escape, conn.auto_encode, None, validator=None,
                                check_names=False)
@@ -276,6 +279,8 @@ def _responses(conn: ldap3.Connection) -> Iterator[tuple[bytes, int, int]]:
         try:
             data = sock.recv(_RECV_SIZE)
         except OSError as exc:
+            from ldap3.core.exceptions import LDAPSocketReceiveError
+
             raise LDAPSocketReceiveError(f"error receiving data: {exc}") from exc
         if not data:
             return

@@ -24,9 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from itertools import compress
 from operator import attrgetter, is_not, itemgetter
-from typing import Any
-
-import ldap3
+from typing import TYPE_CHECKING, Any
 
 from fakes import forked
 from fakes.ad.sid import sid_from_bytes
@@ -38,6 +36,9 @@ from fakes.connect.ldapread import first_values_parser, paged_search
 from fakes.deferred import DeferredAttributes
 from fakes.eventlog import EventLog
 from fakes.graph.tenant_bulk import SyncedColumns
+
+if TYPE_CHECKING:
+    import ldap3
 
 USER_FILTER = "(&(objectClass=user)(!(objectClass=computer)))"
 #: What the import reads. Not distinguishedName: every searchResEntry names its object (RFC 4511
@@ -231,6 +232,8 @@ class SyncEngine(DeferredAttributes):
 
     def _import_ldap3(self, conn: ldap3.Connection, bases: tuple[str, ...], filt: str,
                       directory: DirectoryConnection, high: int) -> tuple[dict[str, ConnectorObject], int]:
+        import ldap3
+
         found: dict[str, ConnectorObject] = {}
         for base in bases:
             entries = conn.extend.standard.paged_search(

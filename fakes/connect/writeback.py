@@ -22,8 +22,7 @@ import binascii
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import ldap3
+from typing import TYPE_CHECKING
 
 from fakes.connect import events as ev
 from fakes.connect.classify import START, Observation, Verdict, classify
@@ -38,6 +37,9 @@ from fakes.connect.ldapconn import (
 )
 from fakes.eventlog import EventLog
 from fakes.graph.relay import WritebackOutcome, WritebackRequest
+
+if TYPE_CHECKING:
+    import ldap3
 
 UF_ACCOUNTDISABLE = 0x2
 UF_LOCKOUT = 0x10
@@ -139,6 +141,8 @@ class WritebackService:
 
     # -- steps -----------------------------------------------------------------------
     def _perform(self, request: WritebackRequest) -> tuple[str, int]:
+        import ldap3  # (here, not at the top: a lab serves before its agent first writes)
+
         directories = self._directories()
         if not directories:
             raise _Stop(Observation(request.kind, "config", message="No directory is connected."))
