@@ -42,6 +42,15 @@ from simlab.spec import LabSpec
 __all__ = ["Attempt", "BindResult", "Lab", "LabError", "Transport", "UserRef"]
 
 
+def _import_graph_server() -> None:
+    """Import what :meth:`Lab.serve_graph` will need (uvicorn, Starlette, the Graph app: about
+    40 ms), while the initial sync's helper process reads the directory and this process waits
+    for it (no other moment of a cold start has this one idle)."""
+    import uvicorn.protocols.http.h11_impl  # noqa: F401  (what uvicorn's server loads first)
+
+    import fakes.graph.mock  # noqa: F401
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     was_enabled = gc.isenabled()
@@ -263,7 +272,11 @@ class Lab(DirectoryAdmin, CloudActions):
         # them the skeleton does it all, so each fault sees what it sees in a built lab.
         skeleton_only = image is not None and not (self._apply_faults and spec.faults)
         if not skeleton_only:
-            self.connect.run_sync_cycle("Initial")
+            self.connect.sync.while_helper_reads = _import_graph_server  # (big labs' helper only)
+            try:
+                self.connect.run_sync_cycle("Initial")
+            finally:
+                self.connect.sync.while_helper_reads = None
         if spec.connect.password_writeback and not skeleton_only:
             try:
                 self.connect.enable_password_writeback(self.tenant.admin_upn, self.tenant.admin_password)

@@ -80,8 +80,8 @@ class ImportHelperError(SyncError):
 Objects = Callable[[], Iterable[tuple[tuple, bool]]]  # sync.lean_import's (row, in OU filter) pairs
 
 
-def import_in_child(conn: ldap3.Connection, objects: Objects, high: int,
-                    domain: str) -> tuple[dict[str, ConnectorObject], int]:
+def import_in_child(conn: ldap3.Connection, objects: Objects, high: int, domain: str,
+                    started: Callable[[], None] | None = None) -> tuple[dict[str, ConnectorObject], int]:
     """Run ``objects()`` (the import's ``(row, under the OU filter)`` pairs, read over the bound
     ``conn``) in a forked child; return what the in-process loop returns: the objects under the
     OU filter by anchor (in the child's order) and the highest ``uSNChanged`` seen, from ``high`` up.
@@ -109,6 +109,8 @@ def import_in_child(conn: ldap3.Connection, objects: Objects, high: int,
         _child(conn, objects, high, write_fd)
     os.close(write_fd)  # the child's end: EOF on ours when it exits
     try:
+        if started is not None:
+            started()  # (work to overlap with the child's start: it binds nothing, reads no pipe)
         return _receive(pid, read_fd, domain)
     finally:
         os.close(read_fd)

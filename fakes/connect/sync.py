@@ -147,6 +147,9 @@ class SyncEngine(DeferredAttributes):
         #: Run a full import's read in a forked helper process (``fakes.connect.import_helper``):
         #: the lab sets it for big directories; ``SIMLAB_SYNC_HELPER=0/1`` overrides it.
         self.import_helper = import_helper
+        #: Called once a full import's helper process is forked, in this process (work the caller
+        #: wants done while the helper reads: the lab imports its Graph server's modules then).
+        self.while_helper_reads: Callable[[], None] | None = None
         self._lock = threading.Lock()
         self.connector_space: dict[str, ConnectorObject] = {}
         self._exported: dict[str, ConnectorObject] = {}
@@ -217,7 +220,8 @@ class SyncEngine(DeferredAttributes):
 
             # The helper owns the bound connection from here: it reads, unbinds and closes it.
             found, high = import_helper.import_in_child(
-                conn, lambda: lean_import(conn, bases, filt, directory), high, directory.domain)
+                conn, lambda: lean_import(conn, bases, filt, directory), high, directory.domain,
+                started=self.while_helper_reads)
             self._high_usn[directory.domain] = high
             return found
         try:

@@ -84,6 +84,34 @@ def test_the_helper_imports_the_same_lab(monkeypatch: pytest.MonkeyPatch, forks:
         assert lab.tenant.get_user("alice@contoso.com").display_name == "Alice Renamed"
 
 
+def test_the_lab_imports_its_graph_server_while_the_helper_reads(monkeypatch: pytest.MonkeyPatch,
+                                                                 forks: list[int]):
+    from simlab import lab as lab_module
+
+    calls: list[tuple[int, int]] = []  # (forks so far, connector objects so far) at each call
+    spaces: list[dict] = []
+
+    def while_reading() -> None:
+        calls.append((len(forks), len(spaces[0].connector_space)))
+
+    monkeypatch.setattr(lab_module, "_import_graph_server", while_reading)
+    monkeypatch.setattr(sync_module.SyncEngine, "run", _noting_engine(sync_module.SyncEngine.run, spaces))
+    with _lab("1", monkeypatch) as lab:
+        # Once, in this process, after the fork and before any object came back; then unset.
+        assert calls == [(1, 0)] and lab.connect.sync.while_helper_reads is None
+        assert len(lab.connect.sync.connector_space) >= USERS
+    calls.clear()
+    with _lab("0", monkeypatch):
+        assert calls == []  # no helper process: nothing to overlap
+
+
+def _noting_engine(run, spaces: list):
+    def noted(self, *args, **kwargs):
+        spaces.append(self)
+        return run(self, *args, **kwargs)
+    return noted
+
+
 def test_the_helper_keeps_the_ou_filter(monkeypatch: pytest.MonkeyPatch):
     ou = "OU=Sales,OU=Staff,DC=contoso,DC=com"
     results = []
