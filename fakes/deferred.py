@@ -15,6 +15,7 @@ loaded lab image's tenant users and connector space, read when first used.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
@@ -132,7 +133,16 @@ class DeferredAttributes:
     def _load(self, name: str) -> None:
         pending = self.__dict__["_deferred"]
         load = pending[name]
-        values = load()
+        # A loader makes hundreds of thousands of objects, none in a cycle: the cyclic GC's
+        # passes in the middle cost more than the making (0.33 against 0.09 s for a 100k
+        # tenant's methods), so it waits (process-wide, for this long only).
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            values = load()
+        finally:
+            if was_enabled:
+                gc.enable()
         names = [n for n, waiting in pending.items() if waiting is load]
         if sorted(values) != sorted(names):
             raise RuntimeError(f"a loader of {type(self).__name__} made {sorted(values)} for {sorted(names)}")

@@ -64,7 +64,7 @@ def capture(lab: Lab) -> dict[str, Any]:
     timers = [[name, due] for name, due in clock.pending()]
     dc = lab.dc
     tenant = _indexed_lookups({k: v for k, v in snap.tenant.items() if k not in _PROCESS_CACHES})
-    tenant_tables = {name: tenant.pop(name) for name in _TENANT_LATER if name in tenant}
+    later = [{name: tenant.pop(name) for name in group if name in tenant} for group in _TENANT_LATER]
     sync = _shared_exports(snap.sync)
     sync_tables = {name: sync.pop(name) for name in _SYNC_LATER if name in sync}
     return {
@@ -72,7 +72,7 @@ def capture(lab: Lab) -> dict[str, Any]:
         "state": {
             "dc": snap.dc, "tenant_faults": snap.tenant_faults,
             "tenant": tables(tenant, lazy=_LAZY),
-            "tenant_tables": _encoded_later(tenant_tables),
+            "tenant_tables": [_encoded_later(values) for values in later],
             "token_users": [lab.tenant.get_user(lab.tenant.admin_upn), lab.tenant.first_ordinary_user()],
             "audit": tables({"audit": lab.tenant.audit.records()}, minimum=1)["audit"],
             "connect_config": snap.connect_config,
@@ -100,9 +100,11 @@ _USER_POSITIONS = "@user-positions"
 _LAZY = frozenset({"users", "methods", "connector_space"})
 #: The tenant's and the sync engine's attributes that hold (or index) those tables: kept encoded
 #: in the image as one value each, decoded when one of them is first read (see _install_later).
-#: (The served lab's endpoint line signs tokens for the admin and a first ordinary user: the
-#: image saves those two, see Tenant.token_users.)
-_TENANT_LATER = ("users", "methods", *_LOOKUPS)
+#: The users with their UPN lookup are one value, their methods another, the anchor lookup (which
+#: sync and writeback use) a third: a first Graph read of a user decodes the first only. (The
+#: served lab's endpoint line signs tokens for the admin and a first ordinary user: the image
+#: saves those two, see Tenant.token_users.)
+_TENANT_LATER = (("users", "_by_upn"), ("methods",), ("_by_anchor",))
 _SYNC_LATER = ("connector_space", "_exported")
 #: Tenant state that only makes sense in the process that made it (tokens signed with that
 #: process's key; what a load saved for the endpoint line's tokens): the loading process keeps
@@ -243,7 +245,9 @@ def load_image(path: str | Path, key: str, *, raw: bytes | None = None) -> dict[
             # Decoded (through the same codec) when the log is first read: see _decoder().
             if type(later["packed"]) is not bytes or type(later["later"]) is not int:
                 raise CodecError("a log kept for later is not stored as such")
-        if not all(type(data["state"][name]) is bytes for name in ("tenant_tables", "sync_tables")):
+        tables_later = data["state"]["tenant_tables"]
+        if not (len(tables_later) == len(_TENANT_LATER) and type(data["state"]["sync_tables"]) is bytes
+                and all(type(blob) is bytes for blob in tables_later)):
             raise CodecError("the tenant's or the connector space's tables are not stored for later")
         token_users = data["state"]["token_users"]
         if len(token_users) != 2 or not all(u is None or isinstance(u, User) for u in token_users):
@@ -287,8 +291,8 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
         log_lengths=(len(lab.oplog), len(lab.connect.eventlog), len(lab.dc.security_log)),
     )
     # Installed before the restore: anything that reads them from here on gets the image's.
-    lab.tenant.defer(_TENANT_LATER, _later(state["tenant_tables"], "the tenant's users", _TENANT_LATER,
-                                           lambda values: _unindexed_lookups(values, list(values["users"]))))
+    for names, load in zip(_TENANT_LATER, _tenant_loaders(state["tenant_tables"]), strict=True):
+        lab.tenant.defer(names, load)
     lab.connect.sync.defer(_SYNC_LATER, _later(state["sync_tables"], "the connector space", _SYNC_LATER,
                                                _separate_exports))
     restore_snapshot(lab, snap, consume=True)
@@ -320,6 +324,25 @@ def _later(blob: bytes, what: str, names: tuple[str, ...], finish: Any) -> Any:
             raise LazyDecodeError(f"lab image data for {what} cannot be decoded: {exc!r}") from exc
         return {name: values.get(name, {}) for name in names}
     return load
+
+
+def _tenant_loaders(blobs: list[bytes]) -> list[Any]:
+    """The loaders of :data:`_TENANT_LATER`'s groups. Their lookups' positions name the users in
+    their saved order: the users' loader keeps it for the others (each decodes the saved users'
+    ids itself if the users were never loaded, e.g. assigned before being read)."""
+    saved_ids: list[list[str]] = []
+    users_blob = blobs[0]
+
+    def users_done(values: dict[str, Any]) -> None:
+        saved_ids.append(list(values["users"]))  # the live dict's own key strings
+        _unindexed_lookups(values, saved_ids[0])
+
+    def others_done(values: dict[str, Any]) -> None:
+        _unindexed_lookups(values, saved_ids[0] if saved_ids else list(decode(users_blob)["users"]))
+
+    whats = ("the tenant's users", "the tenant's authentication methods", "the tenant's anchor lookup")
+    return [_later(blob, what, names, users_done if names[0] == "users" else others_done)
+            for blob, what, names in zip(blobs, whats, _TENANT_LATER, strict=True)]
 
 
 def _separate_exports(sync: dict[str, Any]) -> None:
