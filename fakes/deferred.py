@@ -101,6 +101,12 @@ class DeferredList(Generic[T]):
 
 _ATTRIBUTES_LOCK = threading.RLock()  # one loader at a time, whichever object and thread
 
+#: Move what each load made to the cyclic GC's permanent generation (``gc.freeze``), as a
+#: program that froze its start's objects wants for these too (``simlab serve`` sets it): else
+#: the collector's next passes walk the 100k objects a load made. Not for in-process labs: a
+#: frozen object is never collected, and a test process builds and drops many labs.
+freeze_after_load = False
+
 
 class DeferredAttributes:
     """Mixin: instance attributes made by a loader the first time one of them is read.
@@ -140,6 +146,8 @@ class DeferredAttributes:
         gc.disable()
         try:
             values = load()
+            if freeze_after_load:
+                gc.freeze()
         finally:
             if was_enabled:
                 gc.enable()

@@ -55,8 +55,10 @@ class _StartupGc:
     start), and its first pass after the start would walk them all in the middle of the first
     request. :meth:`ready` moves them to the permanent generation (``gc.freeze``; only in the
     ``simlab`` program, whose objects all belong to the lab) and turns the collector back on
-    for what the running lab allocates. The price: a cycle among those objects that is dropped
-    later is not collected; the process serves one lab until it exits (it is never rebuilt).
+    for what the running lab allocates. The tables a lab loaded from its image decodes on first
+    use are frozen the same way when made (``fakes.deferred.freeze_after_load``). The price: a
+    cycle among those objects that is dropped later is not collected; the process serves one lab
+    until it exits (it is never rebuilt).
     """
 
     def __enter__(self) -> _StartupGc:
@@ -68,6 +70,9 @@ class _StartupGc:
         if self.enabled and not gc.isenabled():
             if cli.as_program():
                 gc.freeze()
+                from fakes import deferred
+
+                deferred.freeze_after_load = True  # what a loaded image decodes later: the same
             gc.enable()
 
     def __exit__(self, *exc: object) -> None:

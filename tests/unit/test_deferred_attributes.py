@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
 
+from fakes import deferred
 from fakes.deferred import DeferredAttributes
 
 
@@ -102,3 +104,22 @@ def test_threads_reading_at_once_run_the_loader_once_and_see_the_same_value():
     for t in threads:
         t.join()
     assert calls == [1] and len(seen) == 8 and len({id(x) for x in seen}) == 1
+
+
+def test_a_load_pauses_the_collector_and_freezes_what_it_made_when_asked(monkeypatch: pytest.MonkeyPatch):
+    seen: list[bool] = []
+
+    def load() -> dict:
+        seen.append(gc.isenabled())
+        return {"users": {i: [i] for i in range(1000)}}
+
+    for freeze in (False, True):
+        monkeypatch.setattr(deferred, "freeze_after_load", freeze)
+        holder, before = Holder(), gc.get_freeze_count()
+        holder.defer(("users",), load)
+        try:
+            assert len(holder.users) == 1000 and gc.isenabled()
+            assert (gc.get_freeze_count() > before + 1000) is freeze
+        finally:
+            gc.unfreeze()  # (this test process goes on: give the objects back to the collector)
+    assert seen == [False, False]  # the collector waited during both loads
