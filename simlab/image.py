@@ -99,11 +99,11 @@ _USER_POSITIONS = "@user-positions"
 #: The big tables whose objects a loaded lab decodes when first read (simlab/lazy_rows.py).
 _LAZY = frozenset({"users", "methods", "connector_space"})
 #: The tenant's and the sync engine's attributes that hold (or index) those tables: kept encoded
-#: in the image as one value each, decoded when one of them is first read (see _install_later).
-#: The users with their UPN lookup are one value, their methods another, the anchor lookup (which
-#: sync and writeback use) a third: a first Graph read of a user decodes the first only. (The
-#: served lab's endpoint line signs tokens for the admin and a first ordinary user: the image
-#: saves those two, see Tenant.token_users.)
+#: in the image, a group of them per value, decoded when one of the group is first read (see
+#: apply_image). The users with their UPN lookup are one value, their methods another, the anchor
+#: lookup (which sync and writeback use) a third: a first Graph read of a user decodes the first
+#: only. (The served lab's endpoint line signs tokens for the admin and a first ordinary user:
+#: the image saves those two, see Tenant.token_users.)
 _TENANT_LATER = (("users", "_by_upn"), ("methods",), ("_by_anchor",))
 _SYNC_LATER = ("connector_space", "_exported")
 #: Tenant state that only makes sense in the process that made it (tokens signed with that
