@@ -24,7 +24,6 @@ state replaces the skeleton's. Served endpoints, CA and ports are the new proces
 from __future__ import annotations
 
 import dataclasses
-import gc
 import heapq
 import io
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import zstandard
 
+from fakes.gc_pause import gc_paused
 from fakes.graph.audit import AuditState
 from fakes.graph.model import User
 from simlab import parked_log
@@ -167,14 +167,8 @@ def save_image(lab: Lab, path: str | Path, key: str, *, level: int = 1, tmp: Pat
     # Capturing and encoding makes millions of short-lived lists and tuples in a heap of
     # millions of long-lived objects: with the cyclic GC running, its passes over that heap cost
     # a third of the save at 100k users (Lab.start already pauses it around its synchronous save).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        payload = _payload(lab, level)
-    finally:
-        if was_enabled:
-            gc.enable()
-    payload, raw_bytes = payload
+    with gc_paused():
+        payload, raw_bytes = _payload(lab, level)
     return write_file(path, key, payload, spec_name=lab.spec.name,
                       users=lab.spec.population.users, raw_bytes=raw_bytes, tmp=tmp)
 

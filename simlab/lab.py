@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import operator
 import shutil
 import sys
@@ -29,6 +28,7 @@ from fakes.clock import SimClock
 from fakes.connect.config import DirectoryConnection, OptionalFeatures, WritebackOptions
 from fakes.connect.server import ConnectServer, WizardError
 from fakes.connect.sync import HELPER_MIN_USERS
+from fakes.gc_pause import gc_paused
 from fakes.graph.tenant import Tenant
 from fakes.oplog import OperationLog
 from fakes.tls import CertificateAuthority
@@ -49,17 +49,6 @@ def _import_graph_server() -> None:
     import uvicorn.protocols.http.h11_impl  # noqa: F401  (what uvicorn's server loads first)
 
     import fakes.graph.mock  # noqa: F401
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _release_freed_memory() -> None:
@@ -144,7 +133,7 @@ class Lab(DirectoryAdmin, CloudActions):
         try:
             # Building/loading makes millions of long-lived objects: the cyclic GC would rescan the
             # growing heap again and again (superlinear); refcounting still frees acyclic garbage.
-            with _gc_paused():
+            with gc_paused():
                 self._build_or_rebuild()
             _release_freed_memory()
         except BaseException:

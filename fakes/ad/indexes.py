@@ -27,7 +27,6 @@ finished table is published by replacing the table map, never half made.
 from __future__ import annotations
 
 import contextlib
-import gc
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING
 from fakes.ad.dn import parse_dn
 from fakes.ad.filters import match_key
 from fakes.ad.schema import AttributeType, Schema
+from fakes.gc_pause import gc_paused
 
 if TYPE_CHECKING:
     from fakes.ad.directory import Entry
@@ -151,13 +151,8 @@ class Indexes:
                 if table is None:
                     # A table is 100k+ new keys and buckets, none in a cycle: a cyclic GC pass
                     # over the lab's heap in the middle would cost more than making it.
-                    was_enabled = gc.isenabled()
-                    gc.disable()
-                    try:
+                    with gc_paused():
                         table = self._import(name) if name in self._saved else self._scan(name)
-                    finally:
-                        if was_enabled:
-                            gc.enable()
                     self._built = {**self._built, name: table}
         return table
 

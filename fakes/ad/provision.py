@@ -17,7 +17,6 @@ Default passwords: Administrator ``DEFAULT_ADMIN_PASSWORD``; every populated use
 
 from __future__ import annotations
 
-import gc
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -34,6 +33,7 @@ from fakes.ad.security import constants as K
 from fakes.ad.security.descriptor import Ace, Acl
 from fakes.ad.sid import make_sid, sid_to_bytes
 from fakes.clock import SimClock
+from fakes.gc_pause import gc_paused
 from fakes.oplog import OperationLog
 
 DEFAULT_ADMIN_PASSWORD = "Pa$$w0rd-Admin1"
@@ -164,15 +164,10 @@ def provision(
     )
     # The cyclic GC rescans the whole growing heap during bulk creation (superlinear build time);
     # entries are long-lived and acyclic garbage is freed by refcounting anyway, so pause it while building.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         rights = connector_rights if connector_account else None
         started = (lambda: population_started(dc)) if population_started is not None else None
         _build(dc, admin_password, user_password, policy or {}, rights, users, ou_layout, started)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     return dc
 
 
