@@ -304,6 +304,19 @@ def apply_image(lab: Lab, data: dict[str, Any]) -> None:
     lab.build_mark, lab.event_mark = data["marks"]
 
 
+def saved_accounts(data: dict[str, Any]) -> tuple[str, str, str, str]:
+    """The saved DC's Administrator DN and password, connector account DN and password: what a
+    bare skeleton's DC is served with until :func:`apply_image` installs the rest."""
+    try:
+        dc = data["state"]["dc"]
+        accounts = (dc["admin_dn"], dc["admin_password"], dc["connector_dn"], dc["connector_password"])
+    except (KeyError, TypeError) as exc:
+        raise ImageError(f"the image is inconsistent: no saved accounts ({exc!r})") from exc
+    if not all(type(value) is str and value for value in accounts):
+        raise ImageError("the image is inconsistent: its saved accounts are not all names and passwords")
+    return accounts
+
+
 def _later(blob: bytes, what: str, names: tuple[str, ...], finish: Any) -> Any:
     """The loader of :func:`_encoded_later`'s ``blob`` for ``DeferredAttributes.defer``: every
     one of ``names`` (what the saved lab had not: a fresh value of the live object's kind),
@@ -403,4 +416,4 @@ def _restore_clock(lab: Lab, timers: list[tuple[Any, Any]], now: Any) -> None:
 
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "ImageError", "ImageInfo", "apply_image", "capture", "code_fingerprint",
-           "image_key", "load_image", "read_info", "save_image"]
+           "image_key", "load_image", "read_info", "save_image", "saved_accounts"]

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from fakes.ad.api import Change, ModOp
 from fakes.ad.ldap.serve import DcEndpoints, serve_dc
@@ -187,6 +187,13 @@ class Lab(DirectoryAdmin, CloudActions):
         spec = self.spec
         found = self._lookup_image(load=use_image)
         image = found.data if found is not None else None
+        # A skeleton without faults skips what the image replaces whole (the sync engine's state,
+        # the wizard's configuration and events). Faults act on a synced, configured lab: with
+        # them the skeleton does it all, so each fault sees what it sees in a built lab.
+        skeleton_only = image is not None and not (self._apply_faults and spec.faults)
+        # Without an LDIF to seed either, it makes no directory entry at all (the image brings
+        # every one): the DC starts empty, named after the image's accounts (docs/images.md).
+        bare = skeleton_only and spec.directory is None
         progress = self._progress
         progress.phase("Building the directory" if image is None else "Building the lab skeleton")
         self.clock = SimClock()
@@ -209,7 +216,10 @@ class Lab(DirectoryAdmin, CloudActions):
             connector_rights="none" if custom else "express",
             # Served while the population's helper process starts (it loads Faker meanwhile).
             population_started=self._serve_dc_of,
+            bare=bare,
         )
+        if bare:
+            self._take_accounts(found)
         if spec.domain.dcs > 1:
             # A second DC: the agent's DC sees DACL edits only after replication.
             self.dc.replication_delay = spec.domain.replication_delay_minutes * 60.0
@@ -217,13 +227,15 @@ class Lab(DirectoryAdmin, CloudActions):
         self.gpo = DomainPolicyGpo(self.dc, spec.password_policy)
         self.dc_gpo = DcPolicyGpo(self.dc, spec.dc_policy)
         self.gpo_refresh = GpoRefresh(self.dc, self.gpo, self.dc_gpo)
-        self.gpo_refresh.apply_now()
-        self.ldif_import = self._seed_directory()
-        self._named_users()
-        self._protected_members()
-        if spec.connect.tutorial_permissions:
-            self.grant_tutorial_permissions()
-        self.dc.sdprop.run()
+        self.ldif_import = None
+        if not bare:
+            self.gpo_refresh.apply_now()
+            self.ldif_import = self._seed_directory()
+            self._named_users()
+            self._protected_members()
+            if spec.connect.tutorial_permissions:
+                self.grant_tutorial_permissions()
+            self.dc.sdprop.run()
         progress.phase("Serving LDAP")
         if self.ldap_endpoints is None:  # (a lab without users: the population did not serve it)
             self.ldap_endpoints = self._serve_dc()
@@ -256,10 +268,6 @@ class Lab(DirectoryAdmin, CloudActions):
             sync_helper=image is None and spec.population.users >= HELPER_MIN_USERS,  # not for a skeleton
         )
         progress.phase("Initial sync")
-        # A skeleton without faults skips what the image replaces whole (the sync engine's state,
-        # the wizard's configuration and events). Faults act on a synced, configured lab: with
-        # them the skeleton does it all, so each fault sees what it sees in a built lab.
-        skeleton_only = image is not None and not (self._apply_faults and spec.faults)
         if not skeleton_only:
             self.connect.sync.while_helper_reads = _import_graph_server  # (big labs' helper only)
             try:
@@ -334,11 +342,28 @@ class Lab(DirectoryAdmin, CloudActions):
         try:
             apply_image(self, found.data)
         except ImageError as exc:
-            self.cache_status = "rejected"
-            self.cache_message = f"simlab: lab image rejected ({exc}); rebuilding the lab"
-            image_cache.log.warning(self.cache_message)
-            found.path.unlink(missing_ok=True)
-            raise _ImageUnusable from exc
+            self._reject_image(found, exc)
+
+    def _take_accounts(self, found: Any) -> None:
+        """Name a bare DC's Administrator and connector account as the image does, before it is
+        served: its endpoints and the Connect server's directory connection carry them."""
+        from simlab.image import ImageError, saved_accounts
+
+        try:
+            accounts = saved_accounts(found.data)
+        except ImageError as exc:
+            self._reject_image(found, exc)
+        dc = self.dc
+        dc.admin_dn, dc.admin_password, dc.connector_dn, dc.connector_password = accounts
+
+    def _reject_image(self, found: Any, exc: Exception) -> NoReturn:
+        from simlab import image_cache
+
+        self.cache_status = "rejected"
+        self.cache_message = f"simlab: lab image rejected ({exc}); rebuilding the lab"
+        image_cache.log.warning(self.cache_message)
+        found.path.unlink(missing_ok=True)
+        raise _ImageUnusable from exc
 
     def _serve_dc_of(self, dc: Any) -> None:
         """Serve the DC being provisioned, before its users are made (see ``population_started``)."""

@@ -75,7 +75,8 @@ def take_snapshot(lab: Lab, *, copy: bool = True) -> LabSnapshot:
         dc_state = {
             "usn": dc.usn, "next_rid": dc.next_rid, "rng": dc.rng.getstate(),
             "replication_delay": dc.replication_delay, "connector_dn": dc.connector_dn,
-            "connector_password": dc.connector_password, "admin_password": dc.admin_password,
+            "connector_password": dc.connector_password, "admin_dn": dc.admin_dn,
+            "admin_password": dc.admin_password,
             "sdprop": (dc.sdprop.runs, dc.sdprop.ds_heuristics) if dc.sdprop is not None else None,
         }
         return LabSnapshot(
@@ -112,7 +113,7 @@ def restore_snapshot(lab: Lab, snap: LabSnapshot, *, consume: bool = False) -> N
         dc.usn, dc.next_rid, dc.replication_delay = s["usn"], s["next_rid"], s["replication_delay"]
         dc.rng.setstate(s["rng"])
         dc.connector_dn, dc.connector_password = s["connector_dn"], s["connector_password"]
-        dc.admin_password = s["admin_password"]
+        dc.admin_dn, dc.admin_password = s["admin_dn"], s["admin_password"]
         if s["sdprop"] is not None:
             dc.sdprop.runs, dc.sdprop.ds_heuristics = s["sdprop"]
         thaw(tenant, snap.tenant)

@@ -131,6 +131,7 @@ def provision(
     connector_rights: str = "express",
     policy: dict[str, str] | None = None,
     population_started: Callable[[DomainController], None] | None = None,
+    bare: bool = False,
 ) -> DomainController:
     """Build a domain controller for ``domain`` with ``users`` seeded users (see module docstring).
 
@@ -140,6 +141,9 @@ def provision(
     (e.g. ``{"minPwdAge": "0"}``). ``population_started(dc)``, with ``users``, runs once before
     the first user is made, while the population's helper process starts (see
     :func:`fakes.ad.population.populate`): a lab serves its DC then.
+
+    ``bare=True`` makes the controller (schema, names, SID, counters, SDProp) without a single
+    entry: a lab loaded from its image installs the image's directory in it (``simlab.image``).
     """
     if connector_rights not in ("express", "none"):
         raise ValueError(f"connector_rights must be 'express' or 'none', not {connector_rights!r}")
@@ -164,6 +168,9 @@ def provision(
     )
     # The cyclic GC rescans the whole growing heap during bulk creation (superlinear build time);
     # entries are long-lived and acyclic garbage is freed by refcounting anyway, so pause it while building.
+    if bare:
+        dc.sdprop = SDProp(dc)
+        return dc
     with gc_paused():
         rights = connector_rights if connector_account else None
         started = (lambda: population_started(dc)) if population_started is not None else None

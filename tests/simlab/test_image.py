@@ -21,6 +21,13 @@ SPEC = LabSpec.model_validate({
     "faults": [{"name": "min-password-age", "params": {"days": 1}},
                {"name": "inheritance-disabled", "params": {"user": "bob", "target": "ou"}}],
 })
+#: No faults and no LDIF: the loaded lab's skeleton DC is bare (no entry until the image's).
+PLAIN = LabSpec.model_validate({
+    "seed": 7,
+    "population": {"users": 25, "named": [{"sam": "alice", "display_name": "Alice Adams"},
+                                          {"sam": "carol", "display_name": "Carol Cole"}]},
+    "protected": [{"user": "carol", "group": "Domain Admins"}],
+})
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +48,8 @@ def _state(lab: Lab) -> dict[str, object]:
     dc, tenant, sync = lab.dc, lab.tenant, lab.connect.sync
     return {
         "entries": _entries(lab),
-        "dc": (dc.usn, dc.next_rid, dc.rng.getstate(), dc.connector_password, dc.sdprop.runs),
+        "dc": (dc.usn, dc.next_rid, dc.rng.getstate(), dc.admin_dn, dc.admin_password, dc.connector_dn,
+               dc.connector_password, dc.sdprop.runs, dc.ldap_policy),
         "tenant_users": dict(tenant.users),
         "methods": dict(tenant.methods),
         "tenant": (tenant.licence, tenant.onprem, tenant.sspr_policy, tenant.sync_features),
@@ -62,19 +70,65 @@ def _without_endpoints(lab: Lab) -> bytes:
     return encode(data)
 
 
-def test_round_trip_is_exact(cache_home: Path):
-    with Lab(SPEC, cache=True) as cold:
+def _accounts(lab: Lab) -> dict[str, object]:
+    """The endpoint line's names and credentials (ports, URLs and CA file are each process's own)."""
+    return {k: v for k, v in lab.endpoints().items() if "port" not in k and "url" not in k and "ca" not in k}
+
+
+@pytest.mark.parametrize("spec", [SPEC, PLAIN], ids=["faults", "plain"])
+def test_round_trip_is_exact(cache_home: Path, spec: LabSpec):
+    with Lab(spec, cache=True) as cold:
         assert cold.cache_status == "miss"
         assert len(list(cache_home.glob("*.simlab-image"))) == 1
-        with Lab(SPEC, cache=True) as warm:
+        with Lab(spec, cache=True) as warm:
             assert warm.cache_status == "hit"
             expected, got = _state(cold), _state(warm)
             for key in expected:
                 assert got[key] == expected[key], key
             assert len(got["entries"]) == len(expected["entries"]) > 25  # type: ignore[arg-type]
             assert _without_endpoints(warm) == _without_endpoints(cold)
+            assert _accounts(warm) == _accounts(cold)
             # The Connect server points at the new process's own DC endpoints.
             assert warm.connect.config.directories[0].ldaps_port == warm.ldap_endpoints.ldaps_port
+            connectors = [lab.connect.config.directories[0].connector for lab in (warm, cold)]
+            assert connectors[0] == connectors[1]
+
+
+def test_a_plain_spec_loads_into_a_bare_dc_and_one_with_faults_into_a_built_skeleton(
+        cache_home: Path, monkeypatch: pytest.MonkeyPatch):
+    from fakes.ad import provision
+
+    for spec in (PLAIN, SPEC):
+        with Lab(spec, cache=True):
+            pass
+    built: list[bool] = []
+    original = provision._build
+    monkeypatch.setattr(provision, "_build", lambda *a, **k: (built.append(True), original(*a, **k))[1])
+    with Lab(PLAIN, cache=True) as plain:
+        assert plain.cache_status == "hit" and built == []
+        assert plain.bind("carol", PLAIN.population.password).ok
+    with Lab(SPEC, cache=True) as faulted:  # each fault acts on a built, synced skeleton
+        assert faulted.cache_status == "hit" and built == [True]
+
+
+def test_an_image_without_its_accounts_is_rejected_and_the_lab_rebuilt(cache_home: Path, caplog,
+                                                                       monkeypatch: pytest.MonkeyPatch):
+    from simlab import image as image_module
+
+    with Lab(PLAIN, cache=True):
+        pass
+    original = image_module.load_image
+
+    def without_connector(*args: object, **kwargs: object) -> dict:
+        data = original(*args, **kwargs)
+        del data["state"]["dc"]["connector_dn"]
+        return data
+
+    monkeypatch.setattr(image_module, "load_image", without_connector)
+    with Lab(PLAIN, cache=True) as lab:
+        assert lab.cache_status == "rejected"
+        assert "no saved accounts" in lab.cache_message
+        assert lab.bind("carol", PLAIN.population.password).ok
 
 
 def _script(lab: Lab) -> list[object]:
