@@ -82,7 +82,7 @@ def capture_directory(directory: Directory, snap: list[tuple]) -> tuple[dict[str
                "parents": list(map(position.get, map(_PARENT, entries), repeat(-1))),
                "rdn_keys": list(map(_ITEM[4], snap)), "sd": list(map(sds.__getitem__, map(_ITEM[6], snap))),
                "oc": list(map(classes.__getitem__, map(_ITEM[7], snap))), "attrs": blobs,
-               "tables": _with_encoded_singles(directory.export_prebuilt(position))}
+               "tables": _with_encoded_tables(directory.export_prebuilt(position))}
     head = {"keys": list(keys), "sds": list(sds), "shared": shared, "classes": list(classes),
             "count": len(snap)}
     return head, columns
@@ -342,38 +342,37 @@ def load_directory(head: dict[str, Any], columns: dict[str, Any]) -> Prebuilt:
     made.pop()
     for name in _ENTRY_FIELDS:
         deque(map(Entry.__dict__[name].__set__, made, filled[name]), 0)
-    return Directory.prebuilt(made, _with_singles_loaders(columns["tables"]), guids=numbers, parents=parents)
+    return Directory.prebuilt(made, _with_table_loaders(columns["tables"]), guids=numbers, parents=parents)
 
 
-# The index tables' single keys and positions (100k of each for sAMAccountName, UPN, objectSid,
-# cn, mail) are one encoded value per table in the image, decoded when a lookup first needs the
-# table: a warm lab that answers its first lookups from the saved lists (fakes.ad.indexes) only
-# decodes what it looks in, and most tables are never looked in at all.
-def _with_encoded_singles(tables: dict[str, Any]) -> dict[str, Any]:
-    index = {name: [encode([single_keys, singles]), multi_keys, multis]
-             for name, (single_keys, singles, multi_keys, multis) in tables["index"].items()}
-    return {**tables, "index": index}
+# Each index table (100k single keys and positions for sAMAccountName, UPN, objectSid, cn, mail;
+# 100k-position buckets for objectClass and objectCategory) is one encoded value in the image,
+# decoded when a lookup first needs the table: a warm lab that answers its first lookups from the
+# saved lists (fakes.ad.indexes) only decodes what it looks in, and most tables are never looked
+# in at all.
+def _with_encoded_tables(tables: dict[str, Any]) -> dict[str, Any]:
+    return {**tables, "index": {name: encode(table) for name, table in tables["index"].items()}}
 
 
-def _with_singles_loaders(tables: dict[str, Any]) -> dict[str, Any]:
+def _with_table_loaders(tables: dict[str, Any]) -> dict[str, Any]:
     index = {}
-    for name, (blob, multi_keys, multis) in tables["index"].items():
+    for name, blob in tables["index"].items():
         if type(blob) is not bytes:
-            raise TypeError(f"the saved {name} index's single keys are not encoded")
-        index[name] = [functools.partial(_decode_singles, blob, name), None, multi_keys, multis]
+            raise TypeError(f"the saved {name} index is not encoded")
+        index[name] = [functools.partial(_decode_table, blob, name), None, None, None]
     return {**tables, "index": index}
 
 
-def _decode_singles(blob: bytes, name: str) -> tuple[list, list]:
+def _decode_table(blob: bytes, name: str) -> list:
     try:
-        keys, positions = decode(blob)
-        if type(keys) is not list or type(positions) is not list:
-            raise TypeError("not two lists")
+        table = decode(blob)
+        if type(table) is not list or len(table) != 4 or not all(type(part) is list for part in table):
+            raise TypeError("not four lists")
     except (CodecError, TypeError, ValueError) as exc:
         raise ImageError(f"the lab image's saved {name} index cannot be decoded ({exc!r}); this is a "
                          "simlab bug (the file passed its checksum): please report it, and run "
                          "`simlab cache clear`") from exc
-    return keys, positions
+    return table
 
 
 __all__ = ["ImageError", "capture_directory", "directory_values", "load_directory", "read_directory"]

@@ -38,6 +38,7 @@ from fakes.ad.indexes import (
     INDEX_NAMES,
     INDEXED_SET,
     Indexes,
+    SavedLists,
     bucket_add,
     bucket_items,
     bucket_remove,
@@ -611,7 +612,7 @@ class Directory:
         if set(index) != set(INDEX_NAMES) or set(links) != set(LINKED) or set(pending) != set(LINKED):
             raise ValueError("the saved indexes are not this directory's")
         # A bucket equal to one saved before names it: resolve those first, in save order.
-        earlier: dict[str, list] = {}
+        earlier = SavedLists()
         saved_index = resolve_saved(index, INDEX_NAMES, earlier)
         saved_links = resolve_saved({f"links.{a}": links[a] for a in LINKED}, [f"links.{a}" for a in LINKED],
                                     earlier)

@@ -27,6 +27,7 @@ finished table is published by replacing the table map, never half made.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -124,8 +125,8 @@ class Indexes:
 
     def load_saved(self, entries: list[Entry], saved: dict[str, list]) -> None:
         """Take an image's saved tables (see :func:`resolve_saved`) over ``entries`` (their
-        positions); each is imported when first needed (its single keys and positions decoded
-        then too, when they come as a loader: see :func:`singles_of`)."""
+        positions); each is imported when first needed (decoded then too, when it comes as a
+        loader: see :func:`table_of`)."""
         self._built, self._saved, self._saved_entries = {}, dict(saved), entries
         self._journal = {name: {} for name in saved}
         self._point_lookups, self._needed = {}, set()
@@ -175,8 +176,7 @@ class Indexes:
                      key: object) -> list[Entry]:
         """:meth:`items` from a saved table: the key's saved bucket, then the journal's changes to
         that key in order (what :meth:`_import` does for every key)."""
-        single_keys, singles = singles_of(saved, name)
-        multi_keys, multis = saved[2], saved[3]
+        single_keys, singles, multi_keys, multis = table_of(saved, name)
         entries = self._saved_entries
         one: dict[object, object] = {}
         try:
@@ -285,7 +285,7 @@ class Indexes:
         """Saved table ``name`` over the loaded entries, then what changed since loading."""
         try:
             saved = self._saved[name]
-            table = import_buckets([*singles_of(saved, name), saved[2], saved[3]], self._saved_entries)
+            table = import_buckets(table_of(saved, name), self._saved_entries)
         except (TypeError, ValueError, IndexError) as exc:
             raise ValueError(f"the lab image's saved {name} index cannot be loaded ({exc!r}); this is a "
                              "simlab bug (the file passed its checksum): run `simlab cache clear`") from exc
@@ -360,40 +360,67 @@ class Indexes:
 _SAVED = object()  # journal.pop default: the entry was in the image (not added since loading)
 
 
-def resolve_saved(saved: dict[str, list], names: Iterable[str], earlier: dict[str, list]) -> dict[str, list]:
+def resolve_saved(saved: dict[str, list], names: Iterable[str], earlier: SavedLists) -> dict[str, list]:
     """``names``' saved tables with every ``[table name, number]`` reference (a bucket equal to
     one saved before, see ``export_buckets``) replaced by that position list, so each table
     imports on its own; ``earlier`` (table -> its multi lists) gains these tables' lists.
+
+    A table saved as ``[decode, None, None, None]`` (a lab image keeps each index table encoded
+    until something needs it; ``decode()`` gives its four lists as saved) becomes
+    ``[loader, None, None, None]``: :func:`table_of` calls the loader, which decodes the table
+    and resolves its references then. A reference from another table to it does the same.
 
     Raises ValueError, TypeError or KeyError on a malformed table (cheap checks only: positions
     are checked when the table is imported).
     """
     out = {}
     for name in names:
-        single_keys, singles, multi_keys, multis = saved[name]
-        if (not callable(single_keys) and len(single_keys) != len(singles)) or len(multi_keys) != len(multis):
-            raise ValueError(f"the saved {name} index has keys without buckets")
-        resolved = earlier[name] = []  # (a bucket may name an earlier one of its own table)
-        for m in multis:
-            resolved.append(earlier[m[0]][m[1]] if m and type(m[0]) is str else m)
-        out[name] = [single_keys, singles, multi_keys, resolved]
+        table = saved[name]
+        if callable(table[0]):
+            loader = functools.partial(_resolved, name, table[0], earlier)
+            out[name] = earlier.later[name] = [loader, None, None, None]
+        else:
+            out[name] = _resolved(name, lambda table=table: table, earlier)
     return out
 
 
-#: A saved table's single keys and their positions, decoded when the table is first used.
-SinglesLoader = Callable[[], tuple[list, list]]
+def _resolved(name: str, decode: Callable[[], list], earlier: SavedLists) -> list:
+    single_keys, singles, multi_keys, multis = decode()
+    if len(single_keys) != len(singles) or len(multi_keys) != len(multis):
+        raise ValueError(f"the saved {name} index has keys without buckets")
+    resolved = earlier[name] = []  # (a bucket may name an earlier one of its own table)
+    try:
+        for m in multis:
+            resolved.append(earlier[m[0]][m[1]] if m and type(m[0]) is str else m)
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ValueError(f"the saved {name} index names a bucket not saved before it ({exc})") from exc
+    return [single_keys, singles, multi_keys, resolved]
 
 
-def singles_of(saved: list, name: str) -> tuple[list, list]:
-    """A saved table's ``(single keys, their positions)``; a loader in their place (a lab image
-    keeps the 100k keys of a big table encoded until a lookup needs them) is called now and the
-    table keeps what it gives. Raises ValueError if they do not pair up."""
+class SavedLists(dict):
+    """Saved table -> its resolved multi lists (:func:`resolve_saved`'s ``earlier``). A table
+    kept encoded (``later``: table -> its saved list) is decoded when a reference names it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.later: dict[str, list] = {}
+
+    def __missing__(self, name: str) -> list:
+        table = self.later.get(name)
+        if table is None:
+            raise KeyError(f"no saved table {name!r} before this one")
+        table_of(table, name)  # (stores the table's lists here)
+        return self[name]
+
+
+def table_of(saved: list, name: str) -> list:
+    """A saved table's ``[single keys, their positions, multi keys, their position lists]``; a
+    loader in their place (see :func:`resolve_saved`) is called now and the table keeps what it
+    gives. Raises ValueError if they do not pair up."""
     if callable(saved[0]):
-        keys, positions = saved[0]()
-        if len(keys) != len(positions):
-            raise ValueError(f"the saved {name} index has keys without buckets")
-        saved[0], saved[1] = keys, positions  # (two threads doing this at once store the same lists)
-    return saved[0], saved[1]
+        # (two threads doing this at once store equal lists)
+        saved[:] = saved[0]()
+    return saved
 
 
 def export_buckets(table: dict, position: dict[Entry, int], name: str, seen: dict[tuple, list]) -> list[list]:

@@ -20,6 +20,7 @@ import pytest
 from fakes.ad.directory import Directory, Entry
 from fakes.ad.indexes import INDEX_NAMES, POINT_LOOKUPS
 from simlab.image import ImageError, save_image
+from simlab.image_codec import decode
 from simlab.image_directory import capture_directory, load_directory
 from simlab.lab import Lab
 from simlab.spec import LabSpec
@@ -171,6 +172,24 @@ def _loaded(lab: Lab, blob: bytes) -> tuple[Entry, Entry]:
     return entries[-1], entries[0]
 
 
+def test_saved_index_tables_decode_alone_in_any_order(cache: Lab):
+    """Each index table is one encoded value; a bucket equal to one saved before (objectClass
+    person and user, objectCategory: the same 300 users) names it, and importing a later table
+    first decodes the earlier one it names then."""
+    d = cache.dc.directory
+    head, columns = capture_directory(d, d.snapshot(copy=False))
+    saved = {name: decode(blob) for name, blob in columns["tables"]["index"].items()}
+    assert [name for name, table in saved.items() if any(m and type(m[0]) is str for m in table[3])]
+    warm = Directory(d.schema)
+    warm.restore(load_directory(head, columns))
+    def guids(table: dict) -> dict:
+        return {k: [e.guid for e in v] if type(v) is dict else v.guid for k, v in table.items()}
+
+    for name in reversed(INDEX_NAMES):
+        assert guids(warm._ix.table(name)) == guids(d._ix.table(name)), name
+    assert warm._ix.built() == INDEX_NAMES
+
+
 @pytest.mark.parametrize("blob", [
     b"\xc1 not msgpack",
     msgpack.packb([[0], [[msgpack.ExtType(9, msgpack.packb(["os:system", ["echo pwned"]]))]], [], []]),
@@ -209,15 +228,16 @@ def test_a_loaded_entry_makes_its_guid_and_children_when_first_read(cache: Lab):
 
 @pytest.mark.parametrize("blob", [
     b"\xc1 not msgpack",
-    msgpack.packb(["not", "two lists", "of keys and positions"]),
-    msgpack.packb([["alice"], [0, 1]]),  # keys without buckets
+    msgpack.packb(["not", "four lists", "of keys and", "positions"]),
+    msgpack.packb([["alice"], [0, 1], [], []]),  # keys without buckets
+    msgpack.packb([[], [], ["x"], [["nowhere", 0]]]),  # a bucket naming a table not saved before it
 ])
-def test_undecodable_saved_index_keys_fail_clearly_when_first_looked_in(cache: Lab, blob: bytes):
-    """A saved table's single keys stay encoded until a lookup needs them; if they cannot be
-    decoded then, the lookup says so (the other tables still answer)."""
+def test_undecodable_saved_index_fails_clearly_when_first_looked_in(cache: Lab, blob: bytes):
+    """A saved table stays encoded until a lookup needs it; if it cannot be decoded then, the
+    lookup says so (the other tables still answer)."""
     d = cache.dc.directory
     head, columns = capture_directory(d, d.snapshot(copy=False))
-    columns["tables"]["index"]["samaccountname"][0] = blob
+    columns["tables"]["index"]["samaccountname"] = blob
     warm = Directory(d.schema)
     warm.restore(load_directory(head, columns))
     with pytest.raises((ImageError, ValueError), match="saved samaccountname index"):
