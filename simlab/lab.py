@@ -19,7 +19,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from fakes.ad.api import Change, ModOp
 from fakes.ad.ldap.serve import DcEndpoints, serve_dc
@@ -34,6 +34,7 @@ from fakes.oplog import OperationLog
 from fakes.tls import CertificateAuthority
 from simlab.gpo import DcPolicyGpo, DomainPolicyGpo, GpoRefresh
 from simlab.lab_admin import DirectoryAdmin
+from simlab.lab_image import ImageUnusable, LabImages
 from simlab.lab_types import Attempt, BindResult, LabError, Transport, UserRef
 from simlab.lab_users import CloudActions
 from simlab.progress import BuildProgress
@@ -72,11 +73,7 @@ def _release_freed_memory() -> None:
 _SYNC_ENABLED = operator.attrgetter("on_premises_sync_enabled")  # truthy exactly when User.synced
 
 
-class _ImageUnusable(Exception):
-    """The cached image did not fit the rebuilt skeleton: build the lab the long way."""
-
-
-class Lab(DirectoryAdmin, CloudActions):
+class Lab(DirectoryAdmin, CloudActions, LabImages):
     """One lab: build with :meth:`start` (or ``with``), tear down with :meth:`close`."""
 
     def __init__(
@@ -145,7 +142,7 @@ class Lab(DirectoryAdmin, CloudActions):
     def _build_or_rebuild(self) -> None:
         try:
             self._build()
-        except _ImageUnusable:
+        except ImageUnusable:
             self._teardown()  # the skeleton could not take the image: build it properly
             self._build(use_image=False)
 
@@ -305,65 +302,6 @@ class Lab(DirectoryAdmin, CloudActions):
             from simlab import parked_log
 
             parked_log.park(self.connect.eventlog, shared=parked_log.connector_strings(self.connect))
-
-    # -- lab images (docs/images.md) ----------------------------------------------------------
-    def _lookup_image(self, *, load: bool) -> Any:
-        """The cache's answer for this spec (None when the cache is off); ``load=False`` only
-        names the file, so the build that follows overwrites it."""
-        from simlab import image_cache
-
-        if not self._cache or image_cache.disabled_by_env():
-            self.cache_status = "off"
-            return None
-        from simlab.image_file import image_key
-
-        key = image_key(self.spec, apply_faults=self._apply_faults)
-        if not load:
-            return image_cache.Lookup(key, image_cache.image_path(key))
-        self._progress.phase("Reading the lab image")
-        found = image_cache.lookup(key)
-        self.cache_status, self.cache_message = found.status, found.message
-        return found
-
-    def _finish_image(self, found: Any) -> None:
-        from simlab import image_cache
-        from simlab.image import ImageError, apply_image
-
-        if found.data is None:
-            from simlab.image_saver import can_fork, save_in_background
-
-            if self._save_in_background and can_fork():
-                self.image_save = save_in_background(self, found.key)
-                return
-            self._progress.phase("Saving the lab image")
-            image_cache.store(self, found.key)
-            return
-        self._progress.phase("Loading the lab image")
-        try:
-            apply_image(self, found.data)
-        except ImageError as exc:
-            self._reject_image(found, exc)
-
-    def _take_accounts(self, found: Any) -> None:
-        """Name a bare DC's Administrator and connector account as the image does, before it is
-        served: its endpoints and the Connect server's directory connection carry them."""
-        from simlab.image import ImageError, saved_accounts
-
-        try:
-            accounts = saved_accounts(found.data)
-        except ImageError as exc:
-            self._reject_image(found, exc)
-        dc = self.dc
-        dc.admin_dn, dc.admin_password, dc.connector_dn, dc.connector_password = accounts
-
-    def _reject_image(self, found: Any, exc: Exception) -> NoReturn:
-        from simlab import image_cache
-
-        self.cache_status = "rejected"
-        self.cache_message = f"simlab: lab image rejected ({exc}); rebuilding the lab"
-        image_cache.log.warning(self.cache_message)
-        found.path.unlink(missing_ok=True)
-        raise _ImageUnusable from exc
 
     def _serve_dc_of(self, dc: Any) -> None:
         """Serve the DC being provisioned, before its users are made (see ``population_started``)."""
