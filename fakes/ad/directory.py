@@ -14,16 +14,16 @@ benchmarks/bench_directory.py for measured rates.
 
 from __future__ import annotations
 
-import operator
 import sys
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from uuid import UUID
 
 from fakes.ad.api import Scope
-from fakes.ad.dn import escape_value, normalize_dn, normalize_rdn, parse_dn
+from fakes.ad.directory_links import DirectoryLinks
+from fakes.ad.directory_state import LINKED, DirectoryState, Prebuilt
+from fakes.ad.dn import dn_key, escape_value, normalize_dn, normalize_rdn, parse_dn
 from fakes.ad.filters import (
     And,
     Equal,
@@ -35,16 +35,9 @@ from fakes.ad.filters import (
 )
 from fakes.ad.indexes import (
     CATEGORY_CN,
-    INDEX_NAMES,
     INDEXED_SET,
     Indexes,
-    SavedLists,
-    bucket_add,
     bucket_items,
-    bucket_remove,
-    export_buckets,
-    import_buckets,
-    resolve_saved,
 )
 from fakes.ad.schema import Schema, SchemaError
 
@@ -94,12 +87,10 @@ class Entry:
 
 # DN-valued attributes whose targets are tracked, so memberOf/directReports are O(1) and
 # references follow renames: forward attribute -> tracked.
-LINKED = ("member", "manager")
 _LINKED_SET = frozenset(LINKED)
-_RDN_KEY = operator.attrgetter("rdn_key")
 
 
-class Directory:
+class Directory(DirectoryLinks, DirectoryState):
     """The object store of one DC."""
 
     def __init__(self, schema: Schema, *, guid_factory: Callable[[], UUID] | None = None) -> None:
@@ -257,16 +248,6 @@ class Directory:
         self._parent_ndn[entry] = (entry.dn, ndn)
         return ndn
 
-    def _resolve_pending(self, entry: Entry, ndn: str) -> None:
-        # Links written before their target existed (e.g. a group provisioned before its members).
-        for attr in LINKED:
-            pending = self._pending[attr]
-            sources = pending.pop(ndn, None) if pending else None
-            if sources:
-                links = self._links[attr]
-                for source in sources:
-                    bucket_add(links, entry, source)
-
     def set_values(self, entry: Entry, attr: str, values: list) -> None:
         """Replace ``attr``'s values (``[]`` deletes it), keeping every index right."""
         self._require(entry)
@@ -345,7 +326,7 @@ class Directory:
         renamed = {normalize_dn(old_dns[e]): e.dn for e in old_subtree}
         for attr, src in referrers:
             vals = src.attrs.get(attr, [])
-            self.set_values(src, attr, [renamed.get(_ndn(v), v) for v in vals])
+            self.set_values(src, attr, [renamed.get(dn_key(v), v) for v in vals])
 
     # ------------------------------------------------------------------ queries
     def lookup(self, attr: str, value: object) -> list[Entry]:
@@ -457,54 +438,6 @@ class Directory:
             p = p.parent
         return False
 
-    def members(self, group: Entry) -> list[Entry]:
-        """Entries named in ``group``'s member attribute (that exist here)."""
-        out = []
-        for v in group.attrs.get("member", ()):
-            e = self._find_dn(v)
-            if e is not None:
-                out.append(e)
-        return out
-
-    def member_of(self, entry: Entry) -> list[Entry]:
-        """Groups whose member attribute names ``entry`` (the memberOf back link)."""
-        return bucket_items(self._links["member"].get(entry))
-
-    def direct_reports(self, entry: Entry) -> list[Entry]:
-        return bucket_items(self._links["manager"].get(entry))
-
-    def transitive_groups(self, entry: Entry) -> set[Entry]:
-        """Every group ``entry`` belongs to, directly or through nesting (cycle-safe)."""
-        return self.linked_closure(entry, "memberof")
-
-    def linked_closure(self, entry: Entry, attr: str) -> set[Entry]:
-        """Entries reachable from ``entry`` by following DN attribute ``attr`` repeatedly.
-
-        ``memberOf`` and ``directReports`` follow the back links; other DN attributes
-        (``member``, ``manager``, ...) follow the forward values. Used by
-        LDAP_MATCHING_RULE_IN_CHAIN.
-        """
-        key = attr.lower()
-        if key == "memberof":
-            step: Callable[[Entry], Iterable[Entry]] = self.member_of
-        elif key == "directreports":
-            step = self.direct_reports
-        else:
-            def step(e: Entry) -> Iterable[Entry]:
-                for v in e.attrs.get(key, ()):
-                    t = self._find_dn(v) if isinstance(v, str) else None
-                    if t is not None:
-                        yield t
-        seen: set[Entry] = set()
-        todo = deque(step(entry))
-        while todo:
-            e = todo.popleft()
-            if e in seen:
-                continue
-            seen.add(e)
-            todo.extend(step(e))
-        return seen
-
     def canonical_name(self, entry: Entry) -> str:
         """canonicalName as AD constructs it: ``contoso.com/Staff/John Smith``."""
         rdns = parse_dn(entry.dn)
@@ -516,120 +449,6 @@ class Directory:
         if not parts:
             return domain + "/"
         return domain + "/" + "/".join(parts)
-
-    # ------------------------------------------------------------------ snapshots
-    def snapshot(self, *, copy: bool = True) -> list[tuple]:
-        """A copy of every entry's data (cheap relative to rebuilding a lab), parents first.
-
-        Each item is ``(entry, guid, dn, parent guid or None, rdn_key, attrs, sd, object_class)``.
-        ``copy=False`` shares each entry's live ``attrs`` dict (for a caller that serialises it at once).
-        """
-        return [
-            (e, e.guid, e.dn, e.parent.guid if e.parent else None, e.rdn_key,
-             {k: list(v) for k, v in e.attrs.items()} if copy else e.attrs, e.sd, e.object_class)
-            for e in self.walk()
-        ]
-
-    def restore(self, snap: object, *, copy: bool = True) -> None:
-        """Return to a snapshot; the snapshot's Entry objects are reused, so references stay valid.
-
-        ``copy=False`` takes the snapshot's attribute dicts over as they are (a snapshot built
-        from a lab image, used once); the snapshot must then not be restored again. A
-        :class:`Prebuilt` (see :meth:`prebuilt`) is installed as it is, nothing recomputed.
-        """
-        if isinstance(snap, Prebuilt):
-            self._by_dn, self._by_exact_dn, self._by_guid = snap.by_dn, snap.by_exact_dn, snap.by_guid
-            self._roots, self._links, self._pending = snap.roots, snap.links, snap.pending
-            self._ix.load_saved(snap.entries, snap.index)
-            return
-        self._by_dn = {}
-        self._by_exact_dn = {}
-        self._by_guid = {}
-        self._roots = {}
-        self._ix.reset()  # each index is made again from the restored entries when next needed
-        self._links = {a: {} for a in LINKED}
-        self._pending = {a: {} for a in LINKED}
-        ndns: dict[Entry, str] = {}  # parents come first: a child's normalized DN extends its parent's
-        for e, guid, dn, parent_guid, rdn_key, attrs, sd, oc in snap:  # type: ignore[attr-defined]
-            parent = self._by_guid[parent_guid.int] if parent_guid else None
-            e.dn, e.parent, e.rdn_key, e.sd, e.object_class = dn, parent, rdn_key, sd, oc
-            e.attrs = {k: list(v) for k, v in attrs.items()} if copy else attrs
-            e.children = {}
-            (parent.children if parent else self._roots)[rdn_key] = e
-            parent_ndn = ndns.get(parent) if parent is not None else None
-            ndn = f"{rdn_key},{parent_ndn}" if parent_ndn is not None else normalize_dn(dn)
-            if oc != "user":
-                ndns[e] = ndn  # users rarely have children (normalized above if so): keep the map small
-            self._by_dn[ndn] = e
-            self._by_exact_dn[dn] = e
-            self._by_guid[guid.int] = e
-            attrs = e.attrs
-            for attr in LINKED:
-                values = attrs.get(attr)
-                if values:
-                    self._link_values(e, attr, values, add=True)
-            self._resolve_pending(e, ndn)
-
-    def export_prebuilt(self, position: dict[Entry, int]) -> dict[str, object]:
-        """Every lookup table as plain data, entries given by ``position`` (their place in
-        :meth:`snapshot`'s order): what :meth:`prebuilt` takes back, so a lab image's directory
-        loads without recomputing a single normalized DN or index key."""
-        ndns: list[str | None] = [None] * len(position)
-        for ndn, e in self._by_dn.items():
-            ndns[position[e]] = ndn
-        seen: dict[tuple, list] = {}
-        return {
-            "ndns": ndns,
-            "index": {a: export_buckets(self._ix.table(a), position, a, seen) for a in INDEX_NAMES},
-            "links": {a: export_buckets({position[e]: s for e, s in t.items()}, position, f"links.{a}", seen)
-                      for a, t in self._links.items()},
-            "pending": {a: export_buckets(t, position, f"pending.{a}", seen)
-                        for a, t in self._pending.items()},
-        }
-
-    @staticmethod
-    def prebuilt(entries: list[Entry], state: dict, *, guids: list[int], parents: list[int]) -> Prebuilt:
-        """The lookup tables of :meth:`export_prebuilt`'s ``state`` over ``entries`` (fresh, unattached
-        Entry objects in the exported order whose ``parent`` is already set and whose ``children``
-        are empty, filled here); ``guids`` holds each entry's ``guid.int``, ``parents`` the
-        position of its parent in ``entries`` (-1: a root). No directory changes until
-        :meth:`restore` installs the result; a malformed ``state`` raises KeyError, IndexError,
-        TypeError or ValueError.
-        """
-        ndns = state["ndns"]
-        if not len(ndns) == len(guids) == len(parents) == len(entries):
-            raise ValueError(f"{len(ndns)} normalized DNs, {len(guids)} GUIDs and {len(parents)} parents "
-                             f"for {len(entries)} entries")
-        # Each entry into its parent's children (or the roots), in entry order as add() did: the
-        # few parents' dicts first, then one C-level pass (position -1 is the roots, last).
-        roots: dict[str, Entry] = {}
-        homes: list[dict[str, Entry] | None] = [None] * len(entries)
-        for at in set(parents) - {-1}:
-            homes[at] = entries[at].children
-        homes.append(roots)
-        deque(map(dict.__setitem__, map(homes.__getitem__, parents), map(_RDN_KEY, entries), entries), 0)
-        index, links, pending = state["index"], state["links"], state["pending"]
-        if set(index) != set(INDEX_NAMES) or set(links) != set(LINKED) or set(pending) != set(LINKED):
-            raise ValueError("the saved indexes are not this directory's")
-        # A bucket equal to one saved before names it: resolve those first, in save order.
-        earlier = SavedLists()
-        saved_index = resolve_saved(index, INDEX_NAMES, earlier)
-        saved_links = resolve_saved({f"links.{a}": links[a] for a in LINKED}, [f"links.{a}" for a in LINKED],
-                                    earlier)
-        saved_pending = resolve_saved({f"pending.{a}": pending[a] for a in LINKED},
-                                      [f"pending.{a}" for a in LINKED], earlier)
-        if any(saved[0] for saved in saved_pending.values()):
-            raise ValueError("a pending-link table with single buckets")
-        return Prebuilt(
-            entries=entries,
-            by_dn=dict(zip(ndns, entries, strict=True)),
-            by_exact_dn={},  # filled as names are looked up (see _exact)
-            by_guid=dict(zip(guids, entries)),
-            roots=roots,
-            index=saved_index,  # imported per index when first needed (Indexes.load_saved)
-            links={a: import_buckets(saved_links[f"links.{a}"], entries, keys=entries) for a in LINKED},
-            pending={a: import_buckets(saved_pending[f"pending.{a}"], entries) for a in LINKED},
-        )
 
     # ------------------------------------------------------------------ internals
     def _structural(self, values: list) -> str:
@@ -646,7 +465,7 @@ class Directory:
     def _find_dn(self, value: str) -> Entry | None:
         """The entry a DN-valued attribute value names (exact spelling first, then normalized)."""
         hit = self._by_exact_dn.get(value)
-        return hit if hit is not None else self._exact(value, self._by_dn.get(_ndn(value)))
+        return hit if hit is not None else self._exact(value, self._by_dn.get(dn_key(value)))
 
     def _require(self, entry: Entry) -> None:
         if self._by_guid.get(entry.guid.int) is not entry:
@@ -657,52 +476,6 @@ class Directory:
             self._ix.update(entry, attr, values, add=add)
         if attr in _LINKED_SET:
             self._link_values(entry, attr, values, add=add)
-
-    def _link_values(self, entry: Entry, attr: str, values: list, *, add: bool) -> None:
-        """Track (or forget) the targets ``entry``'s DN values of linked ``attr`` name."""
-        links = self._links[attr]
-        for v in values:
-            if not isinstance(v, str):
-                continue
-            target = self._by_exact_dn.get(v)
-            if target is None:
-                nv = _ndn(v)
-                target = self._exact(v, self._by_dn.get(nv))
-            if target is None:
-                pending = self._pending[attr]
-                if add:
-                    pending.setdefault(nv, {})[entry] = None
-                elif nv in pending:
-                    pending[nv].pop(entry, None)
-                    if not pending[nv]:
-                        del pending[nv]
-                continue
-            if add:
-                bucket_add(links, target, entry)
-            else:
-                bucket_remove(links, target, entry)
-
-
-@dataclass(slots=True)
-class Prebuilt:
-    """A directory's lookup tables made outside it (from a lab image): see :meth:`Directory.prebuilt`."""
-
-    entries: list[Entry]  # in the image's order: the saved index positions name these
-    by_dn: dict[str, Entry]
-    by_exact_dn: dict[str, Entry]
-    by_guid: dict[int, Entry]  # by UUID.int
-    roots: dict[str, Entry]
-    index: dict[str, list]  # saved index tables, not imported yet (see fakes.ad.indexes.resolve_saved)
-    links: dict[str, dict[Entry, object]]
-    pending: dict[str, dict[str, dict[Entry, None]]]
-
-
-def _ndn(value: str) -> str:
-    try:
-        return normalize_dn(value)
-    except ValueError:
-        return value
-
 
 def _norm_rdn_pairs(rdn: tuple[tuple[str, str], ...]) -> str:
     pairs = sorted((a.lower(), escape_value(v.lower())) for a, v in rdn)

@@ -20,6 +20,7 @@ RDN = tuple[tuple[str, str], ...]
 __all__ = [
     "RDN",
     "DNError",
+    "dn_key",
     "escape_value",
     "first_rdn",
     "format_dn",
@@ -280,6 +281,15 @@ def normalize_dn(text: str) -> str:
             _TAIL_MEMO[tail] = ntail
         return f"{nhead},{ntail}"
     return ",".join(_norm_rdn(r) for r in _parse_slow(text))
+
+
+def dn_key(value: str) -> str:
+    """:func:`normalize_dn` of a DN-valued attribute's value, or the value itself when it is not
+    a DN (a key that finds nothing, rather than an error)."""
+    try:
+        return normalize_dn(value)
+    except ValueError:
+        return value
 
 
 def parent_dn(dn: str) -> str:
