@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from fakes.ad.rights import describe_ace, format_dsacls, right_by_name
+from fakes.ad.dsacls import format_dsacls
+from fakes.ad.rights import describe_ace, right_by_name
 from fakes.ad.schema import default_schema
 from fakes.ad.security import constants as K
 from fakes.ad.security.access import has_control_access, property_access

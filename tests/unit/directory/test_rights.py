@@ -6,14 +6,13 @@ from uuid import UUID
 
 import pytest
 
+from fakes.ad.dsacls import format_dsacls, parse_dsacls_grant
 from fakes.ad.rights import (
     AppliesTo,
     RightsError,
     applies_to_of,
     describe_ace,
-    format_dsacls,
     make_ace,
-    parse_dsacls_grant,
     right_by_name,
 )
 from fakes.ad.security import constants as c
