@@ -21,6 +21,7 @@ from fakes.ad.rights import AppliesTo, make_ace, right_by_name
 from fakes.ad.schema import default_schema
 from fakes.ad.security import constants as K
 from fakes.ad.security.descriptor import Ace
+from fakes.connect.server import ServiceStopped
 from fakes.connect.sync import SyncError
 
 if TYPE_CHECKING:
@@ -92,6 +93,9 @@ def apply_fault(lab: Lab, name: str, **params: Any) -> Fault:
         # cannot run (e.g. the connector account locked out): say so instead of a traceback.
         raise FaultError(f"fault {name!r}: the sync cycle it runs failed ({err}); the steps before "
                          "it stay done") from err
+    except ServiceStopped as err:
+        raise FaultError(f"fault {name!r}: it ends with a sync cycle, and {err} (apply "
+                         "connect-service-stopped after it); the steps before the cycle stay done") from err
     lab.applied_faults.append(name)
     return fault
 

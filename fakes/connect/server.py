@@ -45,6 +45,13 @@ class WizardError(Exception):
         self.event_ids = event_ids
 
 
+class ServiceStopped(RuntimeError):
+    """The ADSync service is stopped: a sync cycle (``Start-ADSyncSyncCycle``) cannot run."""
+
+    def __init__(self) -> None:
+        super().__init__("the ADSync service is stopped")
+
+
 @dataclass(frozen=True, slots=True)
 class WizardResult:
     """A finished wizard run: the features now configured and the events written."""
@@ -244,7 +251,7 @@ class ConnectServer:
     def run_sync_cycle(self, policy: str = "Delta") -> SyncReport:
         """``Start-ADSyncSyncCycle -PolicyType Delta|Initial``."""
         if not self._running:
-            raise RuntimeError("the ADSync service is stopped")
+            raise ServiceStopped
         return self.sync.run(policy)
 
     def _start_scheduler(self) -> None:

@@ -118,3 +118,16 @@ def test_a_fault_whose_sync_cycle_cannot_run_is_a_clear_error():
                    faults=[{"name": "connector-locked"}, {"name": "user-outside-ou-filter"}])
     with pytest.raises(LabError, match=r"faults: 'user-outside-ou-filter' could not be applied"):
         Lab(both).start()
+
+
+def test_a_fault_ending_with_a_sync_cycle_on_a_stopped_service_is_a_clear_error():
+    # (hypothesis found it: the spec order stopped the service first; the cycle raised RuntimeError)
+    from simlab.lab import LabError
+
+    stopped_first = LabSpec(population={"users": 0}, faults=[{"name": "connect-service-stopped"},
+                                                              {"name": "user-outside-ou-filter"}])
+    with pytest.raises(LabError, match=r"'user-outside-ou-filter'.*ADSync service is stopped.*after it"):
+        Lab(stopped_first).start()
+    with Lab(stopped_first.model_copy(update={"faults": stopped_first.faults[::-1]})) as lab:
+        assert lab.applied_faults == ["user-outside-ou-filter", "connect-service-stopped"]
+        assert not lab.connect.service_running
