@@ -24,15 +24,13 @@ def cache_path() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per image.")
 def cache_list(as_json: bool) -> None:
     """List the images: spec name, users, size, and whether this simlab can load them."""
-    from simlab.image_cache import list_images
-    from simlab.image_file import FORMAT_VERSION, ImageInfo, code_fingerprint
+    from simlab.image_cache import list_images, usable
+    from simlab.image_file import ImageInfo
 
-    current = code_fingerprint()
     for item in list_images():
         if isinstance(item, ImageInfo):
-            usable = item.format == FORMAT_VERSION and item.code == current
             row = {"file": item.path.name, "spec": item.spec_name, "users": item.users,
-                   "bytes": item.file_bytes, "simlab": item.simlab, "usable": usable}
+                   "bytes": item.file_bytes, "simlab": item.simlab, "usable": usable(item)}
         else:
             path, reason = item
             row = {"file": path.name, "usable": False, "error": reason}
@@ -41,17 +39,19 @@ def cache_list(as_json: bool) -> None:
         elif "error" in row:
             click.echo(f"{row['file'][:16]}  unreadable: {row['error']}")
         else:
-            state = "ok" if row["usable"] else "stale (other simlab code or format)"
+            state = "ok" if row["usable"] else "stale (other simlab code or format: `cache clear --stale`)"
             click.echo(f"{row['file'][:16]}  {row['spec']:<16} {row['users']:>7} users "
                        f"{row['bytes'] / 2**20:7.1f} MiB  {state}")
 
 
 @cache_group.command("clear")
-def cache_clear() -> None:
-    """Delete every image in the cache."""
+@click.option("--stale", is_flag=True,
+              help="Only the images this simlab cannot load (another version's or code's, or unreadable).")
+def cache_clear(stale: bool) -> None:
+    """Delete every image in the cache (or, with --stale, those no longer usable)."""
     from simlab.image_cache import cache_dir, clear
 
-    click.echo(f"removed {clear()} file(s) from {cache_dir()}")
+    click.echo(f"removed {clear(stale_only=stale)} file(s) from {cache_dir()}")
 
 
 __all__ = ["cache_group"]

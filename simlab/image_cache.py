@@ -142,17 +142,31 @@ def list_images() -> list[ImageInfo | tuple[Path, str]]:
     return out
 
 
-def clear() -> int:
-    """Delete every image (and stale temp files) in the cache; returns how many files went."""
+def usable(item: ImageInfo | tuple[Path, str]) -> bool:
+    """Whether this simlab can load a :func:`list_images` item (its format and code are this one's)."""
+    from simlab.image_file import FORMAT_VERSION, code_fingerprint
+
+    return isinstance(item, ImageInfo) and item.format == FORMAT_VERSION and item.code == code_fingerprint()
+
+
+def clear(*, stale_only: bool = False) -> int:
+    """Delete every image (and leftover temp files) in the cache, or with ``stale_only`` only the
+    images this simlab cannot load (another simlab's code or format, unreadable files): every
+    code change or upgrade leaves its images behind under keys nothing asks for again.
+    Returns how many files went."""
     folder = cache_dir()
     if not folder.is_dir():
         return 0
-    gone = 0
-    for path in [*folder.glob(f"*{SUFFIX}"), *folder.glob(f".*{SUFFIX}.*.tmp")]:
+    if stale_only:
+        doomed = [item.path if isinstance(item, ImageInfo) else item[0]
+                  for item in list_images() if not usable(item)]
+    else:
+        doomed = list(folder.glob(f"*{SUFFIX}"))
+    doomed += folder.glob(f".*{SUFFIX}.*.tmp")  # (a save is atomic: a temp file is one that died)
+    for path in doomed:
         path.unlink(missing_ok=True)
-        gone += 1
-    return gone
+    return len(doomed)
 
 
 __all__ = ["Lookup", "cache_dir", "clear", "disabled_by_env", "image_path", "list_images", "lookup",
-           "prefetch", "store"]
+           "prefetch", "store", "usable"]

@@ -282,7 +282,15 @@ def test_cache_list_and_clear(cache_home: Path):
     (cache_home / "junk.simlab-image").write_bytes(b"junk")
     text = runner.invoke(cli, ["cache", "list"]).output
     assert "unreadable: junk.simlab-image is not a simlab lab image" in text
-    assert runner.invoke(cli, ["cache", "clear"]).output.startswith("removed 2 file(s)")
+    # An image another simlab wrote (its code fingerprint), next to the junk: both stale.
+    (path,) = [p for p in cache_home.glob("*.simlab-image") if p.name != "junk.simlab-image"]
+    other = cache_home / ("0" * 64 + ".simlab-image")
+    other.write_bytes(path.read_bytes())
+    _rewrite_header(other, code="0" * 16)
+    assert "stale (other simlab code or format" in runner.invoke(cli, ["cache", "list"]).output
+    assert runner.invoke(cli, ["cache", "clear", "--stale"]).output.startswith("removed 2 file(s)")
+    assert [p.name for p in cache_home.iterdir()] == [path.name]
+    assert runner.invoke(cli, ["cache", "clear"]).output.startswith("removed 1 file(s)")
     assert image_cache.list_images() == []
 
 
