@@ -27,20 +27,23 @@ def cache_list(as_json: bool) -> None:
     from simlab.image_cache import list_images, usable
     from simlab.image_file import ImageInfo
 
+    rows = []
     for item in list_images():
         if isinstance(item, ImageInfo):
-            row = {"file": item.path.name, "spec": item.spec_name, "users": item.users,
-                   "bytes": item.file_bytes, "simlab": item.simlab, "usable": usable(item)}
+            rows.append({"file": item.path.name, "spec": item.spec_name, "users": item.users,
+                         "bytes": item.file_bytes, "simlab": item.simlab, "usable": usable(item)})
         else:
             path, reason = item
-            row = {"file": path.name, "usable": False, "error": reason}
+            rows.append({"file": path.name, "usable": False, "error": reason})
+    width = max((len(row["spec"]) for row in rows if "spec" in row), default=0)  # (columns line up)
+    for row in rows:
         if as_json:
             click.echo(json.dumps(row))
         elif "error" in row:
             click.echo(f"{row['file'][:16]}  unreadable: {row['error']}")
         else:
             state = "ok" if row["usable"] else "stale (other simlab code or format: `cache clear --stale`)"
-            click.echo(f"{row['file'][:16]}  {row['spec']:<16} {row['users']:>7} users "
+            click.echo(f"{row['file'][:16]}  {row['spec']:<{width}}  {row['users']:>7} users "
                        f"{row['bytes'] / 2**20:7.1f} MiB  {state}")
 
 
