@@ -143,10 +143,8 @@ def list_images() -> list[ImageInfo | tuple[Path, str]]:
 
 
 def usable(item: ImageInfo | tuple[Path, str]) -> bool:
-    """Whether this simlab can load a :func:`list_images` item (its format and code are this one's)."""
-    from simlab.image_file import FORMAT_VERSION, code_fingerprint
-
-    return isinstance(item, ImageInfo) and item.format == FORMAT_VERSION and item.code == code_fingerprint()
+    """Whether this simlab can load a :func:`list_images` item (see :meth:`ImageInfo.foreign`)."""
+    return isinstance(item, ImageInfo) and item.foreign() is None
 
 
 def clear(*, stale_only: bool = False) -> int:

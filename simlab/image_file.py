@@ -58,6 +58,15 @@ class ImageInfo:
     file_bytes: int
     raw_bytes: int = 0  # the payload decompressed (0: not recorded)
 
+    def foreign(self) -> str | None:
+        """Why this simlab cannot load the image (another format, version or code), or None."""
+        name = self.path.name
+        if self.format != FORMAT_VERSION:
+            return f"{name} has image format {self.format}, this simlab reads format {FORMAT_VERSION}"
+        if self.simlab != __version__ or self.code != code_fingerprint():
+            return f"{name} was written by another simlab version ({self.simlab}, code {self.code})"
+        return None
+
 
 # --------------------------------------------------------------------------- identity
 @functools.cache
@@ -195,10 +204,9 @@ _MAX_RAW = 8 * 2**30
 def _read_verified(path: str | Path, key: str) -> tuple[ImageInfo, bytes]:
     info, offset = read_info(path)
     name = info.path.name
-    if info.format != FORMAT_VERSION:
-        raise ImageError(f"{name} has image format {info.format}, this simlab reads format {FORMAT_VERSION}")
-    if info.simlab != __version__ or info.code != code_fingerprint():
-        raise ImageError(f"{name} was written by another simlab version ({info.simlab}, code {info.code})")
+    foreign = info.foreign()
+    if foreign is not None:
+        raise ImageError(foreign)
     if info.key != key:
         raise ImageError(f"{name} was built from another spec (hash mismatch)")
     try:
