@@ -29,12 +29,12 @@ from collections import deque
 from collections.abc import Iterator
 from itertools import repeat
 from typing import Any
-from uuid import UUID, SafeUUID
+from uuid import UUID
 
 import msgpack
 
 from fakes.ad.directory import Directory, Entry, Prebuilt
-from fakes.ad.guid import SET_INT, SET_SAFE
+from fakes.ad.guid import uuid_from_int
 from simlab.image_codec import CodecError, decode, encode
 from simlab.image_file import ImageError
 
@@ -177,14 +177,6 @@ _SLOT = Entry.__dict__["attrs"]  # the slot behind Entry.attrs (the dataclass ha
 _DN_SLOT, _GUID_SLOT, _CHILDREN_SLOT = (Entry.__dict__[name] for name in ("dn", "guid", "children"))
 _ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(Entry) if f.name != "children")  # filled at load
 
-
-def _uuid(number: int) -> UUID:
-    # UUID(int=...) validates and converts at ~1.5 us: the number is a saved GUID's, so set a
-    # bare UUID's two slots directly (the same object UUID() would make).
-    made = object.__new__(UUID)
-    SET_INT(made, number)
-    SET_SAFE(made, SafeUUID.unknown)
-    return made
 _DECODE_LOCK = threading.Lock()
 
 
@@ -238,7 +230,7 @@ class _LazyEntry(Entry):
     def guid(self) -> UUID:
         value = _GUID_SLOT.__get__(self)
         if type(value) is int:
-            value = _uuid(value)
+            value = uuid_from_int(value)
             _GUID_SLOT.__set__(self, value)  # (two threads may each make an equal UUID: harmless)
         return value
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from uuid import UUID, SafeUUID
 
-#: The slot setters of a bare ``object.__new__(UUID)`` (image loading maps them over columns).
+#: The slot setters of a bare ``object.__new__(UUID)``.
 SET_INT, SET_SAFE = UUID.__dict__["int"].__set__, UUID.__dict__["is_safe"].__set__
 
 # RFC 4122 variant (10xx in clock_seq_hi) and version 4 (in time_hi), as UUID(version=4) sets them.
@@ -27,4 +27,13 @@ def random_uuid4(bits: int) -> UUID:
     return uuid
 
 
-__all__ = ["SET_INT", "SET_SAFE", "random_uuid4"]
+def uuid_from_int(number: int) -> UUID:
+    """``UUID(int=number)`` for a 128-bit ``number`` known to be one (a lab image's saved GUID):
+    the same object, without the constructor's checks."""
+    uuid = object.__new__(UUID)
+    SET_INT(uuid, number)
+    SET_SAFE(uuid, _UNKNOWN)
+    return uuid
+
+
+__all__ = ["SET_INT", "SET_SAFE", "random_uuid4", "uuid_from_int"]
