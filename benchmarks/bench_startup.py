@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -176,16 +177,15 @@ def import_floor_s() -> float:
 def warm_over_floor(users: int, cache_home: Path, runs: int) -> dict[str, float]:
     """Warm starts, each followed by an import floor run (same minutes: this machine's speed
     drifts): the median warm run, and the median of the runs' warm-minus-floor seconds."""
-    def both() -> dict[str, float]:
-        warm = serve_ready(users, cache_home, first_requests=True)
-        return {**warm, "floor_s": import_floor_s()}
+    results: list[dict[str, float]] = []
 
-    results = [both() for _ in range(max(1, runs))]
-    over = sorted(r["ready_s"] - r["floor_s"] for r in results)
-    floors = sorted(r["floor_s"] for r in results)
-    chosen = sorted(results, key=lambda r: r["ready_s"])[len(results) // 2]
-    return {**chosen, "all_ready_s": sorted(round(r["ready_s"], 3) for r in results),
-            "floor_s": floors[len(floors) // 2], "over_floor_s": over[len(over) // 2]}
+    def both() -> dict[str, float]:
+        results.append({**serve_ready(users, cache_home, first_requests=True), "floor_s": import_floor_s()})
+        return results[-1]
+
+    chosen = median_run(runs, both)
+    return {**chosen, "floor_s": statistics.median_high(r["floor_s"] for r in results),
+            "over_floor_s": statistics.median_high(r["ready_s"] - r["floor_s"] for r in results)}
 
 
 def median_run(runs: int, measure: Callable[[], dict[str, float]]) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""The address check every served fake makes before binding: loopback only, unless asked.
+"""The address check the served DC makes before binding: loopback only, unless asked.
 
 Kept apart from the servers so a command can check its ``--host`` before importing them
 (``simlab serve`` reads its lab image while Twisted and uvicorn load).
