@@ -49,6 +49,7 @@ def to_generalized_time(moment: datetime) -> str:
 
 @dataclass(order=True)
 class _Timer:
+    """A timer on the simulated clock, ordered by due time then creation order."""
     due: datetime
     seq: int
     callback: Callable[[], object] = field(compare=False)

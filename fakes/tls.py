@@ -104,6 +104,7 @@ class CertificateAuthority:
 
 @dataclass(frozen=True)
 class ServerCertificate:
+    """A server certificate issued by the lab's CA, its key and the CA's certificate (PEM)."""
     cert_pem: bytes
     key_pem: bytes
     ca_pem: bytes

@@ -40,6 +40,7 @@ class Attempt:
 
 @dataclass(frozen=True)
 class BindResult:
+    """The outcome of a test bind: the LDAP result code and diagnostic message."""
     code: int
     message: str
 

@@ -20,27 +20,32 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class And:
+    """``(&...)``: every filter matches."""
     filters: tuple[Filter, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
+    """``(|...)``: any filter matches."""
     filters: tuple[Filter, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
+    """``(!...)``: the filter does not match."""
     filter: Filter
 
 
 @dataclass(frozen=True, slots=True)
 class Equal:
+    """``(attr=value)``."""
     attr: str
     value: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Substrings:
+    """``(attr=initial*any*final)``: the parts between the stars."""
     attr: str
     initial: bytes | None
     any: tuple[bytes, ...]
@@ -49,29 +54,34 @@ class Substrings:
 
 @dataclass(frozen=True, slots=True)
 class GreaterOrEqual:
+    """``(attr>=value)``."""
     attr: str
     value: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class LessOrEqual:
+    """``(attr<=value)``."""
     attr: str
     value: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Present:
+    """``(attr=*)``."""
     attr: str
 
 
 @dataclass(frozen=True, slots=True)
 class Approx:
+    """``(attr~=value)``."""
     attr: str
     value: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Extensible:
+    """``(attr:dn:rule:=value)``: an extensible match (matching rule OID, bit and chain rules among them)."""
     rule: str | None
     attr: str | None
     value: bytes

@@ -60,6 +60,7 @@ def encode_unicode_pwd(password: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class _Target:
+    """What the agent reads of the user it writes back to (its DN and the states that block it)."""
     dn: str
     admin_count: bool
     disabled: bool

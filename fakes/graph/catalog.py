@@ -65,6 +65,7 @@ ADMIN_ROLES = frozenset(ROLE_NAMES) - {DIRECTORY_SYNCHRONIZATION_ACCOUNTS}
 # --- licences (FACTS 4.6; skuIds unconfirmed, service plan ids confirmed) ---
 @dataclass(frozen=True, slots=True)
 class SkuInfo:
+    """A licence SKU as ``subscribedSkus`` lists it, with its service plans."""
     sku_id: str
     sku_part_number: str
     service_plans: tuple[tuple[str, str], ...]  # (servicePlanId, servicePlanName)

@@ -49,6 +49,7 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Group:
+    """An Entra group (``/groups``): members by object ID."""
     id: str
     display_name: str
     created: datetime
@@ -71,6 +72,7 @@ class AuthMethod:
 
 @dataclass(frozen=True, slots=True)
 class RoleAssignment:
+    """A directory role assignment (``/roleManagement/directory/roleAssignments``)."""
     id: str
     principal_id: str
     role_definition_id: str

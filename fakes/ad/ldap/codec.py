@@ -92,6 +92,7 @@ GSS_SPNEGO = "GSS-SPNEGO"
 
 @dataclass(slots=True)
 class BindBody:
+    """A BindRequest (RFC 4511 4.2): simple, SASL or Sicily (MS-ADTS 5.1.1.1)."""
     version: int
     name: str
     password: bytes | None  # simple bind
@@ -103,6 +104,7 @@ class BindBody:
 
 @dataclass(slots=True)
 class SearchBody:
+    """A SearchRequest (RFC 4511 4.5.1); ``filter`` as the decoder's tuple tree (see ``_filter``)."""
     base: str
     scope: int
     deref: int
@@ -115,6 +117,7 @@ class SearchBody:
 
 @dataclass(slots=True)
 class ModDNBody:
+    """A ModifyDNRequest (RFC 4511 4.9)."""
     dn: str
     new_rdn: str
     delete_old_rdn: bool
@@ -123,6 +126,7 @@ class ModDNBody:
 
 @dataclass(slots=True)
 class ExtendedBody:
+    """An ExtendedRequest (RFC 4511 4.12): its OID and optional value."""
     name: str
     value: bytes | None
 
