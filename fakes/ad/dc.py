@@ -1,7 +1,8 @@
 """The fake domain controller's operation API: bind, search, add, modify, delete, modrdn, compare, extended.
 
 Every access and password rule lives here and in the helpers it delegates to
-(:mod:`fakes.ad.dc_search`, :mod:`fakes.ad.dc_modify`); the LDAP adapter only
+(:mod:`fakes.ad.dc_search`, :mod:`fakes.ad.dc_modify`, ...; sessions, tokens and access
+checks in the :mod:`fakes.ad.dc_access` mixin); the LDAP adapter only
 translates wire messages. Failures raise :class:`~fakes.ad.api.LdapError` with the
 exact Windows code and text from :mod:`fakes.ad.errors`.
 
@@ -21,7 +22,6 @@ from uuid import UUID
 
 from fakes.ad import controls as ctl
 from fakes.ad import errors, passwords
-from fakes.ad import security_log as seclog
 from fakes.ad.api import (
     Change,
     Control,
@@ -34,21 +34,14 @@ from fakes.ad.api import (
     Session,
 )
 from fakes.ad.bind_policy import LdapServerPolicy
+from fakes.ad.dc_access import DcAccess, text
 from fakes.ad.directory import Directory, Entry
-from fakes.ad.dn import DNError, first_rdn, normalize_dn, parent_dn
+from fakes.ad.dn import DNError, normalize_dn, parent_dn
 from fakes.ad.guid import random_uuid4
 from fakes.ad.schema import Schema, SchemaError
 from fakes.ad.sdstore import SdStore
-from fakes.ad.security import constants as K
-from fakes.ad.security.access import check_access, child_access, has_control_access
 from fakes.ad.sid import (
-    AUTHENTICATED_USERS,
-    BUILTIN_ADMINISTRATORS,
-    EVERYONE,
-    NETWORK,
-    SYSTEM,
     make_sid,
-    sid_from_bytes,
     sid_to_bytes,
 )
 from fakes.ad.value_range import MAX_VAL_RANGE
@@ -61,7 +54,6 @@ MAX_PAGE_SIZE = 1000
 RESET_PASSWORD = UUID("00299570-246d-11d0-a768-00aa006e0529")
 CHANGE_PASSWORD = UUID("ab721a53-1e2f-11d0-9819-00aa0040529b")
 UNEXPIRE_PASSWORD = UUID("ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501")
-THIS_ORGANIZATION = "S-1-5-15"
 WHOAMI_OID = "1.3.6.1.4.1.4203.1.11.3"
 
 #: Controls the DC acts on, or accepts and ignores (anything else marked critical -> 12).
@@ -103,22 +95,7 @@ def _locked(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def text(entry: Entry, attr: str, default: str = "") -> str:
-    """First value of a text attribute (``attr`` lower-case)."""
-    values = entry.attrs.get(attr)
-    if not values:
-        return default
-    v = values[0]
-    return v.decode() if isinstance(v, bytes) else v
-
-
-def number(entry: Entry, attr: str, default: int = 0) -> int:
-    """First value of an integer attribute."""
-    raw = text(entry, attr)
-    return int(raw) if raw else default
-
-
-class DomainController:
+class DomainController(DcAccess):
     """An in-memory Windows Server 2016 DC (build one with :func:`fakes.ad.provision.provision`).
 
     Attributes: ``domain_dn``, ``domain_sid``, ``netbios_name``, ``dns_domain``,
@@ -199,10 +176,6 @@ class DomainController:
         """The domain password/lockout policy as currently stored on the NC head."""
         return passwords.PasswordPolicy.from_attributes(self.root().attrs)
 
-    def sid_of(self, entry: Entry) -> str | None:
-        values = entry.attrs.get("objectsid")
-        return sid_from_bytes(values[0]) if values else None
-
     def entry_or_error(self, dn: str) -> Entry:
         """The entry at ``dn`` or 32 with Windows' best-match text (34 for unparsable DNs)."""
         try:
@@ -218,62 +191,6 @@ class DomainController:
         """whenChanged / uSNChanged after an originating write."""
         self.directory.set_values(entry, "whenchanged", [to_generalized_time(self.clock.now())])
         self.directory.set_values(entry, "usnchanged", [str(self.next_usn())])
-
-    def token_for(self, entry: Entry) -> frozenset[str]:
-        """User SID + primary group + transitive groups + Everyone, Authenticated Users, ..."""
-        sids = {EVERYONE, AUTHENTICATED_USERS, NETWORK, THIS_ORGANIZATION}
-        own = self.sid_of(entry)
-        if own:
-            sids.add(own)
-        groups = set(self.directory.transitive_groups(entry))
-        pgid = number(entry, "primarygroupid")
-        if pgid:
-            primary = self.directory.by_sid(make_sid(self.domain_sid, pgid))
-            if primary is not None:
-                groups.add(primary)
-                groups.update(self.directory.transitive_groups(primary))
-        # Well-known SIDs in the token count as members through their foreignSecurityPrincipal
-        # objects (Authenticated Users is in Pre-Windows 2000 Compatible Access, for one).
-        for wellknown in (EVERYONE, AUTHENTICATED_USERS):
-            fsp = self.directory.by_sid(wellknown)
-            if fsp is not None:
-                groups.update(self.directory.transitive_groups(fsp))
-        for g in groups:
-            gsid = self.sid_of(g)
-            if gsid:
-                sids.add(gsid)
-        return frozenset(sids)
-
-    def is_system(self, session: Session) -> bool:
-        return SYSTEM in session.token
-
-    def has_security_privilege(self, session: Session) -> bool:
-        """SeSecurityPrivilege (SACL access): SYSTEM and Administrators hold it by default."""
-        return SYSTEM in session.token or BUILTIN_ADMINISTRATORS in session.token
-
-    def control_access(self, session: Session, entry: Entry, right: UUID) -> bool:
-        if self.is_system(session):
-            return True
-        return has_control_access(self.sds.parse(entry.sd), session.token, right, self_sid=self.sid_of(entry))
-
-    def object_access(self, session: Session, entry: Entry, mask: int) -> bool:
-        if self.is_system(session):
-            return True
-        sd = self.sds.parse(entry.sd)
-        return check_access(sd, session.token, mask, self_sid=self.sid_of(entry)) == mask
-
-    def principal(self, entry: Entry | None) -> seclog.Principal:
-        """Security-log identity of an entry (or ANONYMOUS LOGON)."""
-        if entry is None:
-            return seclog.Principal("ANONYMOUS LOGON", "NT AUTHORITY", "S-1-5-7")
-        sam = text(entry, "samaccountname") or first_rdn(entry.dn).split("=", 1)[-1]
-        return seclog.Principal(sam, self.netbios_name, self.sid_of(entry) or "")
-
-    def session_principal(self, session: Session) -> seclog.Principal:
-        if self.is_system(session):
-            return seclog.Principal(f"{self.dc_name}$", self.netbios_name, SYSTEM)
-        entry = self.directory.get(session.principal_dn) if session.principal_dn else None
-        return self.principal(entry)
 
     def record(
         self, session: Session, op: str, target: str, result: int, message: str = "", **details: Any
@@ -313,42 +230,7 @@ class DomainController:
         if session.anonymous and not self.is_system(session):
             raise errors.bind_required()
 
-    # ------------------------------------------------------------------ sessions and bind
-    def new_session(self, *, peer: str = "", encrypted: bool = False) -> Session:
-        """A fresh anonymous connection state."""
-        return Session(peer=peer, encrypted=encrypted, tls=encrypted)
-
-    def system_session(self) -> Session:
-        """A session acting as the DC itself (SYSTEM): no access checks, password rules still apply."""
-        return Session(
-            peer="system",
-            encrypted=True,
-            principal_dn=None,
-            principal_sid=SYSTEM,
-            token=frozenset({SYSTEM, EVERYONE, AUTHENTICATED_USERS, BUILTIN_ADMINISTRATORS}),
-        )
-
-    def resolve_principal(self, name: str) -> Entry | None:
-        """Find the account a simple bind names: DN, UPN (explicit or implicit sam@dns) or DOMAIN\\sam."""
-        if "\\" in name:
-            domain, _, sam = name.partition("\\")
-            if domain.lower() not in (self.netbios_name.lower(), self.dns_domain.lower()):
-                return None
-            hits = self.directory.lookup("sAMAccountName", sam)
-        elif "=" in name:
-            try:
-                return self.directory.get(name)
-            except DNError:
-                return None
-        elif "@" in name:
-            hits = self.directory.lookup("userPrincipalName", name)
-            if not hits:
-                sam, _, dom = name.partition("@")
-                hits = self.directory.lookup("sAMAccountName", sam) if dom.lower() == self.dns_domain else []
-        else:
-            hits = []
-        return hits[0] if len(hits) == 1 else None
-
+    # ------------------------------------------------------------------ bind (sessions: dc_access)
     @_locked
     def bind(self, session: Session, name: str, password: str) -> LdapResult:
         """Simple bind; see :mod:`fakes.ad.dc_bind` for the Windows rules."""
@@ -584,17 +466,6 @@ class DomainController:
                     child.sd = new
                 if child.children:
                     stack.append(child)
-
-    def can_create(self, session: Session, parent: Entry, class_name: str) -> bool:
-        if self.is_system(session):
-            return True
-        return child_access(
-            self.sds.parse(parent.sd),
-            session.token,
-            K.RIGHT_DS_CREATE_CHILD,
-            child_class=self.class_guid(class_name),
-            self_sid=self.sid_of(parent),
-        )
 
     def schema_error(self, exc: SchemaError) -> LdapError:
         if exc.kind == "class":

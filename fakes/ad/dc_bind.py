@@ -63,7 +63,7 @@ def logon(
     password compare for simple binds, the NTLMv2 response for NTLM). ``fail`` builds the
     49 answer for a ``data`` code (simple and SSPI binds word it differently).
     """
-    from fakes.ad.dc import number
+    from fakes.ad.dc_access import number
 
     if entry is None or "unicodepwd" not in entry.attrs:
         raise fail(errors.BIND_USER_NOT_FOUND if entry is None else errors.BIND_INVALID_CREDENTIALS)
@@ -103,7 +103,7 @@ def count_bad_password(
     dc: DomainController, entry: Entry, policy: passwords.PasswordPolicy, now: int
 ) -> None:
     """Count a wrong password and lock the account at the threshold (Security event 4740)."""
-    from fakes.ad.dc import number
+    from fakes.ad.dc_access import number
 
     was_locked = number(entry, "lockouttime")
     state = passwords.register_bad_password(

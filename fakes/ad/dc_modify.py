@@ -156,7 +156,7 @@ def _password(
     rc: RequestControls,
     events: list[Callable[[], None]],
 ) -> Callable[[], None]:
-    from fakes.ad.dc import number, text
+    from fakes.ad.dc_access import number, text
 
     ops = [c.op for c in group]
     is_reset = ops == [ModOp.REPLACE] and len(group[0].values) == 1

@@ -61,7 +61,8 @@ _PLUS = ("canonicalname", "msds-user-account-control-computed", "msds-userpasswo
 @cache
 def _dc_helpers() -> tuple[frozenset[str], Any]:
     # fakes.ad.dc imports this module lazily; importing it back at module level would be circular.
-    from fakes.ad.dc import SECRET_ATTRIBUTES, number
+    from fakes.ad.dc import SECRET_ATTRIBUTES
+    from fakes.ad.dc_access import number
 
     return SECRET_ATTRIBUTES, number
 

@@ -29,7 +29,7 @@ WHOAMI_OID = "1.3.6.1.4.1.4203.1.11.3"
 
 def root_dse(dc: DomainController, wanted: Collection[str] | None) -> SearchEntry:
     """The rootDSE of a Windows Server 2016 DC (functional levels 7)."""
-    from fakes.ad.dc import text
+    from fakes.ad.dc_access import text
 
     site = "Default-First-Site-Name"
     server = f"CN={dc.dc_name},CN=Servers,CN={site},CN=Sites,{dc.config_dn}"
