@@ -23,7 +23,6 @@ no oplog records, like a DC restored from backup.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -36,6 +35,14 @@ from fakes.ad.schema import AttributeType
 from fakes.ad.security.descriptor import Acl, SecurityDescriptor, SecurityDescriptorError
 from fakes.ad.sid import sid_from_bytes, sid_to_bytes
 from fakes.clock import to_generalized_time
+from simlab.ldif_export import (
+    PASSWORD_DIGEST,
+    PASSWORD_HISTORY,
+    SECRET_PREFIX,
+    SECRETS,
+    export_ldif,
+    save_ldif,
+)
 from simlab.ldif_format import (
     HEADER,
     LdifDocument,
@@ -53,20 +60,12 @@ if TYPE_CHECKING:
 Mode = Literal["merge", "replace"]
 Flavor = Literal["auto", "simlab", "foreign"]
 
-#: Lab-only attributes carrying what AD keeps secret (MS-ADTS 3.1.1.3.1.5): never in a real export.
-PASSWORD_DIGEST = "x-simlab-passwordDigest"
-PASSWORD_HISTORY = "x-simlab-passwordHistory"
-SECRET_PREFIX = "x-simlab-secret-"
-_SECRET_NAMES = {"unicodepwd": PASSWORD_DIGEST, "ntpwdhistory": PASSWORD_HISTORY}
-_SECRETS = frozenset({"unicodepwd", "userpassword", "dbcspwd", "ntpwdhistory", "lmpwdhistory",
-                      "supplementalcredentials"})
 # Not stored by the DC (generated on read) or back links it derives from forward links.
 _DERIVED = frozenset({"distinguishedname", "memberof", "directreports", "objectguid", "ntsecuritydescriptor"})
 # Stamped by the DC on every write, or system-managed on create: a foreign value is meaningless here.
 _STAMPED = frozenset({"whenchanged", "whencreated", "usnchanged", "usncreated", "dscorepropagationdata",
                       "samaccounttype", "objectcategory", "instancetype", "replpropertymetadata"})
 _SECRET_KEYS = {PASSWORD_DIGEST.lower(): "unicodepwd", PASSWORD_HISTORY.lower(): "ntpwdhistory"}
-_Line = tuple[str, bytes | str, bool]
 _USER_CLASSES = frozenset({"user", "inetorgperson"})
 _SAM_CLASSES = frozenset({"user", "inetorgperson", "computer", "group"})
 _DOMAIN_SID = re.compile(r"^(S-1-5-21-\d+-\d+-\d+)-(\d+)$")
@@ -90,50 +89,6 @@ class LdifImport:
     created: int
     merged: int
     warnings: tuple[LdifWarning, ...] = field(default=())
-
-
-# --------------------------------------------------------------------------- export
-def export_ldif(dc: DomainController, *, secrets: bool = True) -> str:
-    """The whole directory as LDIF, parents first (``secrets=False`` omits password material)."""
-    with dc.lock:
-        entries = list(dc.directory.walk())
-        parts = [f"{HEADER} of {dc.domain_dn}: {len(entries)} entries\n"]
-        if secrets:
-            parts.append(f"# {PASSWORD_DIGEST}/{PASSWORD_HISTORY} are lab-only password digests, "
-                         "not AD attributes\n")
-        parts.append("version: 1\n\n")
-        parts.extend(format_record(e.dn, _entry_lines(dc, e, secrets)) for e in entries)
-    return "".join(parts)
-
-
-def save_ldif(dc: DomainController, path: str | Path, *, secrets: bool = True) -> Path:
-    """Write :func:`export_ldif` to ``path`` (UTF-8, LF line ends)."""
-    target = Path(path)
-    target.write_bytes(export_ldif(dc, secrets=secrets).encode("utf-8"))
-    return target
-
-
-def _entry_lines(dc: DomainController, entry: Entry, secrets: bool) -> Iterator[_Line]:
-    schema = dc.schema
-    attrs = entry.attrs
-    for v in attrs.get("objectclass", ()):
-        yield "objectClass", v, False
-    for key, values in attrs.items():
-        if key == "objectclass" or key in _SECRETS:
-            continue
-        at = schema.find_attribute(key)
-        name = at.name if at is not None else key
-        for v in values:
-            yield name, v, isinstance(v, bytes)
-    # Secrets last: a load appends them after the ordinary attributes, so the order round-trips.
-    for key, values in attrs.items():
-        if secrets and key in _SECRETS:
-            name = _SECRET_NAMES.get(key) or SECRET_PREFIX + schema.canonical_name(key)
-            for v in values:
-                yield name, v, True
-    yield "objectGUID", entry.guid.bytes_le, True
-    if entry.sd:
-        yield "nTSecurityDescriptor", entry.sd, True
 
 
 # --------------------------------------------------------------------------- import
@@ -438,7 +393,7 @@ class _Loader:
         if parsed.guid is not None and parsed.guid != entry.guid and self.simlab:
             self.warn(rec.line, f"{rec.dn}: exists in the lab with objectGUID {entry.guid}; kept")
         if self.simlab:
-            keep = set(parsed.attrs) | (set(parsed.secrets) if self.has_secrets else _SECRETS)
+            keep = set(parsed.attrs) | (set(parsed.secrets) if self.has_secrets else SECRETS)
             for key in [k for k in entry.attrs if k not in keep]:
                 directory.set_values(entry, key, [])
             for key, values in {**parsed.attrs, **parsed.secrets}.items():
