@@ -73,4 +73,5 @@ def _entry_lines(dc: DomainController, entry: Entry, secrets: bool) -> Iterator[
         yield "nTSecurityDescriptor", entry.sd, True
 
 
-__all__ = ["PASSWORD_DIGEST", "PASSWORD_HISTORY", "SECRETS", "SECRET_NAMES", "SECRET_PREFIX", "export_ldif", "save_ldif"]
+__all__ = ["PASSWORD_DIGEST", "PASSWORD_HISTORY", "SECRETS", "SECRET_NAMES", "SECRET_PREFIX", "export_ldif",
+           "save_ldif"]
