@@ -48,20 +48,38 @@ def sdk_clients(tenant: Tenant, mode: str):
         return
     ca = CertificateAuthority.create()
     with serve_graph(tenant, ca=ca, tls=mode == "https") as ep:
+        # msgraph-core wraps the client's transport in one whose aclose() does not close the
+        # wrapped one: the test keeps its transports and closes them itself (see run_scenario).
+        opened: list[httpx.AsyncHTTPTransport] = []
 
         def make(who):
             verify = ca.client_context() if mode == "https" else False
+            opened.append(httpx.AsyncHTTPTransport(verify=verify))
             # The SDK's own options: /users/me-token-to-replace -> /me happens client-side.
             http = GraphClientFactory.create_with_default_middleware(
-                client=httpx.AsyncClient(verify=verify), options=SDK_OPTIONS
-            )
+                client=httpx.AsyncClient(transport=opened[-1]), options=SDK_OPTIONS)
             adapter = GraphRequestAdapter(
                 AzureIdentityAuthenticationProvider(LabCredential(tenant, who), scopes=SCOPES), client=http
             )
             adapter.base_url = ep.base_url  # before GraphServiceClient (ldaptor-graph-notes 3b)
             return GraphServiceClient(request_adapter=adapter)
 
+        make.opened = opened  # type: ignore[attr-defined]
         yield make
+
+
+def run_scenario(scenario, make) -> None:
+    """Run ``scenario(make)`` in a fresh event loop, then close the HTTP transports it opened in
+    that loop (left open, their connections outlive the loop and the served fake: ResourceWarnings)."""
+
+    async def main() -> None:
+        try:
+            await scenario(make)
+        finally:
+            for transport in getattr(make, "opened", ()):
+                await transport.aclose()
+
+    asyncio.run(main())
 
 
 async def walk_users(client: GraphServiceClient, **query) -> list:
@@ -103,7 +121,7 @@ def test_sdk_users_licences_roles(tenant: Tenant, mode: str):
         assert exc.value.response_status_code == 404 and exc.value.error.code == "Request_ResourceNotFound"
 
     with sdk_clients(tenant, mode) as make:
-        asyncio.run(scenario(make))
+        run_scenario(scenario, make)
 
 
 @pytest.mark.parametrize("mode", ["inprocess", "https"])
@@ -123,7 +141,7 @@ def test_sdk_reset_cloud_password_and_poll(tenant: Tenant, mode: str):
         assert tenant.check_password(user.id, "Sdk-Reset-Passw0rd")
 
     with sdk_clients(tenant, mode) as make:
-        asyncio.run(scenario(make))
+        run_scenario(scenario, make)
 
 
 def test_sdk_reset_synced_user_failed_operation(tenant: Tenant):
@@ -142,7 +160,7 @@ def test_sdk_reset_synced_user_failed_operation(tenant: Tenant):
         assert op.status.value == "failed" and "PasswordPolicyViolation" in op.status_detail
 
     with sdk_clients(tenant, "inprocess") as make:
-        asyncio.run(scenario(make))
+        run_scenario(scenario, make)
     assert agent.requests[0].kind == "admin_reset"
 
 
@@ -162,7 +180,7 @@ def test_sdk_plain_user_is_denied(tenant: Tenant):
         assert exc.value.error.code == "Authorization_RequestDenied"
 
     with sdk_clients(tenant, "inprocess") as make:
-        asyncio.run(scenario(make))
+        run_scenario(scenario, make)
 
 
 def test_sdk_retry_handler_honours_retry_after(tenant: Tenant):
@@ -185,4 +203,4 @@ def test_sdk_retry_handler_honours_retry_after(tenant: Tenant):
         assert exc.value.response_status_code == 429 and exc.value.error.code == "TooManyRequests"
 
     with sdk_clients(tenant, "inprocess") as make:
-        asyncio.run(scenario(make))
+        run_scenario(scenario, make)
