@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from _opened import track
+
 from fakes.ad.ldap import DcEndpoints, encode, serve_dc
 from fakes.ad.provision import DEFAULT_USER_PASSWORD, provision
 
@@ -103,10 +105,10 @@ class RawClient:
 
     def __init__(self, ep: DcEndpoints, *, ldaps: bool = False) -> None:
         port = ep.ldaps_port if ldaps else ep.ldap_port
-        sock = socket.create_connection((ep.host, port), timeout=5)
+        sock = track(socket.create_connection((ep.host, port), timeout=5))
         if ldaps:
             ctx = ssl.create_default_context(cafile=ep.ca_file)
-            sock = ctx.wrap_socket(sock, server_hostname=ep.host)
+            sock = track(ctx.wrap_socket(sock, server_hostname=ep.host))
         self.sock = sock
         self._buf = b""
 

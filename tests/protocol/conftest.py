@@ -14,8 +14,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _double import DoubleDC
+from _opened import close_all, track
 
 from fakes.ad.ldap import DcEndpoints, serve_dc
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    close_all()
 
 
 @pytest.fixture
@@ -36,6 +43,7 @@ def connect(ep: DcEndpoints, mode: str, user: str | None = None, password: str |
     port = ep.ldaps_port if mode == "ldaps" else ep.ldap_port
     server = ldap3.Server(ep.host, port=port, use_ssl=mode == "ldaps", tls=tls, connect_timeout=5)
     conn = ldap3.Connection(server, user=user, password=password, receive_timeout=10, **kw)
+    track(conn)
     conn.open()
     if mode == "starttls":
         assert conn.start_tls()
@@ -44,6 +52,7 @@ def connect(ep: DcEndpoints, mode: str, user: str | None = None, password: str |
 
 def raw_socket(ep: DcEndpoints) -> socket.socket:
     s = socket.create_connection((ep.host, ep.ldap_port), timeout=5)
+    track(s)
     return s
 
 

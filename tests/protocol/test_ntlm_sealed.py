@@ -47,11 +47,9 @@ async def _msldap(url: str, ca_file: str | None, work):
 
     client = LDAPConnectionFactory.from_url(url).get_client()
     _, err = await client.connect()
-    if err is not None:
-        return err
     try:
-        return await work(client)
-    finally:
+        return err if err is not None else await work(client)
+    finally:  # a refused bind leaves the connection open too
         await client.disconnect()
 
 

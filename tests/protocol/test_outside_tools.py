@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _opened import track
 
 from simlab.lab import Lab
 from simlab.loopback import NoFreeLoopbackError
@@ -314,8 +315,8 @@ def _ldap3_ntlm(ep: dict[str, Any], user: str, password: str) -> Any:
     import ldap3
 
     server = ldap3.Server(ep["host"], port=ep["ldap_port"], connect_timeout=5)
-    return ldap3.Connection(server, f"{ep['netbios_domain']}\\{user}", password,
-                            authentication=ldap3.NTLM, auto_bind=True, receive_timeout=10)
+    return track(ldap3.Connection(server, f"{ep['netbios_domain']}\\{user}", password,
+                                  authentication=ldap3.NTLM, auto_bind=True, receive_timeout=10))
 
 
 def test_domain_head_names_its_well_known_containers(lab):

@@ -383,7 +383,7 @@ def test_ldap3_paged_search_reads_the_reference_entries(lab, attrs, who) -> None
     who = me if who == "self" else who
     user, password = _credentials(dc, who)
     server = ldap3.Server(ep.host, port=ep.ldap_port, connect_timeout=5)
-    with ldap3.Connection(server, user, password, auto_bind=True, return_empty_attributes=False,
+    with ldap3.Connection(server, user, password, return_empty_attributes=False,
                           receive_timeout=10) as conn:
         entries = _ldap3_paged(conn, dc.domain_dn, USER_FILTER, attrs, 5)
     reference = _reference(dc, who, dc.domain_dn, USER_FILTER, attrs)
@@ -414,7 +414,7 @@ def test_ldap3_ranged_member_reads_the_reference_entry(lab) -> None:
     dc, ep, group = lab
     attrs = ["member;range=0-*", "member", "cn"]
     server = ldap3.Server(ep.host, port=ep.ldap_port, connect_timeout=5)
-    with ldap3.Connection(server, dc.connector_dn, dc.connector_password, auto_bind=True, auto_range=False,
+    with ldap3.Connection(server, dc.connector_dn, dc.connector_password, auto_range=False,
                           return_empty_attributes=False, receive_timeout=10) as conn:
         assert conn.search(group, "(objectClass=group)", ldap3.BASE, attributes=attrs)
         (got,) = conn.response
@@ -422,7 +422,7 @@ def test_ldap3_ranged_member_reads_the_reference_entry(lab) -> None:
     assert [(k, list(v)) for k, v in got["raw_attributes"].items()] == list(reference.attributes.items())
     members = reference.attributes["member;range=0-*"]
     assert len(members) > 30
-    with ldap3.Connection(server, dc.connector_dn, dc.connector_password, auto_bind=True,
+    with ldap3.Connection(server, dc.connector_dn, dc.connector_password,
                           receive_timeout=10) as conn:
         assert conn.search(group, "(objectClass=group)", ldap3.BASE, attributes=attrs)
         assert conn.response[0]["raw_attributes"]["member"] == members
@@ -471,7 +471,7 @@ def test_attributes_come_back_in_the_asked_order(lab, attrs) -> None:
     dc, ep, _ = lab
     me = _users(dc, "IT")[0]
     server = ldap3.Server(ep.host, port=ep.ldap_port, connect_timeout=5)
-    with ldap3.Connection(server, ep.admin_dn, ep.admin_password, auto_bind=True,
+    with ldap3.Connection(server, ep.admin_dn, ep.admin_password,
                           return_empty_attributes=False, receive_timeout=10) as conn:
         assert conn.search(me.dn, "(objectClass=user)", ldap3.BASE, attributes=attrs)
         assert list(conn.response[0]["raw_attributes"]) == attrs

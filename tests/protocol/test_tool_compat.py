@@ -11,6 +11,7 @@ from pathlib import Path
 
 import ldap3
 import pytest
+from _opened import track
 
 from fakes.ad.config_nc import directory_service_dn
 from fakes.ad.ldap import DcEndpoints, serve_dc
@@ -32,8 +33,8 @@ def _connect(ep: DcEndpoints, user: str | None = None, password: str | None = No
     tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ep.ca_file)
     server = ldap3.Server(ep.host, port=ep.ldaps_port, use_ssl=True, tls=tls, get_info=ldap3.ALL,
                           connect_timeout=5)
-    return ldap3.Connection(server, user=user or ep.admin_dn, password=password or ep.admin_password,
-                            auto_bind=True, receive_timeout=10)
+    return track(ldap3.Connection(server, user=user or ep.admin_dn, password=password or ep.admin_password,
+                                  auto_bind=True, receive_timeout=10))
 
 
 def _ldapsearch(ep: DcEndpoints, *args: str) -> subprocess.CompletedProcess:
