@@ -63,6 +63,17 @@ def connector_connection(directory: DirectoryConnection, timeout: float = 10.0) 
     )
 
 
+def close_quietly(conn: ldap3.Connection) -> None:
+    """Unbind ``conn`` and close its socket, whatever state it is in (a refused bind leaves it open;
+    a DC that has gone makes ldap3 raise while unbinding, and the socket must close all the same)."""
+    try:
+        conn.unbind()
+    except Exception:  # ldap3 raises many types for a dead socket; closing is all that matters here
+        sock = conn.socket
+        if sock is not None:
+            sock.close()
+
+
 def result_of(conn: ldap3.Connection) -> tuple[int, str]:
     """(result code, diagnostic message) of the connection's last operation."""
     r = conn.result or {}

@@ -31,7 +31,14 @@ from fakes.ad.sid import sid_from_bytes
 from fakes.clock import SimClock, from_filetime
 from fakes.connect import events as ev
 from fakes.connect.config import ConnectConfig, DirectoryConnection
-from fakes.connect.ldapconn import connector_connection, first_int, first_text, raw, result_of
+from fakes.connect.ldapconn import (
+    close_quietly,
+    connector_connection,
+    first_int,
+    first_text,
+    raw,
+    result_of,
+)
 from fakes.connect.ldapread import first_values_parser, paged_search
 from fakes.deferred import DeferredAttributes
 from fakes.eventlog import EventLog
@@ -207,7 +214,9 @@ class SyncEngine(DeferredAttributes):
         conn = connector_connection(directory)
         conn.open()
         if not conn.bind():
-            raise SyncError(*result_of(conn))
+            refused = SyncError(*result_of(conn))
+            close_quietly(conn)  # (every cycle retries: a socket per cycle otherwise)
+            raise refused
         filt = USER_FILTER
         if not full:
             filt = f"(&{USER_FILTER}(uSNChanged>={self._high_usn[directory.domain] + 1}))"

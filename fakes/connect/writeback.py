@@ -29,6 +29,7 @@ from fakes.connect.classify import START, Observation, Verdict, classify
 from fakes.connect.config import DirectoryConnection, WritebackOptions
 from fakes.connect.ldapconn import (
     ber_integer_sequence,
+    close_quietly,
     connector_connection,
     first_int,
     first_text,
@@ -133,12 +134,12 @@ class WritebackService:
     def close(self) -> None:
         """Unbind every cached connection."""
         with self._lock:
-            for conn in self._conns.values():
-                try:
-                    conn.unbind()
-                except Exception:
-                    pass
-            self._conns.clear()
+            self._drop_connections()
+
+    def _drop_connections(self) -> None:
+        for conn in self._conns.values():
+            close_quietly(conn)
+        self._conns.clear()
 
     # -- steps -----------------------------------------------------------------------
     def _perform(self, request: WritebackRequest) -> tuple[str, int]:
@@ -243,6 +244,9 @@ class WritebackService:
         conn = self._conns.get(key)
         if conn is not None and not conn.closed and conn.bound:
             return conn
+        # The connector's settings changed (another key) or the DC dropped this connection: none
+        # of the cached ones is of use any more.
+        self._drop_connections()
         conn = connector_connection(directory, opts.timeout_seconds)
         try:
             conn.open()
@@ -252,10 +256,7 @@ class WritebackService:
             ) from exc
         if not conn.bind():
             code, message = result_of(conn)
-            try:
-                conn.unbind()
-            except Exception:
-                pass
+            close_quietly(conn)
             raise _Stop(Observation(request.kind, "bind", code=code, message=message))
         self._conns[key] = conn
         return conn

@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 import httpx
 import ldap3
 
+from fakes.connect.ldapconn import close_quietly
 from simlab.doctor.bindcheck import BindTargets, endpoint_targets
 
 if TYPE_CHECKING:
@@ -115,7 +116,9 @@ class LabSource:
     def ldap(self) -> ldap3.Connection:
         conn = self.lab.ldap()
         if not conn.bound:
-            raise ConnectionError(f"cannot bind as the lab's Domain Admin: {conn.result}")
+            result = conn.result
+            close_quietly(conn)
+            raise ConnectionError(f"cannot bind as the lab's Domain Admin: {result}")
         return conn
 
     def base_dn(self) -> str | None:
@@ -230,12 +233,12 @@ class EndpointSource:
             # An admin never sends a password in clear: upgrade plain LDAP with StartTLS.
             conn.start_tls()
         if not conn.bind():
+            result = conn.result or {}
+            close_quietly(conn)
             hint = ""
-            if conn.result.get("result") == 8:  # LDAP signing required: a simple bind needs TLS
+            if result.get("result") == 8:  # LDAP signing required: a simple bind needs TLS
                 hint = " (the DC requires signing: use an ldaps:// URL, or give the CA file for StartTLS)"
-            raise ConnectionError(
-                f"bind as {self.admin_dn} failed: {conn.result.get('message', conn.result)}{hint}"
-            )
+            raise ConnectionError(f"bind as {self.admin_dn} failed: {result.get('message', result)}{hint}")
         return conn
 
     def base_dn(self) -> str | None:

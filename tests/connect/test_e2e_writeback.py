@@ -212,6 +212,24 @@ def test_connector_password_changed_is_bind_failure(lab) -> None:
     assert lab.events(mark) == [31001, 33009, 31003]
 
 
+def test_a_changed_connector_password_drops_the_cached_connection(lab) -> None:
+    # The agent keeps its bound connection between writebacks; once the connector's settings
+    # change, that connection is stale and must be closed, not left open beside the new one.
+    upn, _ = pick_user(lab)
+    lab.sspr_reset(upn, NEW)
+    cached = list(lab.server.writeback._conns.values())
+    assert cached and all(not conn.closed for conn in cached)
+    lab.server.update_directory(
+        "contoso.com",
+        connector=lab.server.config.directories[0].connector.__class__(
+            **{**_fields(lab.server.config.directories[0].connector), "password": "stale-Passw0rd!"}
+        ),
+    )
+    expect_failure(lab, upn, "SSPR_0029")
+    assert all(conn.closed for conn in cached)
+    assert not lab.server.writeback._conns  # the refused one is not kept either
+
+
 def test_adsync_permissions_cmdlet_fixes_a_lab_without_rights(lab) -> None:
     upn, dn = pick_user(lab)
     sid = connector_sid(lab)

@@ -137,6 +137,21 @@ def test_a_refused_bind_is_the_same_error(monkeypatch: pytest.MonkeyPatch, forks
     assert len(forks) == 1  # the 300-user lab's initial sync; the refused bind never forked
 
 
+def test_a_refused_bind_closes_its_connection(monkeypatch: pytest.MonkeyPatch):
+    # Connect retries every cycle: a connection left open per refused bind is a socket per cycle.
+    opened: list[ldap3.Connection] = []
+    make = sync_module.connector_connection
+    monkeypatch.setattr(sync_module, "connector_connection", lambda *a: opened.append(make(*a)) or opened[-1])
+    with _lab("0", monkeypatch) as lab:
+        directory = lab.connect.config.directories[0]
+        lab.connect.update_directory(
+            directory.domain, connector=dataclasses.replace(directory.connector, password="wrong"))
+        for _ in range(3):
+            with pytest.raises(SyncError):
+                lab.connect.run_sync_cycle("Delta")
+    assert len(opened) == 4 and all(conn.closed and conn.socket is None for conn in opened)
+
+
 def _refuse_second_page(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     """The DC answers the connector's second page with an error (the search cannot go on)."""
     monkeypatch.setattr(sync_module, "PAGE_SIZE", 100)  # several pages at 300 users

@@ -53,17 +53,18 @@ main()
 def _serve_probe(tmp_path: Path, *args: str) -> dict:
     env = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"), "SIMLAB_FORCE_TERMINAL": "0",
            "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen([sys.executable, "-c", _PROBE, "serve", "--users", "0", "--workdir",
-                             str(tmp_path / "lab"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=Path(__file__).resolve().parents[2])
-    try:
-        endpoints = json.loads(proc.stdout.readline())
-        probe = json.loads(proc.stdout.readline())
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            stop_serve(proc)
-    assert proc.returncode == 0, proc.stderr.read()
+    with subprocess.Popen([sys.executable, "-c", _PROBE, "serve", "--users", "0", "--workdir",
+                           str(tmp_path / "lab"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=env, cwd=Path(__file__).resolve().parents[2]) as proc:
+        try:
+            endpoints = json.loads(proc.stdout.readline())
+            probe = json.loads(proc.stdout.readline())
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                stop_serve(proc)
+        errors = proc.stderr.read()
+    assert proc.returncode == 0, errors
     assert endpoints["ldaps_url"].startswith("ldaps://")
     return probe
 
