@@ -16,7 +16,6 @@ leaves no partial file.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import signal
 import threading
@@ -24,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fakes.forked import fork
+from fakes.forked import begin_child, fork
 
 if TYPE_CHECKING:
     from simlab.lab import Lab
@@ -113,11 +112,9 @@ def _child(lab: Lab, key: str, target: Path) -> None:
     code = 1
     try:
         # The parent's handlers (serve's "stop the lab") mean nothing here: Ctrl-C or a kill ends
-        # the child, and the parent's reaper removes its temp file.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.alarm(CHILD_DEADLINE_SECONDS)
-        gc.disable()  # the same million-object heap as the build: no cyclic GC passes
+        # the child, and the parent's reaper removes its temp file. No cyclic GC passes over the
+        # same million-object heap as the build.
+        begin_child(CHILD_DEADLINE_SECONDS)
         from simlab import image_cache
 
         saved = image_cache.store(lab, key, tmp=_temp_path(target, os.getpid()))
