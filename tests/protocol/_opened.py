@@ -8,6 +8,8 @@ from typing import TypeVar
 
 import ldap3
 
+from fakes.connect.ldapconn import close_quietly
+
 Client = TypeVar("Client", ldap3.Connection, socket.socket)
 _opened: list[ldap3.Connection | socket.socket] = []
 
@@ -24,9 +26,5 @@ def close_all() -> None:
         client = _opened.pop()
         if isinstance(client, socket.socket):
             client.close()
-            continue
-        try:
-            client.unbind()
-        except Exception:  # the server may be gone already; only the socket matters
-            if client.socket is not None:
-                client.socket.close()
+        else:
+            close_quietly(client)  # (the server may be gone already; only the socket matters)
