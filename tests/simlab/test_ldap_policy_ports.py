@@ -8,7 +8,6 @@ import ipaddress
 import json
 import os
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 
 import ldap3
 import pytest
+from _served import stop_serve
 from cryptography import x509
 
 from simlab.lab import Lab
@@ -109,8 +109,7 @@ def test_serve_standard_ports_prints_the_address_and_names(tmp_path: Path):
             "dc01.contoso.com", "CONTOSO", "contoso.com")
         assert _whoami(ep, secure=True) == "u:CONTOSO\\Administrator"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        stop_serve(proc)
 
 
 def test_serve_standard_ports_refuses_explicit_ports():
