@@ -64,14 +64,29 @@ def connector_connection(directory: DirectoryConnection, timeout: float = 10.0) 
 
 
 def close_quietly(conn: ldap3.Connection) -> None:
-    """Unbind ``conn`` and close its socket, whatever state it is in (a refused bind leaves it open;
-    a DC that has gone makes ldap3 raise while unbinding, and the socket must close all the same)."""
+    """Unbind ``conn`` and close its socket, whatever state it is in: a refused bind leaves it
+    open; a DC that has gone makes ldap3 raise while unbinding; a connection that never opened
+    (connection refused, a failed TLS handshake) still holds the socket ldap3 made for it, and
+    its unbind does nothing. The socket closes all the same."""
     try:
         conn.unbind()
     except Exception:  # ldap3 raises many types for a dead socket; closing is all that matters here
-        sock = conn.socket
-        if sock is not None:
-            sock.close()
+        pass
+    sock = conn.socket
+    if sock is not None:
+        sock.close()  # (no-op on a closed socket)
+        conn.socket = None
+
+
+def open_or_close(conn: ldap3.Connection) -> None:
+    """``conn.open()``; when it raises (the DC is unreachable, its certificate is refused), the
+    socket ldap3 made for the attempt is closed before the error goes on. Otherwise every retry
+    (a sync cycle, a writeback, a doctor run) leaves one behind until the garbage collector."""
+    try:
+        conn.open()
+    except BaseException:
+        close_quietly(conn)
+        raise
 
 
 def result_of(conn: ldap3.Connection) -> tuple[int, str]:

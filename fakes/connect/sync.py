@@ -36,6 +36,7 @@ from fakes.connect.ldapconn import (
     connector_connection,
     first_int,
     first_text,
+    open_or_close,
     raw,
     result_of,
 )
@@ -212,7 +213,7 @@ class SyncEngine(DeferredAttributes):
 
     def _import(self, directory: DirectoryConnection, full: bool) -> dict[str, ConnectorObject]:
         conn = connector_connection(directory)
-        conn.open()
+        open_or_close(conn)
         if not conn.bind():
             refused = SyncError(*result_of(conn))
             close_quietly(conn)  # (every cycle retries: a socket per cycle otherwise)

@@ -34,6 +34,7 @@ from fakes.connect.ldapconn import (
     first_int,
     first_text,
     guid_filter,
+    open_or_close,
     result_of,
 )
 from fakes.eventlog import EventLog
@@ -249,7 +250,7 @@ class WritebackService:
         self._drop_connections()
         conn = connector_connection(directory, opts.timeout_seconds)
         try:
-            conn.open()
+            open_or_close(conn)
         except Exception as exc:
             raise _Stop(
                 Observation(request.kind, "connect", exception=f"{type(exc).__name__}: {exc}")

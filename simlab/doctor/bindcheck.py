@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 import ldap3
 from ldap3.core.exceptions import LDAPException
 
+from fakes.connect.ldapconn import close_quietly
 from simlab.doctor.catalogue import ev, finding
 from simlab.doctor.model import Check, Evidence, Finding
 
@@ -89,7 +90,7 @@ def _attempt(what: str, server: ldap3.Server, **kwargs: Any) -> tuple[Probe, lis
     except (LDAPException, ValueError) as exc:  # ValueError: no MD4 for ldap3's NTLM (pycryptodome)
         probe = Probe(what, None, f"{type(exc).__name__}: {exc}")
     finally:
-        conn.unbind()
+        close_quietly(conn)  # (also the socket of a connection that never opened)
     return probe, mechanisms
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import contextlib
 import ssl
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ldap3
 
 from fakes.ad.security.descriptor import Ace, Acl, SecurityDescriptor
 from fakes.clock import SimClock
 from fakes.connect.config import DirectoryConnection
-from fakes.connect.ldapconn import raw, sd_flags_control
+from fakes.connect.ldapconn import close_quietly, raw, sd_flags_control
 from fakes.connect.server import ConnectServer
 from fakes.graph import sspr
 from fakes.graph.tenant import Tenant
@@ -31,6 +31,8 @@ class Lab:
     ep: object
     tenant: Tenant
     server: ConnectServer
+    #: Admin connections handed to tests (closed when the lab stops: a test needn't unbind them).
+    handed_out: list[ldap3.Connection] = field(default_factory=list)
 
     # -- LDAP as an admin / as a user ------------------------------------------------
     def conn(
@@ -51,6 +53,7 @@ class Lab:
 
     def admin(self) -> ldap3.Connection:
         c = self.conn()
+        self.handed_out.append(c)
         assert c.bind(), c.result
         return c
 
@@ -141,6 +144,8 @@ def served_lab(users: int = 12, seed: int = 0) -> Iterator[Lab]:
             yield lab
         finally:
             server.stop_service()
+            for conn in lab.handed_out:
+                close_quietly(conn)
 
 
 def pick_user(lab: Lab, *, protected: bool = False) -> tuple[str, str]:

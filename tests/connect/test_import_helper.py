@@ -152,6 +152,31 @@ def test_a_refused_bind_closes_its_connection(monkeypatch: pytest.MonkeyPatch):
     assert len(opened) == 4 and all(conn.closed and conn.socket is None for conn in opened)
 
 
+def test_an_unreachable_dc_leaves_no_socket_behind(monkeypatch: pytest.MonkeyPatch):
+    # A DC that refuses the connection: ldap3 keeps the socket it made for the attempt, and only
+    # the garbage collector would close it. The sync closes it itself, cycle after cycle.
+    opened: list[ldap3.Connection] = []
+    make = sync_module.connector_connection
+    monkeypatch.setattr(sync_module, "connector_connection", lambda *a: opened.append(make(*a)) or opened[-1])
+    with _lab("0", monkeypatch) as lab:
+        directory = lab.connect.config.directories[0]
+        lab.connect.update_directory(directory.domain, ldaps_port=_closed_port(), ldap_port=_closed_port())
+        for _ in range(2):
+            with pytest.raises(ldap3.core.exceptions.LDAPSocketOpenError):
+                lab.connect.run_sync_cycle("Delta")
+    refused = opened[1:]  # (the first is the build's initial sync)
+    assert len(refused) == 2 and all(conn.socket is None for conn in refused)
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then closed: connecting to it is refused)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _refuse_second_page(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     """The DC answers the connector's second page with an error (the search cannot go on)."""
     monkeypatch.setattr(sync_module, "PAGE_SIZE", 100)  # several pages at 300 users

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fakes.connect import writeback as writeback_module
 from fakes.connect.config import express_connector_name
 from fakes.connect.server import HYBRID_IDENTITY_ADMINISTRATOR, ConnectServer, WizardError
 from fakes.graph.relay import WritebackRequest
@@ -115,6 +116,22 @@ def test_agent_that_cannot_reach_the_dc_reports_failure_not_success(clock) -> No
     assert outcome.status == "failure"
     assert outcome.event_ids == (31001, 33001, 31003)
     assert outcome.extra["step"] == "connect"
+
+
+def test_an_unreachable_dc_leaves_the_agent_no_socket(clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ldap3 keeps the socket of a refused connection; the agent retries on every reset, so each
+    # attempt must close its own rather than leave it to the garbage collector.
+    tenant, server = make(clock)
+    server.enable_password_writeback(tenant.admin_upn, tenant.admin_password)
+    opened = []
+    make_conn = writeback_module.connector_connection
+    monkeypatch.setattr(writeback_module, "connector_connection",
+                        lambda *a: opened.append(make_conn(*a)) or opened[-1])
+    for n in range(2):
+        request = WritebackRequest("reset", f"t{n}", "AAAAAAAAAAAAAAAAAAAAAA==", "u@contoso.com",
+                                   new_password="N3w-Passw0rd!")
+        assert tenant.relay.submit(request).extra["step"] == "connect"
+    assert len(opened) == 2 and all(conn.socket is None for conn in opened)
 
 
 def test_scheduler_runs_every_30_minutes_while_service_runs(clock) -> None:
