@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
+import ldap3
+import pytest
+
 from fakes.connect.config import ConnectorAccount, DirectoryConnection
 
 
@@ -20,3 +25,16 @@ def offline_directory(**overrides: object) -> DirectoryConnection:
     )
     values.update(overrides)
     return DirectoryConnection(**values)  # type: ignore[arg-type]
+
+
+def record_connections(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> list[ldap3.Connection]:
+    """Every connection ``module`` makes with ``connector_connection`` from now on, in order."""
+    opened: list[ldap3.Connection] = []
+    make = module.connector_connection
+
+    def recorded(*args: object) -> ldap3.Connection:
+        opened.append(make(*args))
+        return opened[-1]
+
+    monkeypatch.setattr(module, "connector_connection", recorded)
+    return opened

@@ -28,6 +28,7 @@ from fakes.connect.ldapread import BerError
 from fakes.connect.sync import SyncError
 from simlab.lab import Lab
 from simlab.spec import LabSpec
+from tests.connect.helpers import record_connections
 
 USERS = 300
 
@@ -139,9 +140,7 @@ def test_a_refused_bind_is_the_same_error(monkeypatch: pytest.MonkeyPatch, forks
 
 def test_a_refused_bind_closes_its_connection(monkeypatch: pytest.MonkeyPatch):
     # Connect retries every cycle: a connection left open per refused bind is a socket per cycle.
-    opened: list[ldap3.Connection] = []
-    make = sync_module.connector_connection
-    monkeypatch.setattr(sync_module, "connector_connection", lambda *a: opened.append(make(*a)) or opened[-1])
+    opened = record_connections(monkeypatch, sync_module)
     with _lab("0", monkeypatch) as lab:
         directory = lab.connect.config.directories[0]
         lab.connect.update_directory(
@@ -155,9 +154,7 @@ def test_a_refused_bind_closes_its_connection(monkeypatch: pytest.MonkeyPatch):
 def test_an_unreachable_dc_leaves_no_socket_behind(monkeypatch: pytest.MonkeyPatch):
     # A DC that refuses the connection: ldap3 keeps the socket it made for the attempt, and only
     # the garbage collector would close it. The sync closes it itself, cycle after cycle.
-    opened: list[ldap3.Connection] = []
-    make = sync_module.connector_connection
-    monkeypatch.setattr(sync_module, "connector_connection", lambda *a: opened.append(make(*a)) or opened[-1])
+    opened = record_connections(monkeypatch, sync_module)
     with _lab("0", monkeypatch) as lab:
         directory = lab.connect.config.directories[0]
         lab.connect.update_directory(directory.domain, ldaps_port=_closed_port(), ldap_port=_closed_port())

@@ -9,7 +9,7 @@ from fakes.connect.config import express_connector_name
 from fakes.connect.server import HYBRID_IDENTITY_ADMINISTRATOR, ConnectServer, WizardError
 from fakes.graph.relay import WritebackRequest
 from fakes.graph.tenant import Tenant
-from tests.connect.helpers import offline_directory
+from tests.connect.helpers import offline_directory, record_connections
 
 
 def make(clock, licence: str = "P1", **kw) -> tuple[Tenant, ConnectServer]:
@@ -123,10 +123,7 @@ def test_an_unreachable_dc_leaves_the_agent_no_socket(clock, monkeypatch: pytest
     # attempt must close its own rather than leave it to the garbage collector.
     tenant, server = make(clock)
     server.enable_password_writeback(tenant.admin_upn, tenant.admin_password)
-    opened = []
-    make_conn = writeback_module.connector_connection
-    monkeypatch.setattr(writeback_module, "connector_connection",
-                        lambda *a: opened.append(make_conn(*a)) or opened[-1])
+    opened = record_connections(monkeypatch, writeback_module)
     for n in range(2):
         request = WritebackRequest("reset", f"t{n}", "AAAAAAAAAAAAAAAAAAAAAA==", "u@contoso.com",
                                    new_password="N3w-Passw0rd!")
