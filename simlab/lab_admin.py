@@ -14,7 +14,7 @@ from fakes.ad.controls import DACL_SECURITY_INFORMATION, SD_FLAGS, encode_sd_fla
 from fakes.ad.security.constants import SE_DACL_PROTECTED
 from fakes.ad.security.descriptor import Acl, SecurityDescriptor
 from fakes.ad.sid import sid_from_bytes
-from fakes.connect.ldapconn import close_quietly
+from fakes.connect.ldapconn import closed_on_error
 from simlab.lab_types import Authentication, BindResult, LabError, Transport, UserRef
 
 if TYPE_CHECKING:
@@ -156,15 +156,12 @@ class DirectoryAdmin:
         conn = ldap3.Connection(server, user=who, password=password or ep.admin_password,
                                 raise_exceptions=False,
                                 authentication=ldap3.NTLM if authentication == "ntlm" else ldap3.SIMPLE)
-        try:
+        with closed_on_error(conn):  # (a DC that is gone, a refused certificate)
             if transport == "starttls":
                 conn.open()
                 conn.start_tls()
             if bind:
                 conn.bind()
-        except BaseException:  # (a DC that is gone, a refused certificate: no socket left behind)
-            close_quietly(conn)
-            raise
         return conn
 
     def bind(self, user: str, password: str, *, transport: Transport = "ldaps",

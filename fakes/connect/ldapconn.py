@@ -6,8 +6,10 @@ when "Sign and Encrypt LDAP Traffic" is on, plain LDAP otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from fakes.connect.config import DirectoryConnection
@@ -78,12 +80,15 @@ def close_quietly(conn: ldap3.Connection) -> None:
         conn.socket = None
 
 
-def open_or_close(conn: ldap3.Connection) -> None:
-    """``conn.open()``; when it raises (the DC is unreachable, its certificate is refused), the
-    socket ldap3 made for the attempt is closed before the error goes on. Otherwise every retry
-    (a sync cycle, a writeback, a doctor run) leaves one behind until the garbage collector."""
+@contextlib.contextmanager
+def closed_on_error(conn: ldap3.Connection) -> Iterator[ldap3.Connection]:
+    """Close ``conn`` (:func:`close_quietly`) if the block raises, then let the error go on.
+
+    For opening, StartTLS and binding: a DC that is unreachable or whose certificate is refused
+    leaves the socket ldap3 made for the attempt, and every retry (a sync cycle, a writeback, a
+    doctor run) would leave one more behind until the garbage collector."""
     try:
-        conn.open()
+        yield conn
     except BaseException:
         close_quietly(conn)
         raise

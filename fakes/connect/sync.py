@@ -33,10 +33,10 @@ from fakes.connect import events as ev
 from fakes.connect.config import ConnectConfig, DirectoryConnection
 from fakes.connect.ldapconn import (
     close_quietly,
+    closed_on_error,
     connector_connection,
     first_int,
     first_text,
-    open_or_close,
     raw,
     result_of,
 )
@@ -213,7 +213,8 @@ class SyncEngine(DeferredAttributes):
 
     def _import(self, directory: DirectoryConnection, full: bool) -> dict[str, ConnectorObject]:
         conn = connector_connection(directory)
-        open_or_close(conn)
+        with closed_on_error(conn):
+            conn.open()
         if not conn.bind():
             refused = SyncError(*result_of(conn))
             close_quietly(conn)  # (every cycle retries: a socket per cycle otherwise)

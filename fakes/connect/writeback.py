@@ -30,11 +30,11 @@ from fakes.connect.config import DirectoryConnection, WritebackOptions
 from fakes.connect.ldapconn import (
     ber_integer_sequence,
     close_quietly,
+    closed_on_error,
     connector_connection,
     first_int,
     first_text,
     guid_filter,
-    open_or_close,
     result_of,
 )
 from fakes.eventlog import EventLog
@@ -250,7 +250,8 @@ class WritebackService:
         self._drop_connections()
         conn = connector_connection(directory, opts.timeout_seconds)
         try:
-            open_or_close(conn)
+            with closed_on_error(conn):
+                conn.open()
         except Exception as exc:
             raise _Stop(
                 Observation(request.kind, "connect", exception=f"{type(exc).__name__}: {exc}")

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 import httpx
 import ldap3
 
-from fakes.connect.ldapconn import close_quietly, open_or_close
+from fakes.connect.ldapconn import close_quietly, closed_on_error
 from simlab.doctor.bindcheck import BindTargets, endpoint_targets
 
 if TYPE_CHECKING:
@@ -228,14 +228,11 @@ class EndpointSource:
             raise_exceptions=False,
             receive_timeout=30,
         )
-        open_or_close(conn)
-        if not secure and tls is not None:
-            # An admin never sends a password in clear: upgrade plain LDAP with StartTLS.
-            try:
+        with closed_on_error(conn):
+            conn.open()
+            if not secure and tls is not None:
+                # An admin never sends a password in clear: upgrade plain LDAP with StartTLS.
                 conn.start_tls()
-            except BaseException:
-                close_quietly(conn)
-                raise
         if not conn.bind():
             result = conn.result or {}
             close_quietly(conn)
