@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 MAGIC = b"SIMLABIMG\n"
 #: Bump when the payload layout or the codec's extension codes change.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 _HEADER_LEN = struct.Struct(">I")
 _MAX_HEADER = 64 * 1024
 

@@ -135,6 +135,7 @@ def import_ldif(
         loader.finish()
         if mode == "replace":
             loader.reconcile_accounts()
+        dc.directory.written.clear()  # what the file set is the objects' state, not a change to stamp
     return LdifImport(doc.source, "simlab" if simlab else "foreign", loader.created, loader.merged,
                       tuple(loader.warnings))
 

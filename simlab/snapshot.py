@@ -78,6 +78,7 @@ def take_snapshot(lab: Lab, *, copy: bool = True) -> LabSnapshot:
             "connector_password": dc.connector_password, "admin_dn": dc.admin_dn,
             "admin_password": dc.admin_password,
             "sdprop": (dc.sdprop.runs, dc.sdprop.ds_heuristics) if dc.sdprop is not None else None,
+            "attr_stamps": dc.attr_stamps.state(),
         }
         return LabSnapshot(
             owner=id(dc),
@@ -116,6 +117,7 @@ def restore_snapshot(lab: Lab, snap: LabSnapshot, *, consume: bool = False) -> N
         dc.admin_dn, dc.admin_password = s["admin_dn"], s["admin_password"]
         if s["sdprop"] is not None:
             dc.sdprop.runs, dc.sdprop.ds_heuristics = s["sdprop"]
+        dc.attr_stamps.load(s["attr_stamps"])
         thaw(tenant, snap.tenant)
         thaw(tenant.faults, snap.tenant_faults)
         tenant.audit.restore(snap.audit)

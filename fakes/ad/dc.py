@@ -33,6 +33,7 @@ from fakes.ad.api import (
     SearchResult,
     Session,
 )
+from fakes.ad.attr_stamps import AttributeStamps
 from fakes.ad.bind_policy import LdapServerPolicy
 from fakes.ad.dc_access import DcAccess, text
 from fakes.ad.directory import Directory, Entry
@@ -144,6 +145,8 @@ class DomainController(DcAccess):
         self.max_val_range = MAX_VAL_RANGE  # LDAP policy MaxValRange: values per attribute per result
         self.max_page_size = MAX_PAGE_SIZE  # LDAP policy MaxPageSize: entries per page or unpaged search
         self.usn = 4096
+        #: The local USN of each attribute's last originating write (what DirSync reads).
+        self.attr_stamps = AttributeStamps()
         self.next_rid = 1100
         self.admin_dn = ""
         self.admin_password = ""
@@ -188,9 +191,12 @@ class DomainController(DcAccess):
         return entry
 
     def stamp(self, entry: Entry) -> None:
-        """whenChanged / uSNChanged after an originating write."""
+        """whenChanged / uSNChanged after an originating write; the attributes it wrote get
+        the new USN as their last change (fakes/ad/attr_stamps.py)."""
+        usn = self.next_usn()
         self.directory.set_values(entry, "whenchanged", [to_generalized_time(self.clock.now())])
-        self.directory.set_values(entry, "usnchanged", [str(self.next_usn())])
+        self.directory.set_values(entry, "usnchanged", [str(usn)])
+        self.attr_stamps.record(entry, self.directory.written.pop(entry, None), usn)
 
     def record(
         self, session: Session, op: str, target: str, result: int, message: str = "", **details: Any
@@ -210,11 +216,16 @@ class DomainController(DcAccess):
         )
 
     def _run(self, session: Session, op: str, target: str, fn: Callable[[], T], **details: Any) -> T:
+        # Only the writes of this operation that its stamp() closes count as changes (DirSync):
+        # writes made outside operations (provisioning, faults, binds) without a stamp do not.
+        self.directory.written.clear()
         try:
             result = fn()
         except LdapError as exc:
             self.record(session, op, target, exc.code, exc.message, **details)
             raise
+        finally:
+            self.directory.written.clear()
         code = result.result.code if isinstance(result, SearchResult) else getattr(result, "code", 0)
         extra = {"entries": len(result.entries)} if isinstance(result, SearchResult) else {}
         self.record(session, op, target, int(code), **details, **extra)

@@ -340,6 +340,7 @@ def _security_descriptor(
 
     def write() -> None:
         entry.sd = result
+        dc.directory.note_written(entry, "ntsecuritydescriptor")
         dc.propagate(entry)
         if not dc.audit_directory_service_changes:
             return

@@ -322,6 +322,7 @@ def delete(dc: DomainController, session: Session, dn: str, controls: Sequence[C
     victims = list(dc.directory.walk(entry))
     for e in reversed(victims):
         dc.directory.remove(e)
+        dc.attr_stamps.forget(e)
     return LdapResult()
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from fakes.ad.api import Scope
+from fakes.ad.attr_stamps import NOT_REPLICATED
 from fakes.ad.directory_links import DirectoryLinks
 from fakes.ad.directory_state import LINKED, DirectoryState, Prebuilt
 from fakes.ad.dn import dn_key, escape_value, normalize_dn, normalize_rdn, parse_dn
@@ -116,6 +117,9 @@ class Directory(DirectoryLinks, DirectoryState):
         self._links: dict[str, dict[Entry, object]] = {a: {} for a in LINKED}
         # linked attr -> normalized DN not (yet) present -> {source entries}; resolved on add()
         self._pending: dict[str, dict[str, dict[Entry, None]]] = {a: {} for a in LINKED}
+        #: entry -> the replicated attributes written since the DC last stamped it (the DC's
+        #: ``stamp`` takes them: fakes/ad/attr_stamps.py). Creation notes nothing.
+        self.written: dict[Entry, set[str]] = {}
 
     # ------------------------------------------------------------------ basic access
     def __len__(self) -> int:
@@ -253,6 +257,8 @@ class Directory(DirectoryLinks, DirectoryState):
         self._require(entry)
         key = sys.intern(attr.lower())
         self._ix.prepare(key)  # an indexed attribute's tables exist before its values change
+        if key not in NOT_REPLICATED:
+            self.note_written(entry, key)
         old = entry.attrs.get(key)
         if old:
             self._index_values(entry, key, old, add=False)
@@ -263,6 +269,15 @@ class Directory(DirectoryLinks, DirectoryState):
             entry.attrs.pop(key, None)
         if key == "objectclass" and values:
             entry.object_class = self._structural(values) or entry.object_class
+
+    def note_written(self, entry: Entry, key: str) -> None:
+        """Note a write to ``entry``'s attribute ``key`` (lowercase) for the DC's next stamp:
+        what :meth:`set_values` does, for a value kept outside ``attrs`` (the SD)."""
+        found = self.written.get(entry)
+        if found is None:
+            self.written[entry] = {key}
+        else:
+            found.add(key)
 
     def remove(self, entry: Entry) -> None:
         """Delete a leaf entry; links pointing at it are removed from their sources (AD link cleanup)."""
@@ -284,6 +299,7 @@ class Directory(DirectoryLinks, DirectoryState):
         self._by_dn.pop(normalize_dn(entry.dn), None)
         self._by_exact_dn.pop(entry.dn, None)
         self._by_guid.pop(entry.guid.int, None)
+        self.written.pop(entry, None)
 
     def move(self, entry: Entry, new_parent: Entry | None, new_rdn: str) -> None:
         """Rename and/or move ``entry`` with its subtree; GUIDs, SIDs and links are kept."""

@@ -37,6 +37,7 @@ class DirectoryState:
     _ix: Indexes
     _links: dict[str, dict[Entry, object]]
     _pending: dict[str, dict[str, dict[Entry, None]]]
+    written: dict[Entry, set[str]]
 
     if TYPE_CHECKING:  # (Directory's own)
         def walk(self, base: Entry | None = None) -> Iterator[Entry]: ...
@@ -62,6 +63,7 @@ class DirectoryState:
         from a lab image, used once); the snapshot must then not be restored again. A
         :class:`Prebuilt` (see :meth:`prebuilt`) is installed as it is, nothing recomputed.
         """
+        self.written = {}
         if isinstance(snap, Prebuilt):
             self._by_dn, self._by_exact_dn, self._by_guid = snap.by_dn, snap.by_exact_dn, snap.by_guid
             self._roots, self._links, self._pending = snap.roots, snap.links, snap.pending

@@ -175,6 +175,7 @@ def provision(
         rights = connector_rights if connector_account else None
         started = (lambda: population_started(dc)) if population_started is not None else None
         _build(dc, admin_password, user_password, policy or {}, rights, users, ou_layout, started)
+    dc.directory.written.clear()  # a new domain: nothing has changed since its objects were made
     return dc
 
 
@@ -269,7 +270,10 @@ def _infrastructure(dc: DomainController, admin_password: str, policy: dict[str,
     root_attrs.update(
         {"msds-behavior-version": ["7"], "ntmixeddomain": ["0"], "systemflags": ["-1946157056"],
          # Windows' default: any authenticated user may join 10 computers (tools report it).
-         "ms-ds-machineaccountquota": ["10"]}
+         "ms-ds-machineaccountquota": ["10"],
+         # IT_NC_HEAD | IT_WRITE (MS-ADTS 2.2.26): the head of a writable naming context, as every
+         # DC's domain NC root (DirSync searches need one as their base).
+         "instancetype": ["5"]}
     )
     root_attrs = {k: v for k, v in root_attrs.items() if dc.schema.find_attribute(k) is not None}
     root = create_entry(

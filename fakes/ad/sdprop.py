@@ -131,6 +131,7 @@ class SDProp:
             if entry.sd is not holder.sd and entry.sd != holder.sd:
                 entry.sd = holder.sd
                 changed += 1
+                dc.directory.note_written(entry, "ntsecuritydescriptor")
                 dc.stamp(entry)
             if entry.attrs.get("admincount") != ["1"]:
                 dc.directory.set_values(entry, "admincount", ["1"])

@@ -40,6 +40,7 @@ def _observable(lab: Lab) -> dict[str, object]:
         "root_sd": dc.root().sd,
         "alice_sd": dc.directory.get(lab.user("alice").dn).sd,
         "counters": (dc.usn, dc.next_rid),
+        "attr_stamps": dc.attr_stamps.state(),  # what DirSync returns as changed
         "tenant_users": sorted((u.id, u.user_principal_name) for u in tenant.users.values()),
         "licence": tenant.licence,
         "onprem": tenant.onprem,
