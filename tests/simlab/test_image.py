@@ -49,7 +49,7 @@ def _state(lab: Lab) -> dict[str, object]:
     return {
         "entries": _entries(lab),
         "dc": (dc.usn, dc.next_rid, dc.rng.getstate(), dc.admin_dn, dc.admin_password, dc.connector_dn,
-               dc.connector_password, dc.sdprop.runs, dc.ldap_policy),
+               dc.connector_password, dc.sdprop.runs, dc.ldap_policy, dc.attr_stamps.state()),
         "tenant_users": dict(tenant.users),
         "methods": dict(tenant.methods),
         "tenant": (tenant.licence, tenant.onprem, tenant.sspr_policy, tenant.sync_features),
@@ -86,6 +86,7 @@ def test_round_trip_is_exact(cache_home: Path, spec: LabSpec):
             for key in expected:
                 assert got[key] == expected[key], key
             assert len(got["entries"]) == len(expected["entries"]) > 25  # type: ignore[arg-type]
+            assert expected["dc"][-1], "the build writes attributes after creation (DirSync's stamps)"
             assert _without_endpoints(warm) == _without_endpoints(cold)
             assert _accounts(warm) == _accounts(cold)
             # The Connect server points at the new process's own DC endpoints.
@@ -292,6 +293,10 @@ def test_cache_list_and_clear(cache_home: Path):
     assert [p.name for p in cache_home.iterdir()] == [path.name]
     assert runner.invoke(cli, ["cache", "clear"]).output.startswith("removed 1 file(s)")
     assert image_cache.list_images() == []
+    empty = runner.invoke(cli, ["cache", "list"])  # says so, on stderr: stdout stays one line per image
+    assert empty.exit_code == 0 and empty.stdout == ""
+    assert f"no lab images in {cache_home}" in empty.stderr
+    assert runner.invoke(cli, ["cache", "list", "--json"]).stdout == ""
 
 
 # -- the format is safe to load from a shared cache -------------------------------------------
