@@ -240,6 +240,37 @@ def encode_paged(size: int, cookie: bytes) -> bytes:
     return ber_sequence(ber_integer(size), ber_octets(cookie))
 
 
+# --- DirSync (MS-ADTS 3.1.1.3.4.1.3) ---------------------------------------------------------
+
+DIRSYNC_OBJECT_SECURITY: Final = 0x1  # LDAP_DIRSYNC_OBJECT_SECURITY: read as the caller, no right needed
+DIRSYNC_ANCESTORS_FIRST_ORDER: Final = 0x800  # LDAP_DIRSYNC_ANCESTORS_FIRST_ORDER: parents first
+DIRSYNC_PUBLIC_DATA_ONLY: Final = 0x2000  # LDAP_DIRSYNC_PUBLIC_DATA_ONLY: no effect (2003 and later)
+DIRSYNC_INCREMENTAL_VALUES: Final = 0x80000000  # LDAP_DIRSYNC_INCREMENTAL_VALUES
+
+
+def decode_dirsync(value: bytes | None) -> tuple[int, int, bytes]:
+    """Decode ``DirSyncRequestValue ::= SEQUENCE { Flags INTEGER, MaxBytes INTEGER, Cookie
+    OCTET STRING }`` into (flags as the 32-bit unsigned value they are, MaxBytes, cookie).
+
+    Flags is a ULONG sent as an INTEGER: a client may send 0x80000000 as four bytes (a negative
+    INTEGER) or five; both mean the same flag."""
+    items = _sequence_items(value, "DirSync")
+    if len(items) != 3:
+        raise ControlValueError("DirSync control value must hold flags, MaxBytes and a cookie")
+    flags = _integer(*items[0], "DirSync flags") & 0xFFFFFFFF
+    max_bytes = _integer(*items[1], "DirSync MaxBytes")
+    tag, cookie = items[2]
+    if tag != 0x04:
+        raise ControlValueError("DirSync cookie must be an OCTET STRING")
+    return flags, max(max_bytes, 0), cookie
+
+
+def encode_dirsync_response(more: bool, cookie: bytes) -> bytes:
+    """``DirSyncResponseValue ::= SEQUENCE { MoreResults INTEGER, unused INTEGER (0), CookieServer
+    OCTET STRING }``."""
+    return ber_sequence(ber_integer(1 if more else 0), ber_integer(0), ber_octets(cookie))
+
+
 # --- server-side sorting (RFC 2891) ----------------------------------------------------------
 
 

@@ -105,7 +105,9 @@ def search(
     types_only: bool,
     controls: Sequence[Control],
 ) -> SearchResult:
-    rc = read_controls(dc, controls)
+    # DirSync is a search control only: read_controls refuses it (critical) on other operations.
+    dirsync = next((c for c in controls if c.oid == ctl.DIRSYNC), None)
+    rc = read_controls(dc, [c for c in controls if c is not dirsync])
     lowered = [a.lower() for a in attributes]
     # In request order (a dict, not a set): the attributes come back in one order, run after run.
     wanted = dict.fromkeys(lowered) if lowered else None
@@ -117,6 +119,10 @@ def search(
             flt = parse_filter(flt)
         except FilterError as exc:
             raise errors.LdapError(ResultCode.PROTOCOL_ERROR, str(exc)) from exc
+    if dirsync is not None:
+        from fakes.ad import dirsync as dirsync_search
+
+        return dirsync_search.search(dc, session, base, flt, attributes, dirsync, rc, types_only)
     paged = next((c for c in controls if c.oid == ctl.PAGED_RESULTS), None)
     state: dict = session.state.setdefault("paged", {})  # type: ignore[assignment]
     if paged is not None:

@@ -158,6 +158,13 @@ def control_error() -> LdapError:
     return _head(ResultCode.PROTOCOL_ERROR, CONTROL_DECODE)
 
 
+def dirsync_not_nc_head() -> LdapError:
+    """53 for a DirSync search whose base is no naming context head, asked with
+    LDAP_DIRSYNC_OBJECT_SECURITY (the code Samba gives; Windows' text unconfirmed: its control
+    error's). Without the flag the same base is 50 (:func:`insufficient_access`)."""
+    return _head(ResultCode.UNWILLING_TO_PERFORM, CONTROL_DECODE)
+
+
 SIZE_LIMIT = "00000000: LdapErr: DSID-0C0911AE, comment: Size limit exceeded, data 0, v3839"
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from ldap3.protocol.controls import build_control
-from ldap3.protocol.microsoft import security_descriptor_control
+from ldap3.protocol.microsoft import dir_sync_control, security_descriptor_control
 from ldap3.protocol.rfc2696 import paged_search_control
 
 from fakes.ad import controls as c
@@ -22,6 +22,28 @@ def test_paged_matches_ldap3_encoding(size: int, cookie: bytes) -> None:
     value = bytes(paged_search_control(False, size, cookie)["controlValue"])
     assert c.decode_paged(value) == (size, cookie)
     assert c.encode_paged(size, cookie) == value
+
+
+@given(st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.integers(0, 2**31 - 1),
+       st.binary(max_size=120))
+def test_dirsync_request_matches_ldap3(security: bool, ancestors: bool, public: bool, incremental: bool,
+                                       max_bytes: int, cookie: bytes) -> None:
+    control = dir_sync_control(True, security, ancestors, public, incremental, max_bytes, cookie)
+    value = bytes(control["controlValue"])
+    flags = (c.DIRSYNC_OBJECT_SECURITY * security | c.DIRSYNC_ANCESTORS_FIRST_ORDER * ancestors
+             | c.DIRSYNC_PUBLIC_DATA_ONLY * public | c.DIRSYNC_INCREMENTAL_VALUES * incremental)
+    assert c.decode_dirsync(value) == (flags, max_bytes, cookie)
+
+
+def test_dirsync_flags_are_unsigned_whether_sent_in_four_bytes_or_five() -> None:
+    four = bytes.fromhex("300b") + bytes.fromhex("020480000001") + bytes.fromhex("020100") + b"\x04\x00"
+    five = c.ber_sequence(c.ber_integer(0x80000001), c.ber_integer(0), c.ber_octets(b""))
+    assert c.decode_dirsync(four) == c.decode_dirsync(five) == (0x80000001, 0, b"")
+
+
+def test_dirsync_response_shape() -> None:
+    # DirSyncResponseValue ::= SEQUENCE { MoreResults INTEGER, unused INTEGER, CookieServer OCTET STRING }
+    assert c.encode_dirsync_response(True, b"MSDS") == bytes.fromhex("300c020101020100") + b"\x04\x04MSDS"
 
 
 @pytest.mark.parametrize("flags", [1, 2, 4, 5, 7, 8, 15])
