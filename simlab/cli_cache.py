@@ -35,6 +35,10 @@ def cache_list(as_json: bool) -> None:
         else:
             path, reason = item
             rows.append({"file": path.name, "usable": False, "error": reason})
+    if not rows and not as_json:  # (on stderr: stdout stays one line per image, for scripts)
+        from simlab.image_cache import cache_dir
+
+        click.echo(f"no lab images in {cache_dir()}", err=True)
     width = max((len(row["spec"]) for row in rows if "spec" in row), default=0)  # (columns line up)
     for row in rows:
         if as_json:
