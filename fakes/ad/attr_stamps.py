@@ -78,12 +78,18 @@ class AttributeStamps:
         self._usns = usns
 
 
-def _created(entry: Entry) -> int:
-    values = entry.attrs.get("usncreated")
+def usn_value(entry: Entry, attribute: str) -> int:
+    """``entry``'s uSNCreated or uSNChanged (``attribute``, lowercase) as a number; 0 when absent
+    or not a number (an LDIF may carry anything)."""
+    values = entry.attrs.get(attribute)
     try:
         return int(values[0]) if values else 0
     except ValueError:
         return 0
 
 
-__all__ = ["NOT_REPLICATED", "AttributeStamps"]
+def _created(entry: Entry) -> int:
+    return usn_value(entry, "usncreated")
+
+
+__all__ = ["NOT_REPLICATED", "AttributeStamps", "usn_value"]

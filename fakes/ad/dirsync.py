@@ -38,7 +38,7 @@ from uuid import UUID
 from fakes.ad import controls as ctl
 from fakes.ad import errors
 from fakes.ad.api import Control, LdapResult, Scope, SearchEntry, SearchResult, Session
-from fakes.ad.attr_stamps import NOT_REPLICATED
+from fakes.ad.attr_stamps import NOT_REPLICATED, usn_value
 from fakes.ad.dc_read import Reader
 from fakes.ad.filter_syntax import And, GreaterOrEqual
 
@@ -167,11 +167,7 @@ def _nc_of(entry: Entry) -> Entry:
 
 
 def _usn_changed(entry: Entry) -> int:
-    values = entry.attrs.get("usnchanged")
-    try:
-        return int(values[0]) if values else 0
-    except ValueError:
-        return 0
+    return usn_value(entry, "usnchanged")
 
 
 def _ancestors_first(found: list[Entry]) -> Iterator[Entry]:
