@@ -45,12 +45,6 @@ class AttributeStamps:
             for name in attributes:
                 stamps[name] = usn
 
-    def usn_of(self, entry: Entry, attribute: str) -> int:
-        """The local USN of the last write to ``attribute`` (lowercase): its object's creation
-        USN when it was never written since."""
-        found = self._usns.get(entry.guid.int, {}).get(attribute)
-        return found if found is not None else _created(entry)
-
     def changed_since(self, entry: Entry, usn: int) -> set[str] | None:
         """The attributes (lowercase) of ``entry`` last written after ``usn``, present or since
         removed; None when the object itself was created after ``usn`` (all of them are new)."""

@@ -59,10 +59,9 @@ _SIGNATURE = b"MSDS"
 _COOKIE_VERSION = 3
 # Always returned (and never the reason an object is returned).
 _ALWAYS = frozenset(("objectguid", "instancetype", "parentguid"))
-# Backlinks and constructed attributes of the lab's schema: computed, never replicated.
-_NEVER = frozenset(("memberof", "directreports", "distinguishedname", "canonicalname", "createtimestamp",
-                    "modifytimestamp", "tokengroups", "msds-user-account-control-computed",
-                    "msds-userpasswordexpirytimecomputed", "attributetypes", "objectclasses"))
+# Backlinks and the object's own name: never replicated as attributes (constructed attributes are
+# the schema's: AttributeType.constructed).
+_NOT_ATTRIBUTES = frozenset(("memberof", "directreports", "distinguishedname"))
 
 
 def search(dc: DomainController, session: Session, base: str, flt: Any, attributes: Sequence[str],
@@ -86,7 +85,8 @@ def search(dc: DomainController, session: Session, base: str, flt: Any, attribut
     # Objects after ``after``, with the attributes written after ``since``: the two differ while a
     # first or delta DirSync is split by MaxBytes, as a USN_VECTOR's usnHighObjUpdate (how far
     # through the objects) and usnHighPropUpdate (which changes the client has).
-    after, since = _cookie_usns(dc, cookie)
+    invocation = _invocation_id(dc)
+    after, since = _cookie_usns(cookie, invocation)
     lowered = [a.lower() for a in attributes if a]
     star = not lowered or "*" in lowered or lowered == ["1.1"]
     wanted = None if star else dict.fromkeys([*lowered, "objectguid", "instancetype"])
@@ -110,10 +110,10 @@ def search(dc: DomainController, session: Session, base: str, flt: Any, attribut
             entries.append(shown)
             size += sum(len(n) + sum(map(len, vs)) for n, vs in shown.attributes.items())
     if more:  # resume after the last object sent, still with every change since ``since``
-        cookie = _cookie(dc, high, since)
+        cookie = _cookie(dc, high, since, invocation)
     else:  # a complete answer: everything up to now has been seen
         high = max(high, dc.usn)
-        cookie = _cookie(dc, high, high)
+        cookie = _cookie(dc, high, high, invocation)
     answer = Control(ctl.DIRSYNC, False, ctl.encode_dirsync_response(more, cookie))
     return SearchResult(entries, LdapResult(controls=(answer,)))
 
@@ -123,23 +123,26 @@ def _changes(dc: DomainController, reader: Reader, entry: Entry, since: int, ask
     """``entry`` as DirSync returns it: only what changed since ``since`` (None: nothing to send)."""
     changed = dc.attr_stamps.changed_since(entry, since) if since else None
     rdn_attribute = entry.dn.split("=", 1)[0].strip().lower()
-    rendered = reader.render(entry)
+
+    def never_returned(name: str) -> bool:
+        if name in NOT_REPLICATED or name in _NOT_ATTRIBUTES or name == rdn_attribute:
+            return True
+        attribute = dc.schema.find_attribute(name)
+        return attribute is not None and attribute.constructed
+
     out: dict[str, list[bytes]] = {}
     real = False
-    for shown, values in rendered.attributes.items():
+    for shown, values in reader.render(entry).attributes.items():
         name = shown.lower()
         if name in _ALWAYS:
             out[shown] = list(values)
-            continue
-        if (name in NOT_REPLICATED or name in _NEVER or name == rdn_attribute
-                or (changed is not None and name not in changed)):
-            continue
-        out[shown] = list(values)
-        real = True
+        elif not never_returned(name) and (changed is None or name in changed):
+            out[shown] = list(values)
+            real = True
     if changed:  # attributes written since and gone now: an attribute with no values
         for name in sorted(changed - {k.lower() for k in out}):
-            if (name in entry.attrs or name in NOT_REPLICATED or name in _NEVER or name in _ALWAYS
-                    or name == rdn_attribute or (asked is not None and name not in asked)):
+            if (name in entry.attrs or name in _ALWAYS or never_returned(name)
+                    or (asked is not None and name not in asked)):
                 continue
             attribute = dc.schema.find_attribute(name)
             out[attribute.name if attribute is not None else name] = []
@@ -195,12 +198,12 @@ def _invocation_id(dc: DomainController) -> bytes:
     return value if isinstance(value, bytes) and len(value) == 16 else bytes(16)
 
 
-def _cookie(dc: DomainController, objects: int, attributes: int) -> bytes:
+def _cookie(dc: DomainController, objects: int, attributes: int, invocation: bytes) -> bytes:
     return _COOKIE.pack(_SIGNATURE, _COOKIE_VERSION, dc.clock.filetime(), 0, 0, objects, 0, attributes,
-                        _invocation_id(dc))
+                        invocation)
 
 
-def _cookie_usns(dc: DomainController, cookie: bytes) -> tuple[int, int]:
+def _cookie_usns(cookie: bytes, invocation_id: bytes) -> tuple[int, int]:
     """(the USN of the last object a cookie's client has, the USN its attributes are current to):
     (0, 0) for no cookie, or another DC's (it starts over)."""
     if not cookie:
@@ -211,7 +214,7 @@ def _cookie_usns(dc: DomainController, cookie: bytes) -> tuple[int, int]:
     if (signature != _SIGNATURE or _COOKIE.size + vector_size != len(cookie)
             or min(high_object, high_property) < 0):
         raise errors.control_error()
-    if invocation != _invocation_id(dc):
+    if invocation != invocation_id:
         return 0, 0
     return high_object, min(high_object, high_property)
 

@@ -20,7 +20,8 @@ from fakes.ad import controls as ctl
 from fakes.ad.ldap import DcEndpoints, serve_dc
 from fakes.ad.provision import DEFAULT_USER_PASSWORD, provision
 
-ASKED = ["sAMAccountName", "description", "displayName", "pwdLastSet", "name", "badPwdCount", "cn"]
+ASKED = ["sAMAccountName", "description", "displayName", "pwdLastSet", "name", "badPwdCount", "cn",
+         "canonicalName"]
 USERS = "(&(objectClass=user)(!(objectClass=computer)))"
 
 
@@ -69,6 +70,7 @@ def test_first_dirsync_returns_every_user_with_guid_instance_type_and_parent(lab
     assert raw["parentGUID"] == [stored.parent.guid.bytes_le]  # returned with name
     assert raw["sAMAccountName"] == [stored.attrs["samaccountname"][0].encode()]
     assert raw["cn"] == [] and raw["badPwdCount"] == []  # the RDN attribute, a non-replicated one
+    assert raw["canonicalName"] == []  # a constructed one (the schema says which)
     cookie = sync.cookie
     assert cookie[:4] == b"MSDS" and len(cookie) == 68
     assert struct.unpack_from("<q", cookie, 28)[0] == dc.usn  # everything up to now was seen
