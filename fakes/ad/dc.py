@@ -217,7 +217,7 @@ class DomainController(DcAccess):
 
     def _run(self, session: Session, op: str, target: str, fn: Callable[[], T], **details: Any) -> T:
         # Only the writes of this operation that its stamp() closes count as changes (DirSync):
-        # writes made outside operations (provisioning, faults, binds) without a stamp do not.
+        # writes without a stamp (provisioning, faults, a bind's non-replicated counters) do not.
         self.directory.written.clear()
         try:
             result = fn()

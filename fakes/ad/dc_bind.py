@@ -89,8 +89,10 @@ def logon(
     if number(entry, "badpwdcount"):
         dc.directory.set_values(entry, "badpwdcount", ["0"])
     if lockout_time:
-        # An elapsed lockout is cleared by the next good logon.
+        # An elapsed lockout is cleared by the next good logon: lockoutTime is replicated (urgently,
+        # MS-ADTS 3.1.1.5.1.7), so the write is an originating update with its own USN.
         dc.directory.set_values(entry, "lockouttime", ["0"])
+        dc.stamp(entry)
     dc.directory.set_values(entry, "lastlogon", [str(now)])
     session.principal_dn = entry.dn
     session.principal_sid = dc.sid_of(entry)
@@ -116,7 +118,10 @@ def count_bad_password(
     dc.directory.set_values(entry, "badpwdcount", [str(state.bad_pwd_count)])
     dc.directory.set_values(entry, "badpasswordtime", [str(state.bad_password_time)])
     if state.locked and not passwords.is_locked_out(policy, was_locked, now):
+        # badPwdCount and badPasswordTime stay local to this DC (not replicated: no USN), the
+        # lockout does not: whenChanged/uSNChanged move and DirSync reports lockoutTime.
         dc.directory.set_values(entry, "lockouttime", [str(state.lockout_time)])
+        dc.stamp(entry)
         seclog.write(
             dc.security_log,
             seclog.LOCKED_OUT,

@@ -126,6 +126,38 @@ def test_a_password_reset_shows_as_pwd_last_set(lab) -> None:
     assert not delta[0]["raw_attributes"]["description"]
 
 
+def test_a_lockout_is_a_change_and_the_wrong_passwords_before_it_are_not(lab) -> None:
+    dc, ep = lab
+    conn = _admin(ep)
+    assert conn.modify(dc.domain_dn, {"lockoutThreshold": [(ldap3.MODIFY_REPLACE, ["2"])]})
+    sync = conn.extend.microsoft.dir_sync(dc.domain_dn, sync_filter=USERS,
+                                          attributes=["sAMAccountName", "lockoutTime", "badPwdCount"])
+    _all(sync)
+    user = _staff(dc)[5]
+
+    def usn_changed() -> int:
+        assert conn.search(user.dn, "(objectClass=*)", ldap3.BASE, attributes=["uSNChanged"])
+        return int(conn.entries[0].uSNChanged.value)
+
+    def bind(password: str) -> bool:
+        return ldap3.Connection(ldap3.Server(ep.host, port=ep.ldap_port), user.dn, password,
+                                receive_timeout=10).bind()
+
+    before = usn_changed()
+    assert not bind("Wrong-Passw0rd")  # badPwdCount 1: this DC's own count, not replicated
+    assert sync.loop() == [] and usn_changed() == before
+    assert not bind("Wrong-Passw0rd")  # the threshold: locked out, an originating write
+    delta = sync.loop()
+    assert [e["dn"] for e in delta] == [user.dn]
+    raw = delta[0]["raw_attributes"]
+    assert raw["lockoutTime"] == [str(dc.clock.filetime()).encode()] and not raw["badPwdCount"]
+    assert usn_changed() > before
+    # Once the lockout has elapsed, the next good logon clears lockoutTime: a change again.
+    dc.clock.advance(minutes=31)
+    assert bind(DEFAULT_USER_PASSWORD)
+    assert [(e["dn"], e["raw_attributes"]["lockoutTime"]) for e in sync.loop()] == [(user.dn, [b"0"])]
+
+
 def test_without_replicating_directory_changes_only_object_security_works(lab) -> None:
     dc, ep = lab
     user = _staff(dc)[0]
