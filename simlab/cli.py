@@ -28,7 +28,7 @@ class _Commands(click.Group):
     lazy: dict[str, tuple[str, str, str]] = {
         "acl": ("simlab.cli_acl", "acl_group",
                 "dsacls for the served lab: read and edit permissions (DACLs)."),
-        "cache": ("simlab.cli_cache", "cache_group", "The lab image cache: list, clear, path."),
+        "cache": ("simlab.cli_cache", "cache_group", "The lab image cache: build, list, clear, path."),
         "connect": ("simlab.cli_connect", "connect",
                     "Entra Connect helpers that act over LDAP like the AdSyncConfig module."),
         "serve": ("simlab.cli_serve", "serve",
@@ -45,6 +45,18 @@ class _Commands(click.Group):
             module, attribute, _ = self.lazy[name]
             self.add_command(getattr(importlib.import_module(module), attribute), name)
         return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RuntimeError as exc:
+            # A lab the spec cannot build (a fault that does not apply, an LDIF that does not
+            # load...) is the user's input: say so as click says any error, no traceback.
+            from simlab.lab_types import LabError
+
+            if isinstance(exc, LabError):
+                raise click.ClickException(str(exc)) from exc
+            raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)

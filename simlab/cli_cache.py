@@ -1,10 +1,12 @@
-"""``simlab cache list|clear|path``: look after the lab image cache (docs/images.md)."""
+"""``simlab cache build|list|clear|path``: look after the lab image cache (docs/images.md)."""
 
 from __future__ import annotations
 
 import json
 
 import click
+
+from simlab.cli import _load_spec
 
 
 @click.group("cache")
@@ -49,6 +51,57 @@ def cache_list(as_json: bool) -> None:
             state = "ok" if row["usable"] else "stale (other simlab code or format: `cache clear --stale`)"
             click.echo(f"{row['file'][:16]}  {row['spec']:<{width}}  {row['users']:>7} users "
                        f"{row['bytes'] / 2**20:7.1f} MiB  {state}")
+
+
+@cache_group.command("build")
+@click.option("--spec", "specs", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Lab spec YAML (repeat for several labs; none: the default lab).")
+@click.option("--seed", type=int, help="Seed for names, GUIDs, SIDs (overrides each spec).")
+@click.option("--users", type=int, help="Seeded users (overrides each spec).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per lab.")
+def cache_build(specs: tuple[str, ...], seed: int | None, users: int | None, as_json: bool) -> None:
+    """Build each lab and save its image, without serving it.
+
+    The next `simlab serve`, `simlab run` or pytest fixture with the same spec (and seed and
+    users) then loads the lab from its image: for a CI step before the tests, or a cache a CI
+    system keeps between runs. A lab whose image is already there is loaded, not rebuilt.
+    """
+    import time
+
+    from simlab.image_cache import disabled_by_env, image_path
+    from simlab.image_file import image_key
+    from simlab.lab import Lab
+    from simlab.progress import build_progress
+    from simlab.specfile import SpecError
+
+    if disabled_by_env():
+        raise click.ClickException("the lab image cache is off here (SIMLAB_NO_CACHE is set): "
+                                   "nothing would be saved")
+    try:
+        labs = [(path, _load_spec(path, seed, users)) for path in specs or (None,)]
+    except (SpecError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    for path, spec in labs:
+        started = time.perf_counter()
+        with build_progress(enabled=not as_json) as progress:
+            lab = Lab(spec, cache=True, progress=progress).start()
+        lab.close()
+        seconds = time.perf_counter() - started
+        file = image_path(image_key(spec))
+        if lab.cache_status not in ("hit", "miss", "rejected") or not file.exists():
+            raise click.ClickException(f"{path or 'the default lab'}: no image was saved "
+                                       f"({lab.cache_status}: {lab.cache_message or 'see the log'})")
+        row = {"spec": path, "name": spec.name, "users": spec.population.users, "file": str(file),
+               "bytes": file.stat().st_size, "status": "cached" if lab.cache_status == "hit" else "built",
+               "seconds": round(seconds, 3)}
+        if lab.cache_status == "rejected":
+            row["rejected"] = lab.cache_message  # a bad image was there: deleted and rebuilt
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo(f"{row['status']:<6}  {file.name[:16]}  {spec.name}  {row['users']} users  "
+                       f"{row['bytes'] / 2**20:.1f} MiB  {seconds:.2f} s"
+                       + (f"  (replaced a bad image: {lab.cache_message})" if "rejected" in row else ""))
 
 
 @cache_group.command("clear")

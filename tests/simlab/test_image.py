@@ -299,6 +299,40 @@ def test_cache_list_and_clear(cache_home: Path):
     assert runner.invoke(cli, ["cache", "list", "--json"]).stdout == ""
 
 
+def test_cache_build_saves_the_image_a_start_then_loads(cache_home: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch):
+    from click.testing import CliRunner
+
+    from simlab.cli import cli
+
+    spec_file = tmp_path / "lab.yaml"
+    spec_file.write_text("name: ci-lab\nseed: 3\npopulation: {users: 4}\n")
+    runner = CliRunner()
+    built = runner.invoke(cli, ["cache", "build", "--spec", str(spec_file), "--users", "6", "--json"])
+    assert built.exit_code == 0, built.output
+    row = json.loads(built.stdout)
+    spec = LabSpec.load(spec_file)
+    spec = spec.model_copy(update={"population": spec.population.model_copy(update={"users": 6})})
+    assert (row["status"], row["name"], row["users"]) == ("built", "ci-lab", 6)
+    assert row["file"] == str(image_cache.image_path(image_key(spec))) and Path(row["file"]).is_file()
+    with Lab(spec, cache=True) as lab:  # what serve, run and the fixtures do with that spec
+        assert lab.cache_status == "hit"
+    again = runner.invoke(cli, ["cache", "build", "--spec", str(spec_file), "--users", "6"])
+    assert again.exit_code == 0
+    assert again.stdout.startswith(f"cached  {Path(row['file']).name[:16]}  ci-lab  6 users")
+    # A spec whose lab cannot be built is a one-line error, as from `simlab serve`; no image.
+    spec_file.write_text("name: broken\nfaults: [no-such-fault]\n")
+    monkeypatch.setattr("signal.signal", lambda *_: None)  # (serve's Ctrl-C handler: not in pytest)
+    for args in (["cache", "build", "--spec", str(spec_file)], ["serve", "--spec", str(spec_file)]):
+        failed = runner.invoke(cli, args)
+        assert failed.exit_code == 1 and isinstance(failed.exception, SystemExit)
+        assert failed.stderr.startswith("Error: faults: 'no-such-fault' could not be applied: unknown fault")
+    assert len(image_cache.list_images()) == 1
+    monkeypatch.setenv("SIMLAB_NO_CACHE", "1")
+    off = runner.invoke(cli, ["cache", "build"])
+    assert off.exit_code == 1 and "the lab image cache is off here (SIMLAB_NO_CACHE is set)" in off.stderr
+
+
 # -- the format is safe to load from a shared cache -------------------------------------------
 def _forge(path: Path, payload: bytes) -> None:
     """Replace the payload and make the header's length and checksum match it (a crafted file)."""
