@@ -128,12 +128,16 @@ class SDProp:
             return 0
         changed = 0
         for entry in self.protected():
+            wrote = False
             if entry.sd is not holder.sd and entry.sd != holder.sd:
                 entry.sd = holder.sd
                 changed += 1
                 dc.directory.note_written(entry, "ntsecuritydescriptor")
-                dc.stamp(entry)
+                wrote = True
             if entry.attrs.get("admincount") != ["1"]:
                 dc.directory.set_values(entry, "admincount", ["1"])
+                wrote = True
+            if wrote:  # one originating update for both (adminCount is replicated too)
+                dc.stamp(entry)
         self.runs += 1
         return changed

@@ -158,6 +158,25 @@ def test_a_lockout_is_a_change_and_the_wrong_passwords_before_it_are_not(lab) ->
     assert [(e["dn"], e["raw_attributes"]["lockoutTime"]) for e in sync.loop()] == [(user.dn, [b"0"])]
 
 
+def test_sdprop_protecting_a_user_is_one_change_with_admin_count(lab) -> None:
+    dc, ep = lab
+    conn = _admin(ep)
+    sync = conn.extend.microsoft.dir_sync(dc.domain_dn, sync_filter=USERS,
+                                          attributes=["sAMAccountName", "adminCount"])
+    _all(sync)
+    user = _staff(dc)[6]
+    admins = f"CN=Domain Admins,CN=Users,{dc.domain_dn}"
+    assert conn.modify(admins, {"member": [(ldap3.MODIFY_ADD, [user.dn])]})
+    assert sync.loop() == []  # a group's member is the group's change; the user is not protected yet
+    before = int(user.attrs["usnchanged"][0])
+    dc.sdprop.run()  # the AdminSDHolder pass: the holder's SD and adminCount, one originating update
+    delta = sync.loop()
+    assert [(e["dn"], e["raw_attributes"]["adminCount"]) for e in delta] == [(user.dn, [b"1"])]
+    now = int(user.attrs["usnchanged"][0])
+    assert now > before  # both attributes carry the one update's USN
+    assert dc.attr_stamps.changed_since(user, now - 1) == {"ntsecuritydescriptor", "admincount"}
+
+
 def test_without_replicating_directory_changes_only_object_security_works(lab) -> None:
     dc, ep = lab
     user = _staff(dc)[0]
