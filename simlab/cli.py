@@ -324,7 +324,10 @@ def stop_cmd(lab_url: str | None) -> None:
     if places:
         pid = data["pid"]
         raise click.ClickException(f"the lab (pid {pid}) is still stopping; `kill {pid}` ends it")
-    _say(f"Lab stopped (pid {data['pid']}).")
+    if data.get("saving_image"):
+        _say(f"Lab stopped (pid {data['pid']}); it is finishing the lab image for the next start.")
+    else:
+        _say(f"Lab stopped (pid {data['pid']}).")
 
 
 @cli.group()

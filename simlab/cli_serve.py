@@ -80,6 +80,48 @@ class _StartupGc:
             gc.enable()
 
 
+class _ImageSave:
+    """A cold build's image, still being written by its forked child when the lab stops.
+
+    Stopping used to kill that child: a 100k-user lab takes about 10 s to save after it is
+    ready, so a session shorter than that never left an image, and every start stayed cold. Now
+    the servers close first (the ports are free, ``simlab stop`` returns), then the process waits
+    for the image; a Ctrl-C or SIGTERM during that wait skips it (the child is killed, its
+    temporary file removed). The child ignores the terminal's Ctrl-C, which reaches the whole
+    process group: this process decides.
+    """
+
+    def __init__(self) -> None:
+        self.save: Any = None
+        self.finishing = threading.Event()
+        self.skip = threading.Event()
+
+    def take(self, lab: Any) -> None:
+        """Own the lab's save: closing the lab no longer cancels it."""
+        self.save, lab.image_save = lab.image_save, None
+
+    def cancel(self) -> None:
+        if self.save is not None:
+            self.save.cancel()
+
+    def finish(self) -> None:
+        save = self.save
+        if save is None or save.done:
+            return
+        self.finishing.set()
+        click.echo("simlab: finishing the lab image for the next start (Ctrl-C skips it)", err=True)
+        while save.wait(0.2) is None:
+            if self.skip.is_set():
+                save.cancel()
+                click.echo("simlab: lab image not saved (skipped)", err=True)
+                return
+        if save.status == 0:
+            click.echo(f"simlab: lab image saved ({save.target})", err=True)
+        else:
+            click.echo("simlab: lab image not saved (its writer failed; the next start builds the lab)",
+                       err=True)
+
+
 def _serve(startup_gc, spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_non_loopback, ui,
            workdir, endpoints_file, no_cache) -> None:
     from fakes.hosts import check_host
@@ -104,10 +146,15 @@ def _serve(startup_gc, spec, seed, users, host, ldap_port, ldaps_port, standard_
 
     stop = threading.Event()
     interrupted: list[int] = []
+    image = _ImageSave()
 
     def on_signal(signum: int, _frame: object) -> None:
+        if image.finishing.is_set():  # the servers are closed, the image is being written
+            image.skip.set()
+            return
         # A second Ctrl-C / SIGTERM while shutting down means "now": don't wait for cleanup.
         if stop.is_set():
+            image.cancel()
             click.echo("simlab: forced exit", err=True)
             os._exit(130)
         interrupted.append(signum)
@@ -122,6 +169,7 @@ def _serve(startup_gc, spec, seed, users, host, ldap_port, ldaps_port, standard_
                   standard_ports=standard_ports, cache=not no_cache, progress=progress,
                   # A cold build's image is written by a forked child while the lab serves.
                   save_in_background=True).start()
+    image.save = lab.image_save  # (a forced exit kills it: the writer ignores Ctrl-C)
     with lab:
         graph = lab.serve_graph()
         # The lab's CA file outlives the Graph server's temporary copy: keep the lab's.
@@ -153,10 +201,12 @@ def _serve(startup_gc, spec, seed, users, host, ldap_port, ldaps_port, standard_
                 pass
         finally:
             forget(control_url)
+            image.take(lab)  # closing the lab would cancel its image save: finished below instead
             close_together(*closers)  # every server at once: a stop takes the slowest, not the sum
     # After a Ctrl-C the terminal shows "^C": start the last line on a line of its own.
     newline = "\n" if interrupted[:1] == [signal.SIGINT] and sys.stderr.isatty() else ""
     click.echo(f"{newline}simlab: lab stopped", err=True)
+    image.finish()
     if cli.as_program():
         # Everything is closed and flushed; tearing down the interpreter's object graph (the
         # directory, schema, tenant) would add ~0.5 s to every Ctrl-C / kill for nothing.

@@ -213,7 +213,10 @@ def build_app(lab: Lab, token: str, on_stop: Callable[[], None] | None = None) -
         if on_stop is None:
             raise _BadRequest("this lab is not run by `simlab serve`; stop it where it was started")
         on_stop()
-        return JSONResponse({"stopping": True, "pid": os.getpid()})
+        # A cold build's image still being written: the process outlives its servers until it is.
+        save = getattr(lab, "image_save", None)
+        return JSONResponse({"stopping": True, "pid": os.getpid(),
+                             "saving_image": save is not None and not save.done})
 
     routes = [
         Route("/lab", guarded(info)),

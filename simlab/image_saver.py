@@ -10,7 +10,8 @@ that another thread (the reactor) held mid-operation.
 The child writes through :func:`simlab.image.save_image`: a temporary file renamed into place,
 so a reader sees no image or a whole one. :meth:`BackgroundSave.cancel` (called when the lab is
 closed) kills an unfinished child and removes its temporary file: a lab stopped during the save
-leaves no partial file.
+leaves no partial file. ``simlab serve`` does not close the lab that way: it closes the servers,
+then waits for the image (simlab.cli_serve._ImageSave).
 """
 
 from __future__ import annotations
@@ -111,10 +112,13 @@ def _temp_path(target: Path, pid: int) -> Path:
 def _child(lab: Lab, key: str, target: Path) -> None:
     code = 1
     try:
-        # The parent's handlers (serve's "stop the lab") mean nothing here: Ctrl-C or a kill ends
-        # the child, and the parent's reaper removes its temp file. No cyclic GC passes over the
-        # same million-object heap as the build.
+        # The parent's handlers (serve's "stop the lab") mean nothing here. A kill ends the
+        # child, and the parent's reaper removes its temp file; Ctrl-C at a terminal, which
+        # reaches the whole process group, is ignored: the parent decides (serve waits for the
+        # image, a second Ctrl-C cancels it). No cyclic GC passes over the same million-object
+        # heap as the build.
         begin_child(CHILD_DEADLINE_SECONDS)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         from simlab import image_cache
 
         saved = image_cache.store(lab, key, tmp=_temp_path(target, os.getpid()))

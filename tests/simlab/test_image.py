@@ -454,28 +454,3 @@ def test_a_background_save_writes_the_image_as_built(cache_home: Path):
             got = _state(warm)
             for key in built:
                 assert got[key] == built[key], key
-
-
-def test_a_lab_closed_during_its_background_save_leaves_no_file(cache_home: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch):
-    import os
-
-    read_end, write_end = os.pipe()  # child -> parent: "my temp file is there"
-    never, _keep_open = os.pipe()  # nothing is ever written here
-
-    def stuck_store(lab, key, *, tmp=None):  # the child: half a file, then it never finishes
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(MAGIC)
-        os.write(write_end, b"x")
-        os.read(never, 1)  # blocks until the parent kills us
-
-    monkeypatch.setattr(image_cache, "store", stuck_store)
-    lab = Lab(SPEC, cache=True, save_in_background=True).start()
-    save = lab.image_save
-    try:
-        assert os.read(read_end, 1) == b"x"  # the child has written its partial temp file
-        assert save.tmp.exists() and not save.done
-    finally:
-        lab.close()
-    assert save.done and save.status != 0
-    assert list(cache_home.iterdir()) == []
