@@ -324,10 +324,31 @@ def stop_cmd(lab_url: str | None) -> None:
     if places:
         pid = data["pid"]
         raise click.ClickException(f"the lab (pid {pid}) is still stopping; `kill {pid}` ends it")
-    if data.get("saving_image"):
-        _say(f"Lab stopped (pid {data['pid']}); it is finishing the lab image for the next start.")
-    else:
+    if not data.get("saving_image"):
         _say(f"Lab stopped (pid {data['pid']}).")
+        return
+    # As Ctrl-C in the lab's terminal: done when the process is, its image written (or not).
+    _say(f"Lab stopped (pid {data['pid']}); it is finishing the lab image for the next start...")
+    image = Path(data["image_file"])
+    while _alive(data["pid"]) and not image.exists():
+        time.sleep(0.1)
+    _say(f"Lab image saved ({image})." if image.exists() else "Lab image not saved.")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs. One this process cannot see counts as ended, and so
+    does a zombie (ended, not yet reaped by the program that started it)."""
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): the signal check is all there is
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 @cli.group()

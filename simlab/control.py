@@ -215,8 +215,9 @@ def build_app(lab: Lab, token: str, on_stop: Callable[[], None] | None = None) -
         on_stop()
         # A cold build's image still being written: the process outlives its servers until it is.
         save = getattr(lab, "image_save", None)
-        return JSONResponse({"stopping": True, "pid": os.getpid(),
-                             "saving_image": save is not None and not save.done})
+        saving = save is not None and not save.done
+        return JSONResponse({"stopping": True, "pid": os.getpid(), "saving_image": saving,
+                             **({"image_file": str(save.target)} if saving else {})})
 
     routes = [
         Route("/lab", guarded(info)),

@@ -129,17 +129,17 @@ def _stderr_until(proc: subprocess.Popen, text: str) -> str:
     return seen
 
 
-def _signal(proc: subprocess.Popen, endpoints: dict, how: str) -> None:
+def _signal(proc: subprocess.Popen, endpoints: dict, how: str) -> subprocess.Popen | None:
+    """Stop the lab ``how`` a user would; `simlab stop` is returned running (it waits for the image)."""
     if how == "ctrl-c":  # a terminal sends it to the whole foreground process group
         os.killpg(proc.pid, signal.SIGINT)
-    elif how == "simlab stop":  # returns once the servers are closed, and says what is left
-        done = subprocess.run([sys.executable, "-m", "simlab.cli", "stop", "--lab", endpoints["control_url"]],
-                              capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "SIMLAB_CONTROL_TOKEN": endpoints["control_token"]})
-        assert done.stdout == (f"Lab stopped (pid {proc.pid}); it is finishing the lab image for the next "
-                               "start.\n"), done.stderr
+    elif how == "simlab stop":
+        cmd = [sys.executable, "-m", "simlab.cli", "stop", "--lab", endpoints["control_url"]]
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "SIMLAB_CONTROL_TOKEN": endpoints["control_token"]})
     else:
         proc.send_signal(signal.SIGTERM)
+    return None
 
 
 @pytest.mark.parametrize(("how", "again"), [("kill", False), ("ctrl-c", False), ("simlab stop", False),
@@ -151,9 +151,13 @@ def test_serve_stopped_during_its_image_save_waits_for_it_unless_signalled_again
     gate = tmp_path / "gate"
     os.mkfifo(gate)
     proc, endpoints = _serve(["--users", "40"], gate)
-    _signal(proc, endpoints, how)
+    stopper = _signal(proc, endpoints, how)
     _stderr_until(proc, "simlab: finishing the lab image for the next start (Ctrl-C skips it)")
     assert proc.poll() is None  # its servers are closed; it waits for the image (not killed by the Ctrl-C)
+    if stopper is not None:  # `simlab stop` has seen the listeners close, and waits on
+        said = stopper.stdout.readline()
+        assert said == f"Lab stopped (pid {proc.pid}); it is finishing the lab image for the next start...\n"
+        assert stopper.poll() is None
     if again:
         _signal(proc, endpoints, how)
         _stderr_until(proc, "simlab: lab image not saved (skipped)")
@@ -164,6 +168,9 @@ def test_serve_stopped_during_its_image_save_waits_for_it_unless_signalled_again
     stop_serve(proc)
     assert proc.returncode == 0
     images = list(cache_home.glob("*.simlab-image"))
+    if stopper is not None:
+        out, err = stopper.communicate(timeout=60)
+        assert stopper.returncode == 0 and out == f"Lab image saved ({images[0]}).\n", err
     assert not list(cache_home.glob(".*.tmp"))  # no partial file either way
     if again:
         assert images == []
