@@ -76,9 +76,20 @@ def labelled(title: str, rows: Iterable[tuple[str, str]]) -> Any:
 
 
 # -- simlab serve -------------------------------------------------------------------------------
+#: ``lab.cache_status`` as ``simlab serve`` reports it: where this lab came from.
+LAB_IMAGE = {"hit": "loaded", "miss": "built", "rejected": "rebuilt", "off": "off"}
+
+
+_IMAGE_NOTE = {"loaded": "loaded from the image cache",
+               "built": "built (no image of this spec was cached)",
+               "rebuilt": "built again (the cached image was rejected; see the warning above)",
+               "off": "cache off: built, not saved"}
+
+
 def serve_facts(lab: Any) -> dict[str, Any]:
-    """What ``simlab serve`` adds to :meth:`Lab.endpoints`: a user to try."""
-    facts: dict[str, Any] = {}
+    """What ``simlab serve`` adds to :meth:`Lab.endpoints`: a user to try, and whether the lab was
+    loaded from its image (a CI job can check its image cache worked)."""
+    facts: dict[str, Any] = {"lab_image": LAB_IMAGE.get(lab.cache_status, lab.cache_status)}
     named = list(lab.spec.population.named)
     if named:
         facts["sample_user"] = lab.upn(named[0].sam)
@@ -116,6 +127,9 @@ def serve_summary(endpoints: dict[str, Any], *, pid: int) -> Table:
         add("Console", str(endpoints["ui_url"]))
     if endpoints.get("endpoints_file"):
         add("Endpoints", str(endpoints["endpoints_file"]))
+    image = endpoints.get("lab_image")
+    if image:
+        add("Lab image", _IMAGE_NOTE.get(image, image))
     add("Stop", f"Ctrl-C, `kill {pid}` or `simlab stop`")
     outer = Table.grid()
     outer.add_row(Text(f"simlab: lab {endpoints.get('domain')} is up (pid {pid})", style="bold green"))

@@ -151,6 +151,7 @@ def test_serve_stopped_during_its_image_save_waits_for_it_unless_signalled_again
     gate = tmp_path / "gate"
     os.mkfifo(gate)
     proc, endpoints = _serve(["--users", "40"], gate)
+    assert endpoints["lab_image"] == "built"
     stopper = _signal(proc, endpoints, how)
     _stderr_until(proc, "simlab: finishing the lab image for the next start (Ctrl-C skips it)")
     assert proc.poll() is None  # its servers are closed; it waits for the image (not killed by the Ctrl-C)
@@ -177,7 +178,8 @@ def test_serve_stopped_during_its_image_save_waits_for_it_unless_signalled_again
         return
     assert len(images) == 1
     stamp = images[0].stat().st_mtime_ns
-    proc, _ = _serve(["--users", "40"])  # the next start loads that image
+    proc, endpoints = _serve(["--users", "40"])  # the next start loads that image
     stop_serve(proc)
+    assert endpoints["lab_image"] == "loaded"
     assert proc.returncode == 0
     assert [p.stat().st_mtime_ns for p in cache_home.glob("*.simlab-image")] == [stamp]  # not rebuilt
