@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fakes.ad.dc_access import lenient_number
+
 if TYPE_CHECKING:
     from fakes.ad.directory import Entry
 
@@ -72,18 +74,8 @@ class AttributeStamps:
         self._usns = usns
 
 
-def usn_value(entry: Entry, attribute: str) -> int:
-    """``entry``'s uSNCreated or uSNChanged (``attribute``, lowercase) as a number; 0 when absent
-    or not a number (an LDIF may carry anything)."""
-    values = entry.attrs.get(attribute)
-    try:
-        return int(values[0]) if values else 0
-    except ValueError:
-        return 0
-
-
 def _created(entry: Entry) -> int:
-    return usn_value(entry, "usncreated")
+    return lenient_number(entry, "usncreated")
 
 
-__all__ = ["NOT_REPLICATED", "AttributeStamps", "usn_value"]
+__all__ = ["NOT_REPLICATED", "AttributeStamps"]

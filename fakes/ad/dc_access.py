@@ -50,6 +50,15 @@ def number(entry: Entry, attr: str, default: int = 0) -> int:
     return int(raw) if raw else default
 
 
+def lenient_number(entry: Entry, attr: str) -> int:
+    """:func:`number`, but 0 for a first value that is not a number: for attributes a search reads
+    on every object it walks (uSNChanged, instanceType), where an LDIF may have put anything."""
+    try:
+        return number(entry, attr)
+    except ValueError:
+        return 0
+
+
 class DcAccess:
     """Sessions, tokens and access checks of a :class:`~fakes.ad.dc.DomainController` (its fields)."""
 

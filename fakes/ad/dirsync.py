@@ -38,7 +38,8 @@ from uuid import UUID
 from fakes.ad import controls as ctl
 from fakes.ad import errors
 from fakes.ad.api import Control, LdapResult, Scope, SearchEntry, SearchResult, Session
-from fakes.ad.attr_stamps import NOT_REPLICATED, usn_value
+from fakes.ad.attr_stamps import NOT_REPLICATED
+from fakes.ad.dc_access import lenient_number
 from fakes.ad.dc_read import Reader
 from fakes.ad.filter_syntax import And, GreaterOrEqual
 
@@ -155,11 +156,7 @@ def _changes(dc: DomainController, reader: Reader, entry: Entry, since: int, ask
 
 
 def _is_nc_head(entry: Entry) -> bool:
-    values = entry.attrs.get("instancetype")
-    try:
-        return bool(values) and bool(int(values[0]) & _IT_NC_HEAD)
-    except ValueError:
-        return False
+    return bool(lenient_number(entry, "instancetype") & _IT_NC_HEAD)
 
 
 def _nc_of(entry: Entry) -> Entry:
@@ -170,7 +167,7 @@ def _nc_of(entry: Entry) -> Entry:
 
 
 def _usn_changed(entry: Entry) -> int:
-    return usn_value(entry, "usnchanged")
+    return lenient_number(entry, "usnchanged")
 
 
 def _ancestors_first(found: list[Entry]) -> Iterator[Entry]:
