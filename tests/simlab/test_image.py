@@ -30,12 +30,7 @@ PLAIN = LabSpec.model_validate({
 })
 
 
-@pytest.fixture(autouse=True)
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own cache folder, never the user's."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("SIMLAB_NO_CACHE", raising=False)
-    return tmp_path / "xdg" / "simlab"
+pytestmark = pytest.mark.usefixtures("cache_home")  # every test: its own cache folder (conftest)
 
 
 def _entries(lab: Lab) -> list[tuple]:

@@ -27,12 +27,11 @@ PASSWORD = "Lazy-Reset-Passw0rd!7"
 
 
 @pytest.fixture(autouse=True)
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("SIMLAB_NO_CACHE", raising=False)
-    # Small chunks: 300 users span several, so a read decodes one chunk and leaves the others.
+def cache_home(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """conftest's own cache folder, with small chunks: 300 users span several, so a read decodes
+    one chunk and leaves the others."""
     monkeypatch.setattr(image_codec, "CHUNK_ROWS", 64)
-    return tmp_path / "xdg" / "simlab"
+    return cache_home
 
 
 def _undecoded(values: object, cls: type) -> int:
