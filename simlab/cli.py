@@ -82,18 +82,19 @@ def cli() -> None:
 
 def _load_spec(spec: str | None, seed: int | None, users: int | None, faults: tuple[str, ...] = ()):
     from simlab.spec import LabSpec
+    from simlab.specfile import validate
 
     lab_spec = LabSpec.load(spec) if spec else LabSpec()
-    updates: dict[str, Any] = {}
+    if seed is None and users is None and not faults:
+        return lab_spec
+    data = lab_spec.model_dump()
     if seed is not None:
-        updates["seed"] = seed
+        data["seed"] = seed
     if users is not None:
-        updates["population"] = lab_spec.population.model_copy(update={"users": users})
-    if faults:
-        data = lab_spec.model_dump()
-        data["faults"] = data["faults"] + list(faults)
-        lab_spec = LabSpec.model_validate(data)
-    return lab_spec.model_copy(update=updates)
+        data["population"]["users"] = users
+    data["faults"] += list(faults)
+    # Validated like the file: `--users -3` is as wrong as `users: -3` (SpecError names the field).
+    return validate(LabSpec, data, None, "command line")
 
 
 # -- scenarios -------------------------------------------------------------------------------

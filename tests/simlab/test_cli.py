@@ -148,6 +148,13 @@ def test_serve_refuses_a_non_loopback_address():
     assert result.returncode != 0 and "loopback" in (result.stderr + result.stdout).lower()
 
 
+def test_serve_validates_its_options_like_the_spec_file():
+    for users, message in [("-3", "greater than or equal to 0"), ("300000", "less than or equal to 200000")]:
+        result = simlab("serve", "--users", users, "--no-cache", timeout=60)
+        assert result.returncode == 2, result.stdout
+        assert f"Error: command line: population.users: Input should be {message}" in result.stderr
+
+
 def test_doctor_against_an_endpoint_pair(tmp_path: Path):
     """doctor needs no lab object: any LDAPS URL + admin credentials (+ Graph URL and token)."""
     with served(tmp_path, "--users", "5") as (ep, env, _):
