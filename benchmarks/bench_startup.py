@@ -157,16 +157,15 @@ def slapd_ldif(users: int) -> tuple[str, str]:
 
 
 #: What a served lab imports from its libraries (the DC's Twisted, TLS and ldaptor, Graph's uvicorn
-#: and Starlette, pydantic with the parts the spec uses, tokens, CLI, image codec), and none of
-#: simlab's modules: a process that does only this is the floor a warm start cannot go under
-#: without importing less, and warm minus floor is simlab's own (its modules, the spec models'
-#: schemas, the image, serving; docs/images.md). Until stop 22 the list held ``simlab.spec``,
-#: which hid about 60 ms of simlab's own import in the floor.
+#: and Starlette, tokens, CLI, image codec), and none of simlab's modules: a process that does only
+#: this is the floor a warm start cannot go under without importing less, and warm minus floor is
+#: simlab's own (its modules, the image, serving; docs/images.md). Until stop 22 the list held
+#: ``simlab.spec``, which hid about 60 ms of simlab's own import in the floor; until stop 27 it held
+#: pydantic, which a warm start no longer imports (simlab/spec_data.py), so the floor is lower now.
 LIBRARY_IMPORTS = ", ".join((
     "twisted.internet.reactor", "twisted.internet.ssl", "ldaptor.protocols.ldap.ldapserver", "uvicorn",
-    "uvicorn.protocols.http.h11_impl", "starlette.applications", "starlette.responses", "pydantic.main",
-    "pydantic.functional_validators", "pydantic.fields", "cryptography.x509", "jwt", "click", "msgpack",
-    "zstandard"))
+    "uvicorn.protocols.http.h11_impl", "starlette.applications", "starlette.responses",
+    "cryptography.x509", "jwt", "click", "msgpack", "zstandard"))
 
 
 def import_floor_s() -> float:

@@ -68,7 +68,7 @@ def cache_build(specs: tuple[str, ...], seed: int | None, users: int | None, as_
     """
     import time
 
-    from simlab.image_cache import disabled_by_env, image_path
+    from simlab.image_cache import disabled_by_env, image_path, remember_spec
     from simlab.image_file import image_key
     from simlab.lab import Lab
     from simlab.progress import build_progress
@@ -91,6 +91,7 @@ def cache_build(specs: tuple[str, ...], seed: int | None, users: int | None, as_
         if not file.exists():  # (the cache is on: the save itself failed)
             raise click.ClickException(f"{path or 'the default lab'}: no image was saved "
                                        f"({lab.cache_status}: {lab.cache_message or 'see the log'})")
+        remember_spec(path, seed, users, spec)  # `simlab serve` with the same options reads it back
         row = {"spec": path, "name": spec.name, "users": spec.population.users, "file": str(file),
                "bytes": file.stat().st_size, "status": "cached" if lab.cache_status == "hit" else "built",
                "seconds": round(seconds, 3)}
@@ -108,7 +109,8 @@ def cache_build(specs: tuple[str, ...], seed: int | None, users: int | None, as_
 @click.option("--stale", is_flag=True,
               help="Only the images this simlab cannot load (another version's or code's, or unreadable).")
 def cache_clear(stale: bool) -> None:
-    """Delete every image in the cache (or, with --stale, those no longer usable)."""
+    """Delete every image in the cache (or, with --stale, those no longer usable), and the spec
+    notes that go with them."""
     from simlab.image_cache import cache_dir, clear
 
     click.echo(f"removed {clear(stale_only=stale)} file(s) from {cache_dir()}")

@@ -125,19 +125,20 @@ class _ImageSave:
 def _serve(startup_gc, spec, seed, users, host, ldap_port, ldaps_port, standard_ports, allow_non_loopback, ui,
            workdir, endpoints_file, no_cache) -> None:
     from fakes.hosts import check_host
+    from simlab import image_cache
     from simlab.specfile import SpecError
 
     try:
         check_host(host, allow_non_loopback)
-        lab_spec = _load_spec(spec, seed, users)
+        # Inputs a cached lab was started from before skip validation (and pydantic: ~0.2 s).
+        recalled = None if no_cache else image_cache.recall_spec(spec, seed, users)
+        lab_spec = recalled or _load_spec(spec, seed, users)
     except (SpecError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     if standard_ports and (ldap_port or ldaps_port or host != "127.0.0.1"):
         raise click.UsageError("--standard-ports picks the address and ports itself: "
                                "drop --host/--ldap-port/--ldaps-port")
     if not no_cache:
-        from simlab import image_cache
-
         image_cache.prefetch(lab_spec)  # read on another core while the servers' modules load
     from simlab.control import close_together, serve_control
     from simlab.lab import Lab
@@ -196,6 +197,8 @@ def _serve(startup_gc, spec, seed, users, host, ldap_port, ldaps_port, standard_
             click.echo(json.dumps(endpoints), nl=True)
             sys.stdout.flush()
             startup_gc.ready()
+            if recalled is None and lab.cache_status != "off":
+                image_cache.remember_spec(spec, seed, users, lab_spec)
             print_serve_summary(endpoints, pid=os.getpid())
             while not stop.wait(0.5):
                 pass

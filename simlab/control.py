@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -140,6 +139,8 @@ def build_app(lab: Lab, token: str, on_stop: Callable[[], None] | None = None) -
         name = request.path_params["name"]
         if name not in gpos:
             raise _BadRequest(f"unknown GPO {name!r}; one of {sorted(gpos)}")
+        from pydantic import ValidationError  # (a served lab from the image cache starts without it)
+
         try:
             gpos[name]().edit(**await _json(request))
         except ValidationError as err:

@@ -17,22 +17,26 @@ why "Require signing" set in a hardening GPO breaks plain simple binds only minu
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from fakes.ad.api import Change, ModOp
 from fakes.ad.bind_policy import LdapServerPolicy
 from fakes.clock import timedelta_to_interval
-from simlab.spec import DcPolicySpec, PasswordPolicySpec
+from simlab.spec_data import model_class
+
+if TYPE_CHECKING:  # (pydantic loads only when a setting is edited: a cached lab starts without it)
+    from simlab.spec import DcPolicySpec, PasswordPolicySpec
 
 DC_REFRESH = timedelta(minutes=5)
 
-S = TypeVar("S", bound=BaseModel)
+S = TypeVar("S")
 
 
 class _Gpo(Generic[S]):
-    """Settings as the GPO editor shows them (``settings``) and as the DC last applied them."""
+    """Settings as the GPO editor shows them (``settings``) and as the DC last applied them.
+
+    Each is the spec's model, or its :class:`~simlab.spec_data.SpecData` in a lab loaded from
+    an image: they read and compare alike."""
 
     def __init__(self, dc: Any, settings: S) -> None:
         self.dc = dc
@@ -46,7 +50,7 @@ class _Gpo(Generic[S]):
 
     def edit(self, **changes: Any) -> S:
         """Change settings in the GPO editor (validated like the spec); takes effect at refresh."""
-        self.settings = type(self.settings).model_validate({**self.settings.model_dump(), **changes})
+        self.settings = model_class(self.settings).model_validate({**self.settings.model_dump(), **changes})
         return self.settings
 
     def apply_now(self) -> None:
@@ -60,7 +64,7 @@ class _Gpo(Generic[S]):
         raise NotImplementedError
 
 
-class DomainPolicyGpo(_Gpo[PasswordPolicySpec]):
+class DomainPolicyGpo(_Gpo["PasswordPolicySpec"]):
     """Default Domain Policy: password and account lockout policy, on the domain object."""
 
     def _write(self, s: PasswordPolicySpec) -> None:
@@ -83,7 +87,7 @@ def ldap_server_policy(s: DcPolicySpec) -> LdapServerPolicy:
     return LdapServerPolicy(signing=s.ldap_server_signing, channel_binding=s.ldap_channel_binding)
 
 
-class DcPolicyGpo(_Gpo[DcPolicySpec]):
+class DcPolicyGpo(_Gpo["DcPolicySpec"]):
     """Default Domain Controllers Policy: LDAP server signing and channel binding requirements."""
 
     def _write(self, s: DcPolicySpec) -> None:

@@ -9,6 +9,8 @@ msgpack's own (None, bool, int, float, str, bytes, list, dict), plus:
 * dataclasses, enums and pydantic models **defined in simlab's own packages** (``fakes.*`` or
   ``simlab.*``), rebuilt field by field without running arbitrary code: a class outside
   those packages, or a name that does not resolve to such a class, is a :class:`CodecError`.
+  A model (the GPO settings) comes back as a :class:`simlab.spec_data.SpecData`, which reads
+  like it without importing pydantic.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ import zstandard
 from simlab import lazy_rows
 from simlab.lazy_rows import real_type
 from simlab.snapshot import RngState
+from simlab.spec_data import SpecData, from_tree
+from simlab.spec_data import tree as spec_tree
 
 _ALLOWED_PACKAGES = ("fakes.", "simlab.")
 
@@ -393,6 +397,8 @@ def _default(obj: Any) -> msgpack.ExtType:
         return msgpack.ExtType(_RNG, _pack([version, list(internal), gauss]))
     if isinstance(obj, Table):
         return _encode_table(obj)
+    if isinstance(obj, SpecData):
+        return msgpack.ExtType(_MODEL, _pack(spec_tree(obj)))
     cls = real_type(obj)
     if not cls.__module__.startswith(_ALLOWED_PACKAGES):
         raise CodecError(f"a {_name_of(cls)} cannot be stored in a lab image")
@@ -403,7 +409,7 @@ def _default(obj: Any) -> msgpack.ExtType:
         values = [getattr(obj, f) for f in _field_names(cls)]  # fills a placeholder first
         return msgpack.ExtType(_DATACLASS, _pack([_name_of(cls), values]))
     if hasattr(obj, "model_dump") and hasattr(cls, "model_validate"):
-        return msgpack.ExtType(_MODEL, _pack([_name_of(cls), obj.model_dump(mode="python")]))
+        return msgpack.ExtType(_MODEL, _pack(spec_tree(obj)))
     raise CodecError(f"a {_name_of(cls)} cannot be stored in a lab image")
 
 
@@ -435,17 +441,18 @@ def _ext_hook(code: int, data: bytes) -> Any:
         return RngState((version, tuple(internal), gauss))
     if code == _TABLE:
         return _decode_table(data)
-    if code in (_DATACLASS, _ENUM, _MODEL):
+    if code == _MODEL:
+        try:
+            return from_tree(_unpack(data))
+        except ValueError as exc:
+            raise CodecError(f"a spec model in the image cannot be read ({exc})") from None
+    if code in (_DATACLASS, _ENUM):
         name, payload = _unpack(data)
         cls = _class_named(name)
         if code == _ENUM:
             if not issubclass(cls, enum.Enum):
                 raise CodecError(f"{name!r} is not an enum")
             return cls(payload)
-        if code == _MODEL:
-            if not hasattr(cls, "model_validate"):
-                raise CodecError(f"{name!r} is not a pydantic model")
-            return cls.model_validate(payload)  # type: ignore[attr-defined]
         return _dataclass(cls, name, payload)
     raise CodecError(f"unknown extension type {code} in a lab image")
 

@@ -27,13 +27,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from simlab import __version__
+from simlab.spec_data import spec_json
 
 if TYPE_CHECKING:
     from simlab.spec import LabSpec
+    from simlab.spec_data import SpecData
 
 MAGIC = b"SIMLABIMG\n"
 #: Bump when the payload layout or the codec's extension codes change.
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 _HEADER_LEN = struct.Struct(">I")
 _MAX_HEADER = 64 * 1024
 
@@ -92,10 +94,10 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def image_key(spec: LabSpec, *, apply_faults: bool = True) -> str:
+def image_key(spec: LabSpec | SpecData, *, apply_faults: bool = True) -> str:
     """The cache key: a hash of the normalised spec (and a seeded LDIF's content), simlab's
     version and code fingerprint, and the image format."""
-    normal = spec.model_dump(mode="json")
+    normal = spec_json(spec)
     ldif_digest = None
     if spec.directory is not None:
         try:

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fakes.ad.api import Change, ModOp
 from fakes.ad.ldap.serve import DcEndpoints, serve_dc
@@ -38,7 +38,10 @@ from simlab.lab_image import ImageUnusable, LabImages
 from simlab.lab_types import Attempt, BindResult, LabError, Transport, UserRef
 from simlab.lab_users import CloudActions
 from simlab.progress import BuildProgress
-from simlab.spec import LabSpec
+
+if TYPE_CHECKING:
+    from simlab.spec import LabSpec
+    from simlab.spec_data import SpecData
 
 __all__ = ["Attempt", "BindResult", "Lab", "LabError", "Transport", "UserRef"]
 
@@ -78,7 +81,7 @@ class Lab(DirectoryAdmin, CloudActions, LabImages):
 
     def __init__(
         self,
-        spec: LabSpec | None = None,
+        spec: LabSpec | SpecData | None = None,
         *,
         host: str = "127.0.0.1",
         ldap_port: int = 0,
@@ -98,7 +101,13 @@ class Lab(DirectoryAdmin, CloudActions, LabImages):
         :mod:`simlab.progress`). ``save_in_background=True`` writes a cold build's image from a
         forked child after :meth:`start` returns (the lab is ready at once; see
         :attr:`image_save`); without ``fork`` it saves before returning, as by default."""
-        self.spec = spec or LabSpec()
+        if spec is None:
+            from simlab.spec import LabSpec
+
+            spec = LabSpec()
+        #: The lab's spec: a LabSpec, or in a lab ``simlab serve`` started from the image cache
+        #: the :class:`~simlab.spec_data.SpecData` that reads like it (no pydantic on that path).
+        self.spec = spec
         self._host, self._ldap_port, self._ldaps_port = host, ldap_port, ldaps_port
         self.standard_ports = standard_ports
         self._own_workdir = workdir is None
@@ -166,7 +175,7 @@ class Lab(DirectoryAdmin, CloudActions, LabImages):
             shutil.rmtree(self.workdir, ignore_errors=True)
         self.started = False
 
-    def reset(self, spec: LabSpec | None = None) -> Lab:
+    def reset(self, spec: LabSpec | SpecData | None = None) -> Lab:
         """Throw the lab away and build it again from its spec, or from ``spec`` if given.
 
         Ports given explicitly are kept; ephemeral ones change, so re-read :meth:`endpoints`.

@@ -14,12 +14,12 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
-
 if TYPE_CHECKING:
     import yaml
+    from pydantic import BaseModel
 
-M = TypeVar("M", bound=BaseModel)
+# (pydantic loads with the first validation: importing SpecError must not load it)
+M = TypeVar("M", bound="BaseModel")
 
 
 class SpecError(ValueError):
@@ -63,6 +63,8 @@ def validate(model: type[M], data: Any, node: yaml.Node | None, source: str, pre
 
     ``prefix`` names where ``data`` sits in a larger document (``lab.``) for the messages.
     """
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:

@@ -1,6 +1,6 @@
 """What a lab start leaves for later: `simlab serve` prints its endpoint line without loading
-pyspnego, rich, PyYAML or the fault catalogue (nor ldap3, from its image), and they still load
-(and work) when needed; the
+pyspnego, rich, PyYAML or the fault catalogue (nor ldap3 and pydantic, from its image), and they
+still load (and work) when needed; the
 objects of the start are frozen out of the cyclic GC's passes once the line is out.
 
 Each start runs in a fresh interpreter (sys.modules and the GC of this pytest process say nothing).
@@ -22,7 +22,8 @@ _PROBE = """
 import gc, json, os, signal, ssl, sys
 import simlab.terminal
 
-WATCH = ("spnego", "fakes.ad.ntlm", "fakes.ad.ldap.ntlm_bind", "rich", "yaml", "simlab.faults", "ldap3")
+WATCH = ("spnego", "fakes.ad.ntlm", "fakes.ad.ldap.ntlm_bind", "rich", "yaml", "simlab.faults", "ldap3",
+         "pydantic")
 
 
 def probe(endpoints, *, pid):
@@ -75,14 +76,16 @@ def test_serve_loads_ntlm_rich_yaml_and_faults_only_when_needed(tmp_path: Path, 
     if cache == "warm":  # the first start builds the lab and saves its image; the second loads it
         _serve_probe(tmp_path)
     probe = _serve_probe(tmp_path)
-    # A cold build's Connect server reads the directory with ldap3; a lab from its image (no
-    # faults: its skeleton runs no sync or wizard) has not loaded ldap3 when it prints its line.
-    assert probe["at_line"] == ([] if cache == "warm" else ["ldap3"])
+    # A cold build's Connect server reads the directory with ldap3, and its spec is validated
+    # (pydantic); a lab from its image (no faults: its skeleton runs no sync or wizard) has loaded
+    # neither when it prints its line: the spec is the one the first start noted (spec_data.py).
+    assert probe["at_line"] == ([] if cache == "warm" else ["ldap3", "pydantic"])
     # The first NTLM bind loads pyspnego and the NTLM code, and the bind works (channel binding
     # hash computed from the served certificate at that moment).
     assert probe["bound"] is True
     assert probe["who"] == "u:CONTOSO\\Administrator"
     assert {"spnego", "fakes.ad.ntlm", "fakes.ad.ldap.ntlm_bind"} <= set(probe["after_bind"])
+    assert ("pydantic" in probe["after_bind"]) is (cache == "cold")
     # The collector is back on after the start, the start's objects frozen out of its scans.
     assert probe["gc"] is True
     assert probe["frozen"] > 10_000
