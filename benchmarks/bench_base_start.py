@@ -54,8 +54,10 @@ def serve_once(tree: str | None, home: str, users: int, bytecode: bool = True,
             "--users", str(users)]
     with tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
+        # cwd=home: `python -m` puts the working directory first on sys.path, so run from a
+        # checkout it would import that checkout's simlab whatever --tree says.
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True,
-                                env=_env(tree, home, bytecode))
+                                env=_env(tree, home, bytecode), cwd=home)
         try:
             line = proc.stdout.readline()
             elapsed = time.perf_counter() - start
@@ -72,7 +74,7 @@ def help_once(tree: str | None, home: str, bytecode: bool = True) -> float:
     """Seconds for `simlab --help` (python -m simlab.cli --help)."""
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "simlab.cli", "--help"], env=_env(tree, home, bytecode), check=True,
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, cwd=home)
     return time.perf_counter() - start
 
 

@@ -10,7 +10,8 @@ msgpack's own (None, bool, int, float, str, bytes, list, dict), plus:
   ``simlab.*``), rebuilt field by field without running arbitrary code: a class outside
   those packages, or a name that does not resolve to such a class, is a :class:`CodecError`.
   A model (the GPO settings) comes back as a :class:`simlab.spec_data.SpecData`, which reads
-  like it without importing pydantic.
+  like it without importing pydantic; its class name is checked against those packages here,
+  and resolved (to a pydantic model, or refused) only if the real model is asked for.
 """
 
 from __future__ import annotations
