@@ -38,10 +38,9 @@ import zstandard
 from simlab import lazy_rows
 from simlab.lazy_rows import real_type
 from simlab.snapshot import RngState
+from simlab.spec_data import ALLOWED_PACKAGES as _ALLOWED_PACKAGES
 from simlab.spec_data import SpecData, from_tree
 from simlab.spec_data import tree as spec_tree
-
-_ALLOWED_PACKAGES = ("fakes.", "simlab.")
 
 # Extension type codes (part of the image format: changing one needs a FORMAT_VERSION bump).
 (_TUPLE, _SET, _FROZENSET, _DEQUE, _DATETIME, _TIMEDELTA, _UUID, _RNG, _DATACLASS, _ENUM, _MODEL,

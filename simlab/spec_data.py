@@ -15,11 +15,10 @@ fault's ``params`` stay a dict).
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-#: Where the models a tree may name live (the same rule as lab images' classes).
-_PACKAGES = ("simlab.", "fakes.")
+#: The packages whose classes the cache's files (lab images, spec notes) may name.
+ALLOWED_PACKAGES = ("fakes.", "simlab.")
 
 
 class SpecData:
@@ -34,7 +33,7 @@ class SpecData:
     __hash__ = None  # type: ignore[assignment]  # (pydantic models are not hashable either)
 
     def __init__(self, model: str, fields: dict[str, Any]) -> None:
-        if not model.startswith(_PACKAGES) or ":" not in model:
+        if not model.startswith(ALLOWED_PACKAGES) or ":" not in model:
             raise ValueError(f"{model!r} is not a simlab spec model")
         object.__setattr__(self, "_model", model)
         object.__setattr__(self, "_fields", fields)
@@ -136,13 +135,12 @@ def model_class(spec: Any) -> Any:
         spec = spec.model_name
     if not isinstance(spec, str):
         return type(spec)
-    module, _, qualname = spec.partition(":")
-    if not module.startswith(_PACKAGES):
-        raise ValueError(f"{spec!r} is not a simlab spec model")
-    cls: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        cls = getattr(cls, part)
-    if not (isinstance(cls, type) and hasattr(cls, "model_validate")):
+    # The one resolver of class names read from the cache (images and notes: which packages,
+    # does it exist); imported here, not at the top, because the codec imports this module.
+    from simlab.image_codec import _class_named
+
+    cls = _class_named(spec)
+    if not hasattr(cls, "model_validate"):
         raise ValueError(f"{spec!r} is not a pydantic model")
     return cls
 
@@ -164,4 +162,4 @@ def _name_of(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-__all__ = ["SpecData", "from_tree", "model_class", "spec_json", "tree"]
+__all__ = ["ALLOWED_PACKAGES", "SpecData", "from_tree", "model_class", "spec_json", "tree"]
