@@ -101,7 +101,7 @@ def image_key(spec: LabSpec | SpecData, *, apply_faults: bool = True) -> str:
     ldif_digest = None
     if spec.directory is not None:
         try:
-            ldif_digest = hashlib.sha256(Path(spec.directory.ldif).read_bytes()).hexdigest()
+            ldif_digest = _file_digest(spec.directory.ldif)
         except OSError:
             ldif_digest = "unreadable"  # the build will report the missing file itself
     material = json.dumps(
@@ -110,6 +110,19 @@ def image_key(spec: LabSpec | SpecData, *, apply_faults: bool = True) -> str:
         sort_keys=True, separators=(",", ":"),
     )
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _file_digest(path: str) -> str:
+    """SHA-256 of a file, read again only when its inode, size or mtime changed: a start asks for
+    its key up to three times (the spec note, the prefetch, the lookup), and a seeded LDIF may be
+    a whole domain's export."""
+    stat = os.stat(path)
+    return _digest_of(os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _digest_of(path: str, _inode: int, _size: int, _mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 # --------------------------------------------------------------------------- write

@@ -225,6 +225,17 @@ def test_a_changed_ldif_is_not_recalled(cache_home: Path, tmp_path: Path):
     assert image_cache.recall_spec(str(spec_file), None, None) is None
 
 
+def test_the_key_follows_an_ldif_rewritten_to_the_same_size(tmp_path: Path):
+    # image_key reads a seeded LDIF again only when its inode, size or mtime moved.
+    ldif = tmp_path / "seed.ldif"
+    ldif.write_text("dn: CN=a,DC=contoso,DC=com\n")
+    spec = LabSpec.model_validate({"directory": {"ldif": str(ldif)}})
+    first = image_key(spec)
+    assert image_key(spec) == first
+    ldif.write_text("dn: CN=b,DC=contoso,DC=com\n")
+    assert image_key(spec) != first
+
+
 @pytest.mark.parametrize("garbage", [b"", b"{not json", b'{"image": "x"}', b'{"image": 1, "spec": []}',
                                      b'{"image": "x", "spec": {"model": ["os:system", {}]}}'])
 def test_a_bad_note_is_ignored(cache_home: Path, garbage: bytes):
