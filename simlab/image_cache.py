@@ -180,7 +180,7 @@ def recall_spec(spec_file: str | None, seed: int | None, users: int | None) -> S
         spec = from_tree(note["spec"])
         if not isinstance(spec, SpecData) or note["image"] != image_key(spec):
             return None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # (no note, or one this code did not write: the start validates the spec)
     return spec if image_path(note["image"]).exists() else None
 
@@ -231,7 +231,8 @@ def clear(*, stale_only: bool = False) -> int:
     """Delete every image and spec note (and leftover temp files) in the cache, or with
     ``stale_only`` only the images this simlab cannot load (another simlab's code or format,
     unreadable files) and the notes whose image is gone: every code change or upgrade leaves
-    its images behind under keys nothing asks for again. Returns how many images went."""
+    its images behind under keys nothing asks for again. Returns how many image files went
+    (images and temp files; the notes are not counted)."""
     folder = cache_dir()
     if not folder.is_dir():
         return 0

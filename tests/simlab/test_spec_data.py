@@ -237,7 +237,10 @@ def test_the_key_follows_an_ldif_rewritten_to_the_same_size(tmp_path: Path):
 
 
 @pytest.mark.parametrize("garbage", [b"", b"{not json", b'{"image": "x"}', b'{"image": 1, "spec": []}',
-                                     b'{"image": "x", "spec": {"model": ["os:system", {}]}}'])
+                                     b'{"image": "x", "spec": {"model": ["os:system", {}]}}',
+                                     # JSON a model's, tagged a plain value: no .ldif to read
+                                     b'{"image": "x", "spec": {"model": ["simlab.spec:LabSpec",'
+                                     b' {"directory": {"value": {"ldif": "x"}}}]}}'])
 def test_a_bad_note_is_ignored(cache_home: Path, garbage: bytes):
     _noted(cache_home, None, 8, 1)
     (note,) = cache_home.glob("*.simlab-spec")
