@@ -148,6 +148,9 @@ def run(paths, keyword, seed, json_out, junit, exitfirst, workers, no_cache) -> 
                 progress.advance(task)
                 if exitfirst and not results[-1].passed:
                     break
+    from simlab import image_saver
+
+    image_saver.finish_all(lambda line: click.echo(line, err=True))  # big labs' images still being written
     report.print_report(results, console)
     if json_out == "-":
         click.echo(report.to_json(results))

@@ -98,7 +98,7 @@ class _ImageSave:
 
     def take(self, lab: Any) -> None:
         """Own the lab's save: closing the lab no longer cancels it."""
-        self.save, lab.image_save = lab.image_save, None
+        self.save = lab.release_image_save()
 
     def cancel(self) -> None:
         if self.save is not None:

@@ -12,6 +12,13 @@ so a reader sees no image or a whole one. :meth:`BackgroundSave.cancel` (called 
 closed) kills an unfinished child and removes its temporary file: a lab stopped during the save
 leaves no partial file. ``simlab serve`` does not close the lab that way: it closes the servers,
 then waits for the image (simlab.cli_serve._ImageSave).
+
+A save outlives its lab where the caller asks (:meth:`simlab.lab.Lab.release_image_save`): the
+pytest fixtures and the scenario runner release a big lab's save once the lab is built, so the
+test neither waits for it nor kills it by closing its lab when it ends, and they wait for every
+save still running when the session or the run ends (:func:`finish_all`). While a save of one
+image key runs, a cold build of the same key in this process does not start a second one
+(:func:`in_flight`).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,11 +38,29 @@ if TYPE_CHECKING:
 
 #: The child gives up (SIGALRM's default action ends it) if the encode takes this long.
 CHILD_DEADLINE_SECONDS = 600
+#: ``Lab(save_in_background="big")`` (the pytest fixtures, the scenario runner) saves in the
+#: background only a directory of at least this many entries: its save takes a second or more
+#: (10 s at 100k users). A small lab's takes tens of milliseconds, no more than the fork costs,
+#: and is done before the lab is handed over.
+BACKGROUND_MIN_ENTRIES = 10_000
+
+# Every save of this process whose child has not been reaped, by the child's pid.
+_running: dict[int, BackgroundSave] = {}
+_running_lock = threading.Lock()
 
 
 def can_fork() -> bool:
     """Whether this platform can save in the background (POSIX ``fork``)."""
     return hasattr(os, "fork")
+
+
+def wanted(lab: Lab, mode: bool | str) -> bool:
+    """Whether ``lab``'s image is saved in the background for ``Lab(save_in_background=mode)``:
+    ``True`` always, ``"big"`` for a directory of :data:`BACKGROUND_MIN_ENTRIES` entries or
+    more, where the platform can fork."""
+    if mode == "big":
+        return can_fork() and len(lab.dc.directory) >= BACKGROUND_MIN_ENTRIES
+    return bool(mode) and can_fork()
 
 
 @contextlib.contextmanager
@@ -62,18 +87,24 @@ def _lab_locks(lab: Lab) -> Iterator[None]:
 class BackgroundSave:
     """One image save running in a forked child process."""
 
-    def __init__(self, pid: int, tmp: Path, target: Path) -> None:
-        self.pid, self.tmp, self.target = pid, tmp, target
+    def __init__(self, pid: int, tmp: Path, target: Path, key: str = "") -> None:
+        self.pid, self.tmp, self.target, self.key = pid, tmp, target, key
         #: The child's exit status once it has ended (0: the image is in place).
         self.status: int | None = None
+        with _running_lock:
+            _running[pid] = self
         self._reaper = threading.Thread(target=self._reap, name=f"simlab-image-save-{pid}", daemon=True)
         self._reaper.start()
 
     def _reap(self) -> None:
-        _, status = os.waitpid(self.pid, 0)
-        self.status = os.waitstatus_to_exitcode(status)
-        if self.status != 0:
-            self.tmp.unlink(missing_ok=True)  # killed or failed mid-write: no partial file stays
+        try:
+            _, status = os.waitpid(self.pid, 0)
+            self.status = os.waitstatus_to_exitcode(status)
+            if self.status != 0:
+                self.tmp.unlink(missing_ok=True)  # killed or failed mid-write: no partial file stays
+        finally:
+            with _running_lock:
+                _running.pop(self.pid, None)
 
     @property
     def done(self) -> bool:
@@ -92,17 +123,57 @@ class BackgroundSave:
         self._reaper.join()
 
 
+def in_flight(key: str) -> BackgroundSave | None:
+    """This process's unfinished save of the image ``key``, if one is running."""
+    with _running_lock:
+        return next((save for save in _running.values() if save.key == key), None)
+
+
+def unfinished() -> list[BackgroundSave]:
+    """This process's saves still running, oldest first (released ones included)."""
+    with _running_lock:
+        return list(_running.values())
+
+
+def finish_all(say: Callable[[str], None]) -> list[BackgroundSave]:
+    """Wait for every save still running, telling ``say`` what happens in a line each (that it
+    waits, that a Ctrl-C skipped the rest, that some failed); the saves it waited for."""
+    saves = unfinished()
+    if not saves:
+        return saves
+    say(f"simlab: finishing {len(saves)} lab image(s) for the next run (Ctrl-C skips)")
+    try:
+        for save in saves:
+            save.wait()
+    except KeyboardInterrupt:
+        cancel_all()
+        say("simlab: lab images not saved (skipped)")
+        return saves
+    failed = sum(save.status != 0 for save in saves)
+    if failed:
+        say(f"simlab: {failed} lab image(s) not saved (the writer failed; the next run builds the lab)")
+    return saves
+
+
+def cancel_all() -> None:
+    """Kill every save still running (their temporary files are removed)."""
+    for save in unfinished():
+        save.cancel()
+
+
 def save_in_background(lab: Lab, key: str) -> BackgroundSave:
     """Fork a child that saves ``lab``'s image under ``key``; the parent returns at once."""
-    from simlab import image_cache
+    from simlab import image, image_cache  # noqa: F401  (the child imports nothing: see below)
 
+    # A module the child imported for the first time could have its import lock held by another
+    # thread of the parent at the fork (a test's servers, say): the child would wait forever.
     target = image_cache.image_path(key)
     with _lab_locks(lab):  # the locks the child uses, held across the fork: each process gets them released
         pid = fork()
     # Both processes leave the block above, so each releases its own copy of the locks.
     if pid == 0:  # the child: never returns
         _child(lab, key, target)
-    return BackgroundSave(pid, _temp_path(target, pid), target)
+    return BackgroundSave(pid, _temp_path(target, pid), target, key)
 
 
 def _temp_path(target: Path, pid: int) -> Path:
@@ -130,4 +201,5 @@ def _child(lab: Lab, key: str, target: Path) -> None:
         os._exit(code)
 
 
-__all__ = ["BackgroundSave", "can_fork", "save_in_background"]
+__all__ = ["BACKGROUND_MIN_ENTRIES", "BackgroundSave", "can_fork", "cancel_all", "finish_all", "in_flight",
+           "save_in_background", "unfinished", "wanted"]

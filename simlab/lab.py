@@ -19,7 +19,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fakes.ad.api import Change, ModOp
 from fakes.ad.ldap.serve import DcEndpoints, serve_dc
@@ -91,7 +91,7 @@ class Lab(DirectoryAdmin, CloudActions, LabImages):
         standard_ports: bool = False,
         cache: bool = False,
         progress: BuildProgress | None = None,
-        save_in_background: bool = False,
+        save_in_background: bool | Literal["big"] = False,
     ) -> None:
         """``standard_ports=True`` serves LDAP on 389 and LDAPS on 636 of a loopback address of
         the lab's own (127.0.0.2, 127.0.0.3, ... the first where both are free); ``host`` and
@@ -100,7 +100,9 @@ class Lab(DirectoryAdmin, CloudActions, LabImages):
         overrides; see docs/images.md). ``progress`` reports the build's phases (see
         :mod:`simlab.progress`). ``save_in_background=True`` writes a cold build's image from a
         forked child after :meth:`start` returns (the lab is ready at once; see
-        :attr:`image_save`); without ``fork`` it saves before returning, as by default."""
+        :attr:`image_save`), ``"big"`` only a lab whose save takes a second or more
+        (:data:`simlab.image_saver.BACKGROUND_MIN_ENTRIES`); without ``fork`` it saves before
+        returning, as by default."""
         if spec is None:
             from simlab.spec import LabSpec
 
@@ -174,6 +176,12 @@ class Lab(DirectoryAdmin, CloudActions, LabImages):
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         self.started = False
+
+    def release_image_save(self) -> Any:
+        """Let this lab's background image save (if any) outlive :meth:`close`: the save, now
+        nobody's but :mod:`simlab.image_saver`'s (``finish_all`` waits for it), or None."""
+        save, self.image_save = self.image_save, None
+        return save
 
     def reset(self, spec: LabSpec | SpecData | None = None) -> Lab:
         """Throw the lab away and build it again from its spec, or from ``spec`` if given.

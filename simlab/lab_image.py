@@ -25,7 +25,7 @@ class LabImages:
     image_save: Any
     _cache: bool
     _apply_faults: bool
-    _save_in_background: bool
+    _save_in_background: bool | str
     _progress: BuildProgress
 
     def _lookup_image(self, *, load: bool) -> Any:
@@ -53,9 +53,14 @@ class LabImages:
         from simlab.image import ImageError, apply_image
 
         if found.data is None:
-            from simlab.image_saver import can_fork, save_in_background
+            from simlab.image_saver import in_flight, save_in_background, wanted
 
-            if self._save_in_background and can_fork():
+            if in_flight(found.key) is not None:
+                # An earlier lab of this spec, released by its test, is still writing this very
+                # image: a second writer would only race it to the same file.
+                self.cache_message = "simlab: this lab's image is being saved by an earlier build"
+                return
+            if wanted(self, self._save_in_background):
                 self.image_save = save_in_background(self, found.key)
                 return
             self._progress.phase("Saving the lab image")

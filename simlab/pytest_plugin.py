@@ -20,7 +20,9 @@ to run in parallel with pytest-xdist.
 
 Labs come from the lab image cache when it has their spec (docs/images.md) and are saved
 there after a cold build; ``--simlab-no-cache``, the ini option ``simlab_cache = false`` or
-``SIMLAB_NO_CACHE=1`` turn that off.
+``SIMLAB_NO_CACHE=1`` turn that off. A big lab (10k directory entries or more) is
+saved by a forked child while the test runs, and after it: the session waits at its end for the
+images still being written (Ctrl-C skips them).
 """
 
 from __future__ import annotations
@@ -76,15 +78,46 @@ def spec_from_marker(marker: pytest.Mark | None) -> Any:
     return LabSpec.model_validate(data)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Wait for the lab images still being written (so the next run loads them), unless the
+    session was interrupted: then they are skipped."""
+    import sys
+
+    saver = sys.modules.get("simlab.image_saver")  # not imported: no lab saved in the background
+    if saver is None:
+        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        saver.cancel_all()
+        return
+    terminal = session.config.pluginmanager.has_plugin("terminalreporter")  # (not with -p no:terminal)
+    writer = session.config.get_terminal_writer() if terminal else None
+
+    def say(line: str) -> None:
+        if writer is not None:
+            if writer.width_of_current_line:  # after the progress dots
+                writer.line()
+            writer.line(line)
+
+    saver.finish_all(say)
+
+
+def _start_lab(spec: Any, config: pytest.Config, **kwargs: Any) -> Any:
+    """A started Lab, through the cache as the session asks. A big one's image is saved in the
+    background, and that save outlives the lab (the session waits for it at its end)."""
+    from simlab.lab import Lab
+
+    built = Lab(spec, cache=_use_cache(config), save_in_background="big", **kwargs).start()
+    built.release_image_save()
+    return built
+
+
 @pytest.fixture
 def lab(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """A lab built from the test's ``simlab`` marker (or a healthy default lab)."""
-    from simlab.lab import Lab
-
     marker = request.node.get_closest_marker("simlab")
     standard = bool(marker.kwargs.get("standard_ports")) if marker is not None else False
-    with Lab(spec_from_marker(marker), workdir=tmp_path / "lab", standard_ports=standard,
-             cache=_use_cache(request.config)) as built:
+    with _start_lab(spec_from_marker(marker), request.config, workdir=tmp_path / "lab",
+                    standard_ports=standard) as built:
         yield built
 
 
@@ -99,13 +132,10 @@ def _simlab_shared_labs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
 @pytest.fixture
 def shared_lab(request: pytest.FixtureRequest, _simlab_shared_labs: dict, tmp_path_factory) -> Any:
     """A lab shared by every test asking for the same spec, restored to its built state first."""
-    from simlab.lab import Lab
-
     spec = spec_from_marker(request.node.get_closest_marker("simlab"))
     key = spec.model_dump_json()
     if key not in _simlab_shared_labs:
-        built = Lab(spec, workdir=tmp_path_factory.mktemp("shared-lab"),
-                    cache=_use_cache(request.config)).start()
+        built = _start_lab(spec, request.config, workdir=tmp_path_factory.mktemp("shared-lab"))
         _simlab_shared_labs[key] = (built, built.snapshot())
     else:
         built, snap = _simlab_shared_labs[key]

@@ -277,7 +277,10 @@ def run_scenario(
     cwd = str(base_dir or (Path(scenario.source).parent if scenario.source else Path.cwd()))
     where = "lab"  # what was running when something raised: the lab build, a step, the final checks
     try:
-        with Lab(scenario.lab_spec(seed), cache=True) as lab:  # SIMLAB_NO_CACHE=1 / --no-cache turn it off
+        # SIMLAB_NO_CACHE=1 / --no-cache turn the cache off. A big lab's image is written in the
+        # background, past the scenario's end: the run waits for it at its end (image_saver.finish_all).
+        with Lab(scenario.lab_spec(seed), cache=True, save_in_background="big") as lab:
+            lab.release_image_save()
             watch = expectations.Watch.start(lab, scenario.expect)
             for i, step in enumerate(scenario.steps, 1):
                 where = f"step {i} ({step.action})"

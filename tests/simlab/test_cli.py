@@ -61,6 +61,25 @@ def test_run_reports_and_exits_by_result(tmp_path: Path):
     assert failed.returncode == 1 and "0 passed, 1 failed" in failed.stdout
 
 
+def test_run_saves_a_big_labs_image_in_the_background_and_waits_for_it_at_the_end(tmp_path: Path):
+    """10k users: the scenario does not wait for its lab's image; the run does, once, at its end."""
+    big = tmp_path / "big.yaml"
+    big.write_text(
+        "name: big\nlab: {seed: 31, population: {users: 10000}}\nsteps:\n"
+        "  - sspr_reset: {user: alice, password: 'Fresh-Passw0rd-2026!'}\n    expect: {ok: true}\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    env.pop("SIMLAB_NO_CACHE", None)
+    cold = simlab("run", str(big), env=env)
+    assert cold.returncode == 0 and "1 passed, 0 failed" in cold.stdout, cold.stdout + cold.stderr
+    assert "simlab: finishing 1 lab image(s) for the next run (Ctrl-C skips)" in cold.stderr
+    images = list((tmp_path / "xdg" / "simlab").glob("*.simlab-image"))
+    assert len(images) == 1
+    warm = simlab("run", str(big), env=env)  # loads that image: nothing left to finish
+    assert warm.returncode == 0 and "finishing" not in warm.stderr, warm.stdout + warm.stderr
+    assert list((tmp_path / "xdg" / "simlab").glob("*.simlab-image")) == images
+
+
 def test_run_rejects_invalid_scenarios_with_file_and_line(tmp_path: Path):
     bad = tmp_path / "typo.yaml"
     bad.write_text("name: typo\nlab:\n  tenant: {licence: P3}\n")

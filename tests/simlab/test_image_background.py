@@ -178,3 +178,49 @@ def test_serve_stopped_during_its_image_save_waits_for_it_unless_signalled_again
     assert endpoints["lab_image"] == "loaded"
     assert proc.returncode == 0
     assert [p.stat().st_mtime_ns for p in cache_home.glob("*.simlab-image")] == [stamp]  # not rebuilt
+
+
+# -- saves that outlive their lab (the pytest fixtures, the scenario runner) ------------------------
+def test_a_released_save_outlives_its_lab_and_a_second_build_does_not_race_it(
+        cache_home: Path, stuck_save: Lab):
+    from simlab import image_saver
+
+    save = stuck_save.release_image_save()
+    stuck_save.close()  # the save is no longer the lab's: closing does not kill it
+    assert stuck_save.image_save is None and not save.done
+    assert image_saver.in_flight(save.key) is save and save in image_saver.unfinished()
+    with Lab(SPEC, cache=True, save_in_background=True) as again:  # the same spec, while it writes
+        assert again.cache_status == "miss" and again.image_save is None
+        assert again.cache_message == "simlab: this lab's image is being saved by an earlier build"
+        assert image_saver.unfinished() == [save]
+    image_saver.cancel_all()  # (an interrupted session)
+    assert save.done and save.status != 0 and image_saver.unfinished() == []
+    assert list(cache_home.iterdir()) == []  # its temporary file went with it
+
+
+def test_finish_all_waits_for_released_saves_and_says_so(cache_home: Path):
+    from simlab import image_saver
+
+    with Lab(SPEC, cache=True, save_in_background=True) as cold:
+        save = cold.release_image_save()
+    said: list[str] = []
+    assert image_saver.finish_all(said.append) == [save]
+    assert save.status == 0 and save.target.exists()
+    assert said == ["simlab: finishing 1 lab image(s) for the next run (Ctrl-C skips)"]
+    assert image_saver.unfinished() == [] and image_saver.finish_all(said.append) == []
+    assert len(said) == 1  # nothing left: nothing said
+    with Lab(SPEC, cache=True) as warm:
+        assert warm.cache_status == "hit"
+
+
+def test_big_labs_only_save_in_background_when_asked_for_big(cache_home: Path,
+                                                             monkeypatch: pytest.MonkeyPatch):
+    from simlab import image_saver
+
+    with Lab(SPEC, cache=True, save_in_background="big") as small:  # a few dozen entries: saved at once
+        assert small.cache_status == "miss" and small.image_save is None
+        assert list(cache_home.glob("*.simlab-image"))
+    monkeypatch.setattr(image_saver, "BACKGROUND_MIN_ENTRIES", 1)
+    spec = LabSpec.model_validate({"seed": 12, "population": {"users": 5}})
+    with Lab(spec, cache=True, save_in_background="big") as big:
+        assert big.image_save is not None and big.image_save.wait() == 0

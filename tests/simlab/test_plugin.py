@@ -79,3 +79,78 @@ def test_shared_lab_is_restored_between_tests(pytester):
     )
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+#: An inner conftest: every lab counts as big, and its image writer waits at a pipe the tests open.
+GATED_CONFTEST = """
+import os
+from simlab import image_cache, image_saver
+
+image_saver.BACKGROUND_MIN_ENTRIES = 0
+GATE_READ, GATE_WRITE = os.pipe()
+real_store = image_cache.store
+
+def gated_store(lab, key, *, tmp=None):
+    os.read(GATE_READ, 1)  # (in the writer: blocks until a test opens the gate)
+    return real_store(lab, key, tmp=tmp)
+
+image_cache.store = gated_store
+"""
+
+
+def test_a_big_labs_image_is_saved_while_the_tests_run_and_the_session_waits_for_it(
+        pytester, tmp_path, monkeypatch):
+    from simlab.lab import Lab
+    from simlab.spec import LabSpec
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("SIMLAB_NO_CACHE", raising=False)
+    pytester.makeconftest(GATED_CONFTEST)
+    pytester.makepyfile(
+        """
+        import os
+        import pytest
+        import conftest
+        from simlab import image_saver
+
+        SPEC = {"seed": 21, "population": {"users": 5}}
+
+        @pytest.mark.simlab(spec=SPEC)
+        def test_first_is_not_kept_waiting(lab):
+            assert lab.cache_status == "miss" and lab.image_save is None  # the session's now
+            [save] = image_saver.unfinished()
+            assert not save.done
+
+        @pytest.mark.simlab(spec=SPEC)
+        def test_second_builds_without_a_second_writer(lab):
+            [save] = image_saver.unfinished()  # the first test's lab is closed, its save is not
+            assert not save.done and lab.image_save is None
+            assert lab.cache_message == "simlab: this lab's image is being saved by an earlier build"
+            os.write(conftest.GATE_WRITE, b"x")  # the writer goes on: the session's end waits for it
+        """
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["simlab: finishing 1 lab image(s) for the next run (Ctrl-C skips)"])
+    cache = tmp_path / "xdg" / "simlab"
+    assert len(list(cache.glob("*.simlab-image"))) == 1 and not list(cache.glob(".*.tmp"))
+    with Lab(LabSpec.model_validate({"seed": 21, "population": {"users": 5}}), cache=True) as lab:
+        assert lab.cache_status == "hit"
+
+
+def test_an_interrupted_session_skips_the_images_still_being_written(pytester, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("SIMLAB_NO_CACHE", raising=False)
+    pytester.makeconftest(GATED_CONFTEST)
+    pytester.makepyfile(
+        """
+        def test_interrupted(lab):
+            assert lab.cache_status == "miss"
+            raise KeyboardInterrupt  # as a Ctrl-C: the gate is never opened
+        """
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    assert result.ret == 2  # pytest.ExitCode.INTERRUPTED, not stuck waiting for the writer
+    assert "finishing" not in result.stdout.str()
+    cache = tmp_path / "xdg" / "simlab"
+    assert not list(cache.glob("*.simlab-image")) and not list(cache.glob(".*.tmp"))
