@@ -40,6 +40,7 @@ from simlab.lazy_rows import real_type
 from simlab.snapshot import RngState
 from simlab.spec_data import ALLOWED_PACKAGES as _ALLOWED_PACKAGES
 from simlab.spec_data import SpecData, from_tree
+from simlab.spec_data import class_name as _name_of
 from simlab.spec_data import tree as spec_tree
 
 # Extension type codes (part of the image format: changing one needs a FORMAT_VERSION bump).
@@ -331,10 +332,6 @@ def _plain_init(cls: type) -> bool:
                                and all(f.init for f in dataclasses.fields(cls))  # type: ignore[arg-type]
                                and "__init__" in cls.__dict__)
     return plain
-
-
-def _name_of(cls: type) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 _CLASSES: dict[str, type] = {}

@@ -71,7 +71,7 @@ class SpecData:
         if isinstance(other, SpecData):
             return self._model == other._model and self.json() == other.json()
         if _is_model(other):
-            return self._model == _name_of(type(other)) and self.json() == other.model_dump(mode="json")  # type: ignore[attr-defined]
+            return self._model == class_name(type(other)) and self.json() == other.model_dump(mode="json")  # type: ignore[attr-defined]
         return NotImplemented
 
     def __repr__(self) -> str:
@@ -90,8 +90,7 @@ class SpecData:
 
 def tree(spec: Any) -> dict[str, Any]:
     """The plain tagged form of a validated pydantic model or a :class:`SpecData` (JSON-ready)."""
-    dumped = spec.json() if isinstance(spec, SpecData) else spec.model_dump(mode="json")
-    return _tag(spec, dumped)
+    return _tag(spec, spec_json(spec))
 
 
 def _tag(value: Any, dumped: Any) -> dict[str, Any]:
@@ -99,7 +98,7 @@ def _tag(value: Any, dumped: Any) -> dict[str, Any]:
         return {"model": [value.model_name, {k: _tag(v, dumped[k]) for k, v in value._fields.items()}]}
     if _is_model(value):
         names = type(value).model_fields
-        return {"model": [_name_of(type(value)), {k: _tag(getattr(value, k), dumped[k]) for k in names}]}
+        return {"model": [class_name(type(value)), {k: _tag(getattr(value, k), dumped[k]) for k in names}]}
     if isinstance(value, list | tuple):
         return {"list": [_tag(v, d) for v, d in zip(value, dumped, strict=True)]}
     return {"value": dumped}
@@ -158,8 +157,9 @@ def _is_model(value: Any) -> bool:
     return hasattr(type(value), "model_fields") and hasattr(type(value), "model_validate")
 
 
-def _name_of(cls: type) -> str:
+def class_name(cls: type) -> str:
+    """How the cache's files name a class: ``module:qualname`` (what ``image_codec`` resolves)."""
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-__all__ = ["ALLOWED_PACKAGES", "SpecData", "from_tree", "model_class", "spec_json", "tree"]
+__all__ = ["ALLOWED_PACKAGES", "SpecData", "class_name", "from_tree", "model_class", "spec_json", "tree"]
